@@ -1,0 +1,116 @@
+//! What to run: the immutable command a [`Process`](crate::Process) was started with.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A command to spawn: program, arguments, extra environment and working directory.
+///
+/// The child inherits the supervisor's environment plus `env` (later entries win). A
+/// `CommandSpec` never changes once a process is registered, so it is shared, not copied,
+/// by every reader.
+///
+/// ```
+/// use procsnap::CommandSpec;
+/// let spec = CommandSpec::shell("echo hi && sleep 1").cwd("/tmp").env("PORT", "3000");
+/// assert_eq!(spec.program(), "/bin/sh");
+/// assert_eq!(spec.to_string(), "echo hi && sleep 1");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct CommandSpec {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+    cwd: Option<PathBuf>,
+    display: Option<String>,
+}
+
+impl CommandSpec {
+    /// Runs `program` (looked up in `PATH` when it has no `/`) with no arguments.
+    pub fn new(program: impl Into<OsString>) -> CommandSpec {
+        CommandSpec {
+            program: program.into(),
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: None,
+            display: None,
+        }
+    }
+
+    /// Runs `script` with `/bin/sh -c`, as package managers and Procfiles do.
+    pub fn shell(script: impl Into<String>) -> CommandSpec {
+        let script = script.into();
+        let mut spec = CommandSpec::new("/bin/sh").arg("-c").arg(&script);
+        spec.display = Some(script);
+        spec
+    }
+
+    /// Adds one argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> CommandSpec {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Adds several arguments.
+    pub fn args<I, S>(mut self, args: I) -> CommandSpec
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets one environment variable for the child, on top of the inherited environment.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> CommandSpec {
+        self.env
+            .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets the child's working directory.
+    pub fn cwd(mut self, dir: impl AsRef<Path>) -> CommandSpec {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// Sets the text shown for this command (by default the program and its arguments).
+    pub fn display_as(mut self, text: impl Into<String>) -> CommandSpec {
+        self.display = Some(text.into());
+        self
+    }
+
+    /// The program to run.
+    pub fn program(&self) -> &OsStr {
+        &self.program
+    }
+
+    /// The arguments after the program.
+    pub fn get_args(&self) -> &[OsString] {
+        &self.args
+    }
+
+    /// The extra environment, in the order it was set.
+    pub fn get_env(&self) -> &[(OsString, OsString)] {
+        &self.env
+    }
+
+    /// The working directory, if one was set.
+    pub fn get_cwd(&self) -> Option<&Path> {
+        self.cwd.as_deref()
+    }
+}
+
+impl fmt::Display for CommandSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(d) = &self.display {
+            return f.write_str(d);
+        }
+        write!(f, "{}", self.program.to_string_lossy())?;
+        for a in &self.args {
+            write!(f, " {}", a.to_string_lossy())?;
+        }
+        Ok(())
+    }
+}
