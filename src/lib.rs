@@ -2,8 +2,10 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod logs;
 pub mod spec;
 pub mod state;
 
+pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};
 pub use spec::CommandSpec;
 pub use state::{Event, Exit, ProcessState, Rejected, Status};
