@@ -260,7 +260,7 @@ impl LogRing {
     /// Scans from the newest line backwards and stops after `limit` matches, taking the lock for
     /// at most a few hundred lines at a time so that the writer is never held up by a slow
     /// predicate. Lines pushed after the call started are not considered; lines evicted while it
-    /// runs may be missed.
+    /// runs may be missed. `matches` runs under the ring's lock: it must not call this ring.
     ///
     /// ```
     /// use procsnap::{LogRing, Stream};
