@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cell::{EpochCell, Guard, StateCell, pin};
+use crate::logs::LogRing;
 use crate::spec::CommandSpec;
 use crate::state::ProcessState;
 
@@ -53,7 +54,8 @@ impl fmt::Display for ProcId {
     }
 }
 
-/// One supervised process: its immutable identity beside its lock-free [`StateCell`].
+/// One supervised process: its immutable identity beside its lock-free [`StateCell`] and its
+/// bounded output ([`LogRing`]).
 ///
 /// Identity (id, name, command) never changes and is shared through `Arc`, so a reader never
 /// clones strings to look at a process.
@@ -62,10 +64,11 @@ pub struct Process {
     name: Box<str>,
     spec: CommandSpec,
     state: StateCell,
+    logs: LogRing,
 }
 
 impl Process {
-    fn new(id: ProcId, name: &str, spec: CommandSpec, restarts: u32) -> Process {
+    fn new(id: ProcId, name: &str, spec: CommandSpec, restarts: u32, log_bytes: usize) -> Process {
         let initial = ProcessState {
             restarts,
             ..ProcessState::default()
@@ -75,6 +78,7 @@ impl Process {
             name: name.into(),
             spec,
             state: StateCell::new(initial),
+            logs: LogRing::new(log_bytes),
         }
     }
 
@@ -97,6 +101,11 @@ impl Process {
     /// Its current state.
     pub fn state(&self) -> &StateCell {
         &self.state
+    }
+
+    /// Its output, bounded in bytes.
+    pub fn logs(&self) -> &LogRing {
+        &self.logs
     }
 
     /// `name-N`, the process id used on the wire.
@@ -159,7 +168,11 @@ impl Reserve {
 pub struct Registry {
     processes: EpochCell<Vec<Arc<Process>>>,
     next_id: AtomicU64,
+    log_bytes: usize,
 }
+
+/// The output each process keeps unless [`Registry::with_log_bytes`] says otherwise: 1 MiB.
+pub const DEFAULT_LOG_BYTES: usize = 1 << 20;
 
 impl Default for Registry {
     fn default() -> Registry {
@@ -168,11 +181,18 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// An empty registry. Ids start at 1.
+    /// An empty registry whose processes keep [`DEFAULT_LOG_BYTES`] of output each. Ids start
+    /// at 1.
     pub fn new() -> Registry {
+        Registry::with_log_bytes(DEFAULT_LOG_BYTES)
+    }
+
+    /// An empty registry whose processes keep at most `log_bytes` of output each.
+    pub fn with_log_bytes(log_bytes: usize) -> Registry {
         Registry {
             processes: EpochCell::new(Vec::new()),
             next_id: AtomicU64::new(1),
+            log_bytes,
         }
     }
 
@@ -184,7 +204,13 @@ impl Registry {
 
     /// Registers a new `Pending` process, whatever else has the same name.
     pub fn insert(&self, name: &str, spec: CommandSpec, restarts: u32) -> Arc<Process> {
-        let process = Arc::new(Process::new(self.next_id(), name, spec, restarts));
+        let process = Arc::new(Process::new(
+            self.next_id(),
+            name,
+            spec,
+            restarts,
+            self.log_bytes,
+        ));
         let guard = &pin();
         let inserted: Result<_, Infallible> = self
             .processes
@@ -206,7 +232,13 @@ impl Registry {
                 return Err(live.clone());
             }
             let process = candidate.get_or_insert_with(|| {
-                Arc::new(Process::new(self.next_id(), name, spec.clone(), 0))
+                Arc::new(Process::new(
+                    self.next_id(),
+                    name,
+                    spec.clone(),
+                    0,
+                    self.log_bytes,
+                ))
             });
             Ok(with_inserted(list, process))
         });
