@@ -4,6 +4,8 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
+use crate::ProcId;
+
 /// A process could not be spawned. Names the failed operation and the program.
 ///
 /// `op` is one of `"argv"`, `"env"`, `"cwd"` (a NUL byte in the spec), `"pipe"`,
@@ -62,5 +64,66 @@ impl fmt::Display for SpawnError {
 impl Error for SpawnError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         Some(&self.source)
+    }
+}
+
+/// [`Supervisor::stop`](crate::Supervisor::stop) failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StopError {
+    /// No process has this id.
+    UnknownProcess(ProcId),
+    /// The supervisor's reaper thread is gone (it panicked); the process's fate is unknown.
+    SupervisorGone,
+}
+
+impl fmt::Display for StopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopError::UnknownProcess(id) => write!(f, "unknown process {id}"),
+            StopError::SupervisorGone => f.write_str("the supervisor's reaper thread is gone"),
+        }
+    }
+}
+
+impl Error for StopError {}
+
+/// [`Supervisor::restart`](crate::Supervisor::restart) failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RestartError {
+    /// The old process could not be stopped (or the id is unknown).
+    Stop(StopError),
+    /// The new process could not be spawned (it is registered, `Failed`).
+    Spawn(SpawnError),
+}
+
+impl fmt::Display for RestartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestartError::Stop(e) => write!(f, "restart: {e}"),
+            RestartError::Spawn(e) => write!(f, "restart: {e}"),
+        }
+    }
+}
+
+impl Error for RestartError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            RestartError::Stop(e) => Some(e),
+            RestartError::Spawn(e) => Some(e),
+        }
+    }
+}
+
+impl From<StopError> for RestartError {
+    fn from(e: StopError) -> RestartError {
+        RestartError::Stop(e)
+    }
+}
+
+impl From<SpawnError> for RestartError {
+    fn from(e: SpawnError) -> RestartError {
+        RestartError::Spawn(e)
     }
 }

@@ -88,3 +88,87 @@ pub fn fd_count() -> usize {
 pub fn thread_count() -> usize {
     count_dir("/proc/self/task")
 }
+
+/// A supervisor for one test. On drop (also when the test panics) it SIGKILLs the group of
+/// every process that is not finished, then drops the supervisor (which reaps them).
+pub struct Fixture {
+    pub sup: procsnap::Supervisor,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        Fixture::with_grace(Duration::from_millis(500))
+    }
+
+    pub fn with_grace(grace: Duration) -> Fixture {
+        let cfg = procsnap::SupervisorConfig {
+            grace,
+            ..Default::default()
+        };
+        Fixture {
+            sup: procsnap::Supervisor::with_config(cfg).expect("supervisor"),
+        }
+    }
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = procsnap::Supervisor;
+    fn deref(&self) -> &procsnap::Supervisor {
+        &self.sup
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let guard = procsnap::pin();
+        for p in self.sup.registry().list(&guard) {
+            let s = p.state().load(&guard);
+            if let (false, Some(pid)) = (s.is_finished(), s.pid) {
+                if let Some(pg) = Pid::from_raw(pid as i32) {
+                    let _ = sys::killpg(pg, libc::SIGKILL);
+                }
+            }
+        }
+    }
+}
+
+/// Processes of group `pgid` that are still alive (zombies do not count: they run nothing),
+/// from /proc.
+pub fn live_members(pgid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for e in dir.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = stat.rfind(')') else {
+            continue;
+        };
+        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // f[0] state, f[1] ppid, f[2] pgrp
+        if f.len() > 2 && f[2].parse::<i32>().ok() == Some(pgid) && f[0] != "Z" && f[0] != "X" {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// The group id (= leader pid) of a started process.
+pub fn pgid_of(p: &procsnap::Process) -> Pid {
+    Pid::from_raw(p.state().snapshot().pid.expect("started") as i32).unwrap()
+}
+
+/// Waits until `/proc/<pid>/task/<pid>/children` lists `n` children (a shell's background jobs
+/// have started).
+pub fn wait_children(pid: Pid, n: usize) -> bool {
+    eventually(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .map(|s| s.split_whitespace().count() >= n)
+            .unwrap_or(false)
+    })
+}
