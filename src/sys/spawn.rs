@@ -469,9 +469,11 @@ mod tests {
 
     #[test]
     fn child_leads_its_own_group_with_clean_signal_state() {
-        // Field 5 of /proc/PID/stat is the pgid; SigBlk/SigIgn come from /proc/PID/status.
+        // Field 5 of /proc/PID/stat is the pgid. The masks are read by `exec grep` from its own
+        // status: a shell reading its own status while it forks a reader shows the mask it
+        // holds around fork, not the one it was given.
         let spec = CommandSpec::shell(
-            "cut -d' ' -f5 /proc/$$/stat; echo $$; grep -E '^Sig(Blk|Ign)' /proc/$$/status",
+            "cut -d' ' -f5 /proc/$$/stat; echo $$; exec grep -E '^Sig(Blk|Ign)' /proc/self/status",
         );
         let (st, out, _) = with_blocked(libc::SIGTERM, || output(&spec));
         assert_eq!(st, WaitStatus::Exited(0));

@@ -172,3 +172,15 @@ pub fn wait_children(pid: Pid, n: usize) -> bool {
             .unwrap_or(false)
     })
 }
+
+/// Threads of this process named `name` (as /proc shows it: at most 15 bytes).
+pub fn threads_named(name: &str) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim_end() == name)
+        })
+        .count()
+}
