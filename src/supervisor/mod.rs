@@ -3,7 +3,7 @@
 //!
 //! # Architecture
 //!
-//! - **Spawning** runs on the caller's thread: [`sys::spawn`] (`posix_spawn`, no fork, no Rust
+//! - **Spawning** runs on the caller's thread: [`sys::spawn()`] (`posix_spawn`, no fork, no Rust
 //!   code in the child) makes the child the leader of a new process group with a clean signal
 //!   state and two output pipes. The group is announced to the watchdog at once, a pidfd is
 //!   opened, the cell goes `Pending → Running` and the child is queued for the reaper.
@@ -23,9 +23,12 @@
 //! - **Finished means gone.** When the leader is reaped and its group still has members (a
 //!   background job of a shell script), the reaper TERMs the group (plus CONT, so stopped
 //!   members can act), waits up to [`SupervisorConfig::grace`], then KILLs it, probing the
-//!   group with `kill(-pgid, 0)` every 2 ms. Only when the leader is reaped *and* the group is
-//!   empty does the reaper drain the pipes (keeping a last line without `\n`), apply
-//!   [`Event::Exited`] and publish the final state. So a finished process has nothing left
+//!   group with `kill(-pgid, 0)` every 2 ms (and, for a group that lingers, with one pass over
+//!   `/proc` every 50 ms for all such groups: killed grandchildren are reparented to init and
+//!   stay zombies until init reaps them, which some container inits do only every second or
+//!   so; a zombie runs nothing). Only when the leader is reaped *and* nothing of
+//!   its group is alive does the reaper drain the pipes (keeping a last line without `\n`),
+//!   apply [`Event::Exited`] and publish the final state. So a finished process has nothing left
 //!   running, and [`Supervisor::restart`] never races leftovers of the old process (a port
 //!   still held, say).
 //! - **Stop** (`stop(id, grace)`) queues a command; the reaper does the CAS `Running →
@@ -73,6 +76,7 @@ use crate::spec::CommandSpec;
 use crate::state::{Event, ProcessState};
 use crate::sys;
 
+pub(crate) mod procfs;
 mod reaper;
 pub mod watchdog;
 
@@ -389,11 +393,12 @@ impl Supervisor {
         };
         shared.notify_finished(); // wakes stops waiting for this process to leave `Pending`
         if !started {
-            // Unreachable: only we move a reserved process out of `Pending`.
+            // Unreachable: only the launching thread moves a new process out of `Pending`.
             let _ = sys::killpg(child.pid, libc::SIGKILL);
             let _ = sys::wait_blocking(child.pid);
             shared.watchdog.remove(child.pid);
-            return Ok(());
+            let e = io::Error::other("the process left `Pending` before it was started");
+            return Err(SpawnError::new("supervisor", program(), e));
         }
         let _ = shared.wake.notify();
         Ok(())

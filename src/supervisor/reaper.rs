@@ -5,13 +5,13 @@
 //! by the [`Supervisor`](super::Supervisor) and woken through an eventfd, and the finalisation
 //! that turns "leader reaped and group empty" into one `StateCell::update` and one event.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use super::Shared;
+use super::{Shared, procfs};
 use crate::logs::{LineSplitter, Stream};
 use crate::registry::{ProcId, Process};
 use crate::state::{Event, Exit};
@@ -51,6 +51,10 @@ const LINGER_POLL: Duration = Duration::from_millis(2);
 /// After a SIGKILL, how long to wait for the group to empty before giving up on it (members
 /// stuck in uninterruptible sleep, or zombies nobody reaps).
 const KILL_PATIENCE: Duration = Duration::from_secs(2);
+/// A group that lingers this long after its leader was reaped is also checked in /proc
+/// (see [`procfs`](super::procfs)), at most once per `PROC_SCAN_EVERY`.
+const PROC_SCAN_AFTER: Duration = Duration::from_millis(20);
+const PROC_SCAN_EVERY: Duration = Duration::from_millis(50);
 /// Bytes read from one pipe per readiness report, so that one flooding child cannot starve
 /// the others (epoll is level-triggered: the rest is read on the next round).
 const READ_BUDGET: usize = 256 * 1024;
@@ -75,6 +79,10 @@ struct Child {
     kill_at: Option<Instant>,
     /// When SIGKILL went to the group.
     killed_at: Option<Instant>,
+    /// When the group was first seen alive after the leader was reaped.
+    lingering_since: Option<Instant>,
+    /// In `Reaper::timed`.
+    timed: bool,
 }
 
 struct Slot {
@@ -88,6 +96,10 @@ struct Reaper {
     slots: Vec<Slot>,
     free: Vec<usize>,
     by_id: HashMap<ProcId, usize>,
+    /// Children with a deadline or a lingering group, as (slot, generation): only these are
+    /// looked at by the timer, so thousands of idle children cost nothing per wake-up.
+    timed: Vec<(usize, u32)>,
+    last_scan: Option<Instant>,
     buf: Vec<u8>,
     shutting_down: bool,
 }
@@ -125,6 +137,8 @@ impl Reaper {
             slots: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
+            timed: Vec::new(),
+            last_scan: None,
             buf: vec![0; 64 * 1024],
             shutting_down: false,
         };
@@ -172,14 +186,14 @@ impl Reaper {
     fn timeout_ms(&self) -> i32 {
         let now = Instant::now();
         let mut wait: Option<Duration> = None;
-        for c in self.slots.iter().filter_map(|s| s.child.as_ref()) {
-            let mut d = None;
-            if c.exit.is_some() {
-                d = Some(LINGER_POLL);
-            }
+        for &(slot, generation) in &self.timed {
+            let Some(c) = self.live(slot, generation) else {
+                continue;
+            };
+            let mut d = c.exit.map(|_| LINGER_POLL);
             if let Some(at) = c.kill_at {
                 let left = at.saturating_duration_since(now);
-                d = Some(d.map_or(left, |x: Duration| x.min(left)));
+                d = Some(d.map_or(left, |x| x.min(left)));
             }
             if let Some(d) = d {
                 wait = Some(wait.map_or(d, |w| w.min(d)));
@@ -189,6 +203,25 @@ impl Reaper {
             None => -1,
             // Round up so that a deadline is never missed by a millisecond and re-polled.
             Some(d) => d.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32,
+        }
+    }
+
+    fn live(&self, slot: usize, generation: u32) -> Option<&Child> {
+        let s = self.slots.get(slot)?;
+        if s.generation == generation {
+            s.child.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Puts `slot` on the timer list (once).
+    fn mark_timed(&mut self, slot: usize) {
+        let generation = self.slots[slot].generation;
+        let c = self.child(slot);
+        if !c.timed {
+            c.timed = true;
+            self.timed.push((slot, generation));
         }
     }
 
@@ -234,6 +267,8 @@ impl Reaper {
             term_sent: false,
             kill_at: None,
             killed_at: None,
+            lingering_since: None,
+            timed: false,
         };
         // epoll_ctl(ADD) only fails for lack of memory or a kernel limit
         // (fs.epoll.max_user_watches); a pipe we cannot watch is drained at finalisation, and a
@@ -300,7 +335,7 @@ impl Reaper {
     }
 
     /// After the leader is reaped: finalise if the group is empty, else make sure it is
-    /// being stopped (a natural exit leaves nothing behind either).
+    /// being stopped (a natural exit leaves nothing behind either) and keep probing it.
     fn check_group(&mut self, slot: usize, now: Instant) {
         let grace = self.shared.cfg.grace;
         let c = self.child(slot);
@@ -308,15 +343,16 @@ impl Reaper {
             self.finalize(slot);
             return;
         }
+        c.lingering_since.get_or_insert(now);
         if !c.term_sent {
             term_group(c);
             c.kill_at = Some(now + grace);
         }
-        if let Some(at) = c.killed_at {
-            if now >= at + KILL_PATIENCE {
-                self.finalize(slot);
-            }
+        if c.killed_at.is_some_and(|at| now >= at + KILL_PATIENCE) {
+            self.finalize(slot);
+            return;
         }
+        self.mark_timed(slot);
     }
 
     fn stop(&mut self, id: ProcId, grace: Duration) {
@@ -333,27 +369,68 @@ impl Reaper {
         }
         let at = Instant::now() + grace;
         c.kill_at = Some(c.kill_at.map_or(at, |k| k.min(at)));
+        self.mark_timed(slot);
     }
 
-    /// Deadlines and lingering groups.
+    /// Deadlines and lingering groups: only the children on the timer list.
     fn tick(&mut self) {
-        let now = Instant::now();
-        for slot in 0..self.slots.len() {
-            let Some(c) = self.slots[slot].child.as_mut() else {
-                continue;
-            };
-            if let Some(at) = c.kill_at {
-                if now >= at && c.killed_at.is_none() {
-                    // The leader is unreaped, or the group was non-empty at the last probe.
-                    let _ = sys::killpg(c.pid, libc::SIGKILL);
-                    c.killed_at = Some(now);
-                    c.kill_at = None;
-                }
-            }
-            if c.exit.is_some() {
-                self.check_group(slot, now);
-            }
+        if self.timed.is_empty() {
+            return;
         }
+        let now = Instant::now();
+        let entries = std::mem::take(&mut self.timed);
+        let zombie_only = self.scan_lingering(&entries, now);
+        for (slot, generation) in entries {
+            if self.live(slot, generation).is_none() {
+                continue; // finalised meanwhile
+            }
+            let c = self.child(slot);
+            c.timed = false;
+            if c.kill_at.is_some_and(|at| now >= at) && c.killed_at.is_none() {
+                // The leader is unreaped, or the group was non-empty at the last probe.
+                let _ = sys::killpg(c.pid, libc::SIGKILL);
+                c.killed_at = Some(now);
+                c.kill_at = None;
+            }
+            if c.exit.is_none() {
+                if c.kill_at.is_some() {
+                    self.mark_timed(slot);
+                }
+                continue;
+            }
+            if zombie_only.contains(&c.pid.as_raw()) {
+                // Only zombies are left, which keep the group id reserved: this SIGKILL can
+                // reach nothing but our group, and catches a member the scan might have missed
+                // (one forked just before its parent died).
+                let _ = sys::killpg(c.pid, libc::SIGKILL);
+                self.finalize(slot);
+                continue;
+            }
+            self.check_group(slot, now);
+        }
+    }
+
+    /// The lingering groups (leader reaped, group not empty for `PROC_SCAN_AFTER`) that have no
+    /// live member left, from one pass over /proc at most every `PROC_SCAN_EVERY`.
+    fn scan_lingering(&mut self, entries: &[(usize, u32)], now: Instant) -> HashSet<i32> {
+        if self.last_scan.is_some_and(|t| now < t + PROC_SCAN_EVERY) {
+            return HashSet::new();
+        }
+        let lingering: HashSet<i32> = entries
+            .iter()
+            .filter_map(|&(slot, generation)| self.live(slot, generation))
+            .filter(|c| {
+                c.lingering_since
+                    .is_some_and(|t| now >= t + PROC_SCAN_AFTER)
+            })
+            .map(|c| c.pid.as_raw())
+            .collect();
+        if lingering.is_empty() {
+            return lingering;
+        }
+        self.last_scan = Some(now);
+        let live = procfs::groups_with_live_members(&lingering);
+        lingering.difference(&live).copied().collect()
     }
 
     fn on_watchdog_exit(&mut self) {

@@ -2,7 +2,7 @@
 //!
 //! # Why
 //!
-//! When a supervisor is SIGKILLed (or calls `exit` without dropping its [`Supervisor`]), no code
+//! When a supervisor is SIGKILLed (or calls `exit` without dropping its [`Supervisor`](crate::Supervisor)), no code
 //! of ours runs: nothing stops the groups it started, and peers (process-compose, mprocs, honcho,
 //! concurrently, pm2) leave them running. `PR_SET_PDEATHSIG` is no answer: it cannot be set
 //! through `posix_spawn`, it fires when the creating *thread* exits (not the process), and it

@@ -3,7 +3,7 @@
 //!
 //! # What is here and why
 //!
-//! - [`spawn`](spawn::spawn) starts a child with `posix_spawn`/`posix_spawnp`. glibc implements
+//! - [`spawn()`] starts a child with `posix_spawn`/`posix_spawnp`. glibc implements
 //!   it with `clone(CLONE_VM | CLONE_VFORK)`, so its cost does not grow with the parent's memory
 //!   (a `fork` costs ~11 µs per MiB of touched parent memory on this kind of machine), and it runs
 //!   no Rust code in the child: there is no `fork` and no `pre_exec` closure anywhere in this
@@ -13,19 +13,19 @@
 //!   blocks SIGTERM would make the child deaf to our stop), stdin from `/dev/null`, stdout and
 //!   stderr to fresh close-on-exec pipes. glibc reports a failed `exec` or `chdir` as the return
 //!   value of `posix_spawn` and reaps the failed child itself, so no zombie is left.
-//! - [`WaitStatus`](wait::WaitStatus) decodes a raw wait status with a pure, total function
-//!   (a fuzz target), and [`waitpid_nohang`](wait::waitpid_nohang) waits for **one given pid**
+//! - [`WaitStatus`] decodes a raw wait status with a pure, total function
+//!   (a fuzz target), and [`waitpid_nohang`] waits for **one given pid**
 //!   only. Nothing here calls `waitpid(-1)`: that steals the children of other code in the same
 //!   process (a host's own `std::process::Command::status()` then fails with `ECHILD`).
-//! - [`pidfd_open`](wait::pidfd_open) gives a file descriptor that becomes readable when the
+//! - [`pidfd_open`] gives a file descriptor that becomes readable when the
 //!   child exits, so one `epoll` thread can watch thousands of children; an exit that happens
 //!   before anyone looks is not lost (the pidfd stays readable until the child is reaped).
-//! - [`killpg`](signal::killpg) and [`group_alive`](signal::group_alive) signal and probe a
+//! - [`killpg`] and [`group_alive`] signal and probe a
 //!   whole process group; they take a [`Pid`], which is never `0`, `-1` or negative, so a typo
 //!   cannot turn into "signal every process I may signal".
 //! - [`fd`] has the descriptor plumbing: close-on-exec pipes and socket pairs, non-blocking
 //!   mode, `send` without `SIGPIPE`, `epoll` and `eventfd`.
-//! - [`raise_nofile_limit`](rlimit::raise_nofile_limit) raises the soft `RLIMIT_NOFILE` to the
+//! - [`raise_nofile_limit`] raises the soft `RLIMIT_NOFILE` to the
 //!   hard limit (three descriptors per live child: a pidfd and two pipes).
 //!
 //! # Conventions
@@ -34,7 +34,7 @@
 //! `errno`), [`cvt_r`] (the same, retrying `EINTR`) or [`cvt_nz`] (functions such as
 //! `posix_spawn*` that *return* an error number and leave `errno` alone). Every `unsafe` block
 //! has a `// SAFETY:` comment naming the invariant it relies on. Functions here return
-//! `io::Result`; only [`spawn`](spawn::spawn) returns a [`SpawnError`](crate::SpawnError),
+//! `io::Result`; only [`spawn()`] returns a [`SpawnError`](crate::SpawnError),
 //! which names the failed operation and the program.
 
 use std::io;
