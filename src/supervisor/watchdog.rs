@@ -169,10 +169,12 @@ mod tests {
     use super::*;
     use std::time::{Duration, Instant};
 
+    /// Nothing of the group alive (a killed grandchild may remain a zombie until init reaps it).
     fn wait_gone(pgid: Pid) -> bool {
         let end = Instant::now() + Duration::from_secs(5);
+        let group = std::collections::HashSet::from([pgid.as_raw()]);
         while Instant::now() < end {
-            if !sys::group_alive(pgid) {
+            if crate::supervisor::procfs::groups_with_live_members(&group).is_empty() {
                 return true;
             }
             std::thread::sleep(Duration::from_millis(2));
