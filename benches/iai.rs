@@ -25,6 +25,7 @@ use procsnap::{CommandSpec, Guard, LockedCell, ProcessState, Registry, StateCell
 
 #[path = "common/mod.rs"]
 mod common;
+use common::seqlock::SeqCell;
 use common::{running, tl_snapshot};
 
 /// Operations per measured call.
@@ -58,6 +59,13 @@ fn tl_cell() -> StateCell {
     let cell = state_cell();
     black_box(tl_snapshot(&cell));
     cell
+}
+
+fn seq_cell() -> (StateCell, SeqCell) {
+    let cell = state_cell();
+    let seq = SeqCell::new(cell.snapshot());
+    black_box(seq.read());
+    (cell, seq)
 }
 
 fn locked_cell() -> LockedCell {
@@ -148,6 +156,17 @@ fn proto_tl_guard_snapshot(cell: StateCell) -> StateCell {
     cell
 }
 
+// Prototype (benches/common/seqlock.rs): seqlock mirror read, epoch fallback mid-publish.
+#[library_benchmark]
+#[bench::x1000(setup = seq_cell, teardown = teardown)]
+fn proto_seqlock_snapshot((cell, seq): (StateCell, SeqCell)) -> (StateCell, SeqCell) {
+    for _ in 0..OPS {
+        let s = seq.try_read().unwrap_or_else(|| cell.snapshot());
+        black_box(&s);
+    }
+    (cell, seq)
+}
+
 // The Mutex baseline's read.
 #[library_benchmark]
 #[bench::x1000(setup = locked_cell, teardown = teardown)]
@@ -216,6 +235,17 @@ fn statecell_update(cell: StateCell) -> StateCell {
     cell
 }
 
+// Prototype: `update` plus publishing the new state into the seqlock mirror.
+#[library_benchmark]
+#[bench::x1000(setup = seq_cell, teardown = teardown)]
+fn proto_seqlock_update((cell, seq): (StateCell, SeqCell)) -> (StateCell, SeqCell) {
+    for _ in 0..OPS {
+        let up = cell.update(|s| Ok::<_, Infallible>(*s)).unwrap();
+        seq.write(&up.new);
+    }
+    (cell, seq)
+}
+
 #[library_benchmark]
 #[bench::x1000(setup = locked_cell, teardown = teardown)]
 fn lockedcell_update(cell: LockedCell) -> LockedCell {
@@ -264,6 +294,7 @@ library_benchmark_group!(
         statecell_load_held_guard,
         statecell_snapshot,
         proto_tl_guard_snapshot,
+        proto_seqlock_snapshot,
         lockedcell_snapshot,
         std_mutex_read,
         std_rwlock_read,
@@ -273,7 +304,7 @@ library_benchmark_group!(
 
 library_benchmark_group!(
     name = updates;
-    benchmarks = statecell_update, lockedcell_update, arcswap_rcu
+    benchmarks = statecell_update, proto_seqlock_update, lockedcell_update, arcswap_rcu
 );
 
 // The same listings reading two fields per process instead of copying the whole state (what a

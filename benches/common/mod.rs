@@ -13,7 +13,10 @@ use std::sync::RwLock;
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwap;
+
+pub mod seqlock;
 use procsnap::{Event, LockedCell, ProcessState, StateCell, pin};
+use seqlock::SeqCell;
 
 /// A realistic state to read: a started, running process (every optional field but the exit
 /// filled in), so a copy moves the whole struct.
@@ -42,6 +45,8 @@ pub struct Contenders {
     pub rwlock: RwLock<ProcessState>,
     pub arcswap: ArcSwap<ProcessState>,
     pub pl_mutex: parking_lot::Mutex<ProcessState>,
+    /// Prototype: a seqlock mirror of `ours`, published by the writer after each update.
+    pub seq: SeqCell,
 }
 
 /// A read path under test, by name. Every path copies the state out once.
@@ -53,6 +58,8 @@ pub enum Read {
     Batch,
     /// Prototype (benches/common): thread-local guard repinned every 256 reads.
     ProtoTlGuard,
+    /// Prototype (benches/common/seqlock.rs): seqlock mirror, epoch fallback mid-publish.
+    ProtoSeqlock,
     /// `LockedCell::snapshot` (the Mutex cell).
     Locked,
     /// `*RwLock::read()`.
@@ -63,10 +70,11 @@ pub enum Read {
     PlMutex,
 }
 
-pub const READS: [(Read, &str); 7] = [
+pub const READS: [(Read, &str); 8] = [
     (Read::Snapshot, "statecell_snapshot"),
     (Read::Batch, "statecell_batch_repin256"),
     (Read::ProtoTlGuard, "proto_tl_guard"),
+    (Read::ProtoSeqlock, "proto_seqlock"),
     (Read::Locked, "lockedcell"),
     (Read::RwLock, "rwlock"),
     (Read::ArcSwap, "arcswap_load"),
@@ -81,8 +89,15 @@ impl Contenders {
             rwlock: RwLock::new(running()),
             arcswap: ArcSwap::from_pointee(running()),
             pl_mutex: parking_lot::Mutex::new(running()),
+            seq: SeqCell::new(running()),
         };
-        c.ours.update(|s| Ok::<_, Infallible>(*s)).unwrap();
+        let up = c.ours.update(|s| Ok::<_, Infallible>(*s)).unwrap();
+        c.seq.write(&up.new);
+        assert_eq!(
+            c.seq.read(),
+            c.ours.snapshot(),
+            "seqlock encoding round trip"
+        );
         c
     }
 
@@ -101,6 +116,9 @@ impl Contenders {
                 }
             }
             Read::ProtoTlGuard => each(n, || tl_snapshot(&self.ours)),
+            Read::ProtoSeqlock => each(n, || {
+                self.seq.try_read().unwrap_or_else(|| self.ours.snapshot())
+            }),
             Read::Locked => each(n, || self.locked.snapshot()),
             Read::RwLock => each(n, || *self.rwlock.read().unwrap()),
             Read::ArcSwap => each(n, || **self.arcswap.load()),
@@ -118,6 +136,11 @@ impl Contenders {
             Read::Snapshot | Read::Batch | Read::ProtoTlGuard => {
                 let up = self.ours.update(|s| Ok::<_, Infallible>(*s));
                 black_box(&up);
+            }
+            Read::ProtoSeqlock => {
+                // What `update` would do with a mirror: CAS, then publish the new state.
+                let up = self.ours.update(|s| Ok::<_, Infallible>(*s)).unwrap();
+                self.seq.write(&up.new);
             }
             Read::Locked => {
                 let up = self.locked.update(|s| Ok::<_, Infallible>(*s));
