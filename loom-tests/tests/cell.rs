@@ -163,6 +163,63 @@ fn updater_and_reader() {
     });
 }
 
+/// A value whose contents loom watches. `ProcessState` lives in a plain `Box` loom cannot see, so
+/// a missing Release/Acquire pair around the pointer would go unnoticed by the models above;
+/// reading a `loom::cell::UnsafeCell` without a happens-before edge from the write that filled it
+/// is a "Causality violation".
+struct Watched(loom::cell::UnsafeCell<ProcessState>);
+
+// SAFETY: the contents are written once, in `new`, before the value is published, and only read
+// afterwards; loom checks exactly that the publication orders the two.
+unsafe impl Sync for Watched {}
+
+impl Watched {
+    fn new(state: ProcessState) -> Watched {
+        Watched(loom::cell::UnsafeCell::new(state))
+    }
+
+    fn get(&self) -> ProcessState {
+        // SAFETY: no `&mut` access exists after `new` (see the `Sync` impl).
+        self.0.with(|p| unsafe { *p })
+    }
+}
+
+/// The contents of a published value are visible to a reader on another thread: the cell's
+/// Release CAS and Acquire load order the writer's initialisation before the reader's read.
+#[test]
+fn reader_sees_published_contents() {
+    model(4, || {
+        let cell = Arc::new(EpochCell::new(Watched::new(ProcessState::default())));
+        let writer = {
+            let cell = cell.clone();
+            thread::spawn(move || {
+                for _ in 0..2 {
+                    let guard = epoch::pin();
+                    cell.update(&guard, |old| {
+                        let s = old.get();
+                        Ok::<_, Infallible>(Watched::new(ProcessState {
+                            restarts: s.restarts + 1,
+                            version: s.version + 1,
+                            ..s
+                        }))
+                    })
+                    .unwrap();
+                }
+            })
+        };
+        let guard = epoch::pin();
+        let seen = cell.load(&guard).get();
+        assert_eq!(
+            u64::from(seen.restarts),
+            seen.version,
+            "torn contents: {seen:?}"
+        );
+        drop(guard);
+        writer.join().unwrap();
+        assert_eq!(cell.load(&epoch::pin()).get().version, 2);
+    });
+}
+
 /// A value loom tracks: if it is never dropped, loom fails the model with "Allocation leaked".
 /// `ProcessState` itself is plain `Copy` data in a `Box` loom cannot see, so this model drives
 /// the generic [`EpochCell`] — the whole of `StateCell`'s storage, `Drop` included — with a
