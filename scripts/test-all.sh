@@ -13,7 +13,7 @@ cargo test --workspace
 step "loom models"
 bash scripts/loom.sh
 
-step "fuzz smoke (${FUZZ_SECS:-30}s per target)"
+step "fuzz smoke (${FUZZ_SECONDS:-30}s per target)"
 bash scripts/fuzz-smoke.sh
 
 step "real MCP clients"

@@ -1,0 +1,98 @@
+//! Inputs shared by the fuzz targets: `arbitrary` stand-ins for procsnap's types (which do not
+//! derive `Arbitrary`, to keep the core crate free of fuzzing dependencies).
+
+use std::time::{Duration, SystemTime};
+
+use arbitrary::Arbitrary;
+use procsnap::{Event, Exit, ProcessState, Status};
+
+/// Seconds after the Unix epoch: small numbers, so inputs often hit equal and reversed times.
+pub fn at(secs: u16) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(u64::from(secs))
+}
+
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub enum StatusIn {
+    Pending,
+    Running,
+    Stopping,
+    Stopped,
+    Failed,
+    Success,
+}
+
+impl From<StatusIn> for Status {
+    fn from(s: StatusIn) -> Status {
+        match s {
+            StatusIn::Pending => Status::Pending,
+            StatusIn::Running => Status::Running,
+            StatusIn::Stopping => Status::Stopping,
+            StatusIn::Stopped => Status::Stopped,
+            StatusIn::Failed => Status::Failed,
+            StatusIn::Success => Status::Success,
+        }
+    }
+}
+
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub struct ExitIn {
+    pub code: Option<i8>,
+    pub signal: Option<u8>,
+}
+
+impl From<ExitIn> for Exit {
+    fn from(e: ExitIn) -> Exit {
+        Exit {
+            code: e.code.map(i32::from),
+            signal: e.signal.map(i32::from),
+        }
+    }
+}
+
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub enum EventIn {
+    Started { pid: u32, at: u16 },
+    SpawnFailed { at: u16 },
+    StopRequested,
+    Exited { exit: ExitIn, at: u16 },
+}
+
+impl From<EventIn> for Event {
+    fn from(e: EventIn) -> Event {
+        match e {
+            EventIn::Started { pid, at: t } => Event::Started { pid, at: at(t) },
+            EventIn::SpawnFailed { at: t } => Event::SpawnFailed { at: at(t) },
+            EventIn::StopRequested => Event::StopRequested,
+            EventIn::Exited { exit, at: t } => Event::Exited {
+                exit: exit.into(),
+                at: at(t),
+            },
+        }
+    }
+}
+
+/// Any state at all, including ones `apply` never produces (a replace can install them).
+#[derive(Arbitrary, Clone, Copy, Debug)]
+pub struct StateIn {
+    pub status: StatusIn,
+    pub pid: Option<u32>,
+    pub started_at: Option<u16>,
+    pub ended_at: Option<u16>,
+    pub exit: Option<ExitIn>,
+    pub restarts: u32,
+    pub version: u64,
+}
+
+impl From<StateIn> for ProcessState {
+    fn from(s: StateIn) -> ProcessState {
+        ProcessState {
+            status: s.status.into(),
+            pid: s.pid,
+            started_at: s.started_at.map(at),
+            ended_at: s.ended_at.map(at),
+            exit: s.exit.map(Exit::from),
+            restarts: s.restarts,
+            version: s.version,
+        }
+    }
+}

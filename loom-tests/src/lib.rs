@@ -1,0 +1,1 @@
+//! Empty: the models are in `tests/`, compiled only under `--cfg crossbeam_loom`.

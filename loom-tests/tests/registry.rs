@@ -1,0 +1,104 @@
+//! loom models of procsnap's real [`Registry`]: duplicate detection decided in one CAS.
+//!
+//! Run with `scripts/loom.sh`. The registry allocates (a `Vec` and an `Arc<Process>` per attempt)
+//! and pins inside every call, so these models keep to two threads and one or two operations each.
+#![cfg(crossbeam_loom)]
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use loom::sync::Arc;
+use loom::thread;
+use procsnap::{CommandSpec, Event, Exit, Registry, Reserve};
+
+use common::{model, outlive_teardown};
+
+fn spec() -> CommandSpec {
+    CommandSpec::new("true")
+}
+
+/// Two concurrent `reserve`s of one name (brummer's e5 started one process per call): exactly
+/// one gets `Started`, the other gets `AlreadyRunning` with that same process, and one process is
+/// registered.
+#[test]
+fn concurrent_reserve_starts_one() {
+    model(4, || {
+        let registry = Arc::new(Registry::new());
+        let other = {
+            let registry = registry.clone();
+            thread::spawn(move || registry.reserve("dev", spec()))
+        };
+        let mine = registry.reserve("dev", spec());
+        let theirs = other.join().unwrap();
+
+        let (started, running) = match (mine, theirs) {
+            (Reserve::Started(s), Reserve::AlreadyRunning(r))
+            | (Reserve::AlreadyRunning(r), Reserve::Started(s)) => (s, r),
+            (a, b) => panic!("expected exactly one Started, got {a:?} and {b:?}"),
+        };
+        assert_eq!(started.id(), running.id());
+        assert_eq!(registry.len(), 1);
+        let guard = procsnap::pin();
+        let listed: Vec<_> = registry.list(&guard).iter().map(|p| p.id()).collect();
+        assert_eq!(listed, [started.id()]);
+        outlive_teardown(registry.list(&guard));
+    });
+}
+
+/// A `reserve` racing with the end of the process that holds the name: it either sees the old
+/// process still unfinished (`AlreadyRunning` it) or starts a new one after it finished — never
+/// a second process while the first is unfinished.
+#[test]
+fn reserve_racing_an_exit() {
+    model(4, || {
+        let registry = Arc::new(Registry::new());
+        let Reserve::Started(first) = registry.reserve("dev", spec()) else {
+            panic!("an empty registry must start")
+        };
+        let at = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
+        first
+            .state()
+            .update(|s| s.apply(Event::Started { pid: 7, at }))
+            .unwrap();
+
+        let reaper = {
+            let first = first.clone();
+            thread::spawn(move || {
+                first
+                    .state()
+                    .update(|s| {
+                        s.apply(Event::Exited {
+                            exit: Exit::code(0),
+                            at,
+                        })
+                    })
+                    .unwrap();
+            })
+        };
+        let decided = registry.reserve("dev", spec());
+        reaper.join().unwrap();
+
+        match decided {
+            Reserve::AlreadyRunning(p) => {
+                assert_eq!(p.id(), first.id());
+                assert_eq!(registry.len(), 1);
+            }
+            Reserve::Started(p) => {
+                assert_ne!(p.id(), first.id());
+                assert_eq!(registry.len(), 2);
+            }
+        }
+        let guard = procsnap::pin();
+        let unfinished = registry
+            .list(&guard)
+            .iter()
+            .filter(|p| p.name() == "dev" && !p.state().load(&guard).is_finished())
+            .count();
+        assert!(
+            unfinished <= 1,
+            "{unfinished} unfinished processes named dev"
+        );
+        outlive_teardown(registry.list(&guard));
+    });
+}
