@@ -10,11 +10,11 @@
 //!
 //! # How
 //!
-//! At start-up the supervisor spawns `/bin/sh -c SCRIPT` (its own process group, signal mask
-//! and dispositions reset like every child) whose stdin is one end of a close-on-exec
+//! At start-up the supervisor spawns `/bin/sh -c SCRIPT` (which `exec`s `awk` when there is
+//! one; its own process group, signal mask and dispositions reset like every child) whose stdin is one end of a close-on-exec
 //! `socketpair`. The supervisor keeps the other end and writes `+PGID\n` as soon as a group is
 //! spawned and `-PGID\n` once that group was seen empty. The script remembers the live groups in
-//! shell variables. When its stdin reaches end of file — which the kernel guarantees when the
+//! an `awk` array (or shell variables). When its stdin reaches end of file — which the kernel guarantees when the
 //! last copy of our end is closed, i.e. when the supervisor process dies for any reason — it
 //! sends SIGKILL to every group still recorded and exits. The script ignores SIGHUP, SIGINT,
 //! SIGQUIT and SIGTERM so that a terminal hang-up or a stray `kill` cannot disarm it early.
@@ -34,8 +34,8 @@
 //!   number *and* make itself a group leader.
 //! - A process that moved itself to another group or session (`setsid`, a daemonising tool)
 //!   escapes the group and therefore this mechanism, as it escapes every group-based stop.
-//! - The watchdog is a shell: each line costs it a few `read(2)` calls of one byte. That is
-//!   microseconds per spawned group.
+//! - The watchdog is `awk` under `sh` (plain `sh` if there is no `awk`): a few microseconds of
+//!   its CPU per spawned group, and one wake-up per line.
 
 use std::collections::HashSet;
 use std::io;
@@ -47,9 +47,21 @@ use crate::sys::fd::{send_all, socketpair};
 use crate::sys::spawn::{Stdio, spawn_with};
 use crate::sys::{self, Pid};
 
-/// The watchdog's program: remember `+N`/`-N`, SIGKILL every remembered group at end of input.
-const SCRIPT: &str = r#"trap '' HUP INT QUIT TERM PIPE
-while read -r l; do
+/// Signals that must not disarm the watchdog (a terminal hang-up, a Ctrl-C to the foreground
+/// group, a stray `kill`). Ignored dispositions survive `exec`.
+const TRAPS: &str = "trap '' HUP INT QUIT TERM PIPE\n";
+
+/// The watchdog in `awk` (POSIX, present nearly everywhere): it reads its input in blocks, one
+/// `read(2)` per message, and at end of input SIGKILLs every remembered group with one `kill`.
+const AWK: &str = r#"command -v awk >/dev/null 2>&1 && exec awk '
+/^[+][0-9]+$/ { g[substr($0, 2)] = 1; next }
+/^-[0-9]+$/ { delete g[substr($0, 2)] }
+END { c = ""; for (k in g) c = c " -" k; if (c != "") system("kill -KILL" c " 2>/dev/null") }'
+"#;
+
+/// The same in plain `sh`, if there is no `awk`: a shell's `read` takes one byte per syscall,
+/// which is slower but just as correct.
+const SH: &str = r#"while read -r l; do
   case $l in
     +*) eval "procsnap_g${l#+}=1" ;;
     -*) unset "procsnap_g${l#-}" ;;
@@ -62,6 +74,16 @@ set | while IFS='=' read -r k v; do
   esac
 done
 "#;
+
+/// The watchdog's program: remember `+N`/`-N`, SIGKILL every remembered group at end of input.
+fn script(awk: bool) -> String {
+    let mut s = String::from(TRAPS);
+    if awk {
+        s.push_str(AWK);
+    }
+    s.push_str(SH);
+    s
+}
 
 /// Our side of the watchdog: its socket, its pid and the groups it must kill if we die.
 #[derive(Debug)]
@@ -81,7 +103,12 @@ struct Inner {
 impl Watchdog {
     /// Spawns the watchdog.
     pub(crate) fn start() -> io::Result<Watchdog> {
-        let (sock, pid) = spawn_watchdog()?;
+        Watchdog::start_with(true)
+    }
+
+    /// Spawns the watchdog, in `awk` if `awk` is true and available, else in `sh`.
+    fn start_with(awk: bool) -> io::Result<Watchdog> {
+        let (sock, pid) = spawn_watchdog(awk)?;
         Ok(Watchdog {
             inner: Mutex::new(Inner {
                 sock: Some(sock),
@@ -123,7 +150,7 @@ impl Watchdog {
         if inner.pid != dead || inner.sock.is_none() {
             return Ok(None);
         }
-        let (sock, pid) = spawn_watchdog()?;
+        let (sock, pid) = spawn_watchdog(true)?;
         inner.sock = Some(sock);
         inner.pid = pid;
         let lines: String = inner.groups.iter().map(|g| format!("+{g}\n")).collect();
@@ -150,9 +177,9 @@ impl Inner {
     }
 }
 
-fn spawn_watchdog() -> io::Result<(OwnedFd, Pid)> {
+fn spawn_watchdog(awk: bool) -> io::Result<(OwnedFd, Pid)> {
     let (ours, theirs) = socketpair()?;
-    let spec = CommandSpec::shell(SCRIPT).display_as("procsnap watchdog");
+    let spec = CommandSpec::shell(script(awk)).display_as("procsnap watchdog");
     let child = spawn_with(&spec, Stdio::Fd(theirs.as_fd()), Stdio::Null, Stdio::Null)
         .map_err(|e| io::Error::new(e.source.kind(), e))?;
     drop(theirs);
@@ -184,7 +211,16 @@ mod tests {
 
     #[test]
     fn eof_kills_recorded_groups_only() {
-        let wd = Watchdog::start().unwrap();
+        eof_kills_recorded_groups_only_with(true);
+    }
+
+    #[test]
+    fn sh_fallback_kills_recorded_groups_only() {
+        eof_kills_recorded_groups_only_with(false);
+    }
+
+    fn eof_kills_recorded_groups_only_with(awk: bool) {
+        let wd = Watchdog::start_with(awk).unwrap();
         let a = sys::spawn(&CommandSpec::shell("sleep 300 & wait")).unwrap();
         let b = sys::spawn(&CommandSpec::shell("sleep 300 & wait")).unwrap();
         wd.add(a.pid);
