@@ -11,8 +11,8 @@ use crate::ProcId;
 /// `op` is one of `"argv"`, `"env"`, `"cwd"` (a NUL byte in the spec), `"pipe"`,
 /// `"posix_spawn_file_actions"`, `"posix_spawnattr"`, `"chdir"` (the working directory is
 /// missing or not a directory), `"exec"` (missing or non-executable program), `"posix_spawn"`
-/// (anything else, such as `EAGAIN`), `"pidfd_open"` or `"supervisor"` (the supervisor is
-/// shutting down).
+/// (anything else, such as `EAGAIN`), `"pidfd_open"` or `"epoll_ctl"` (the child could not be
+/// watched; it was killed and reaped again) or `"supervisor"` (its reaper thread is gone).
 ///
 /// ```
 /// use procsnap::SpawnError;

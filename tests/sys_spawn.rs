@@ -72,10 +72,11 @@ fn waitpid_nohang_only_touches_its_pid() {
     let c = sys::spawn(&CommandSpec::new("sleep").arg("0.2")).unwrap();
     assert_eq!(sys::waitpid_nohang(c.pid).unwrap(), None);
     let pidfd = sys::pidfd_open(c.pid).unwrap();
-    let mut ep = sys::Epoll::new(4).unwrap();
+    let ep = sys::Epoll::new().unwrap();
+    let mut buf = sys::EpollBuffer::new(4);
     use std::os::fd::AsFd;
     ep.add(pidfd.as_fd(), sys::fd::READABLE, 7).unwrap();
-    let ev: Vec<_> = ep.wait(5000).unwrap().collect();
+    let ev: Vec<_> = ep.wait(&mut buf, 5000).unwrap().collect();
     assert_eq!(ev.len(), 1);
     assert_eq!(
         sys::waitpid_nohang(c.pid).unwrap(),

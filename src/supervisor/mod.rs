@@ -62,7 +62,7 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -130,6 +130,8 @@ pub(crate) struct Shared {
     events: Broadcast<SupervisorEvent>,
     cfg: SupervisorConfig,
     commands: Mutex<VecDeque<Command>>,
+    /// The reaper's epoll; spawning threads add their child's descriptors to it.
+    epoll: sys::Epoll,
     wake: sys::EventFd,
     watchdog: Watchdog,
     watchdog_pidfd: Mutex<Option<OwnedFd>>,
@@ -277,12 +279,16 @@ impl Supervisor {
         RAISE.call_once(|| {
             let _ = sys::raise_nofile_limit();
         });
+        let epoll = sys::Epoll::new()?;
+        let wake = sys::EventFd::new()?;
+        epoll.add(wake.as_fd(), sys::fd::READABLE, reaper::WAKE)?;
         let shared = Arc::new(Shared {
             registry: Registry::with_log_bytes(cfg.log_bytes),
             events: Broadcast::new(),
             cfg,
             commands: Mutex::new(VecDeque::new()),
-            wake: sys::EventFd::new()?,
+            epoll,
+            wake,
             watchdog: Watchdog::start()?,
             watchdog_pidfd: Mutex::new(None),
             finished: Mutex::new(0),
@@ -370,37 +376,73 @@ impl Supervisor {
             }
         };
         let at = SystemTime::now();
-        let started = {
-            // Under the queue lock: a stop that sees `Running` queues behind this Register.
+        let id = process.id();
+        let registered = {
+            // Under the queue lock: a stop that sees `Running` queues behind this Register, and
+            // the reaper, woken by one of these descriptors, takes the Register (it drains the
+            // queue first) before it looks at the event. No wake-up is needed for a spawn.
             let mut queue = shared.lock_commands();
-            let u = process.state().update(|s| {
-                s.apply(Event::Started {
-                    pid: child.pid.as_u32(),
-                    at,
-                })
+            let watched = shared.epoll.add(
+                pidfd.as_fd(),
+                sys::fd::READABLE,
+                reaper::token(id, reaper::PIDFD),
+            );
+            let started = watched.as_ref().ok().and_then(|()| {
+                process
+                    .state()
+                    .update(|s| {
+                        s.apply(Event::Started {
+                            pid: child.pid.as_u32(),
+                            at,
+                        })
+                    })
+                    .ok()
             });
-            if let Ok(u) = &u {
-                shared.publish_state(process, u.new);
-                queue.push_back(Command::Register(Registered {
-                    process: process.clone(),
-                    pid: child.pid,
-                    pidfd,
-                    stdout: child.stdout,
-                    stderr: child.stderr,
-                }));
+            match started {
+                Some(u) => {
+                    // A pipe that cannot be watched is still drained when the process ends.
+                    for (fd, kind) in [
+                        (&child.stdout, reaper::STDOUT),
+                        (&child.stderr, reaper::STDERR),
+                    ] {
+                        if let Some(fd) = fd {
+                            let _ = shared.epoll.add(
+                                fd.as_fd(),
+                                sys::fd::READABLE,
+                                reaper::token(id, kind),
+                            );
+                        }
+                    }
+                    shared.publish_state(process, u.new);
+                    queue.push_back(Command::Register(Registered {
+                        process: process.clone(),
+                        pid: child.pid,
+                        pidfd,
+                        stdout: child.stdout,
+                        stderr: child.stderr,
+                    }));
+                    Ok(())
+                }
+                None => {
+                    if watched.is_ok() {
+                        let _ = shared.epoll.delete(pidfd.as_fd());
+                    }
+                    // epoll_ctl failed (ENOMEM, fs.epoll.max_user_watches), or the process
+                    // left `Pending` under us (cannot happen: only this thread moves it).
+                    Err(watched.err().unwrap_or_else(|| {
+                        io::Error::other("the process left `Pending` before it was started")
+                    }))
+                }
             }
-            u.is_ok()
         };
-        shared.notify_finished(); // wakes stops waiting for this process to leave `Pending`
-        if !started {
-            // Unreachable: only the launching thread moves a new process out of `Pending`.
+        if let Err(e) = registered {
+            // Not watched: take it down again (still unreaped, so still ours).
             let _ = sys::killpg(child.pid, libc::SIGKILL);
             let _ = sys::wait_blocking(child.pid);
             shared.watchdog.remove(child.pid);
-            let e = io::Error::other("the process left `Pending` before it was started");
-            return Err(SpawnError::new("supervisor", program(), e));
+            return fail(SpawnError::new("epoll_ctl", program(), e));
         }
-        let _ = shared.wake.notify();
+        shared.notify_finished(); // wakes stops waiting for this process to leave `Pending`
         Ok(())
     }
 

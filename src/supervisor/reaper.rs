@@ -1,11 +1,17 @@
 //! The reaper: one thread, one `epoll`, every child's pidfd and pipes, and every state event.
 //!
-//! See the [module docs](super) for the design. This file is the loop itself: a slab of live
-//! children (pidfd, two pipes with their line splitters, stop deadlines), a command queue fed
-//! by the [`Supervisor`](super::Supervisor) and woken through an eventfd, and the finalisation
-//! that turns "leader reaped and group empty" into one `StateCell::update` and one event.
+//! See the [module docs](super) for the design. This file is the loop itself: the live
+//! children by id (pidfd, two pipes with their line splitters, stop deadlines), a command queue
+//! fed by the [`Supervisor`](super::Supervisor), and the finalisation that turns "leader reaped
+//! and nothing of the group alive" into one `StateCell::update` and one event.
+//!
+//! A spawning thread registers the new child's descriptors in the shared `epoll` itself, under
+//! the command-queue lock and together with its `Register` command, so a spawn costs the reaper
+//! no extra wake-up: the reaper takes the queued commands before it looks at any event, and so
+//! always knows the child an event is about. Tokens are `ProcId << 2 | kind`; ids are never
+//! reused, so an event that arrives after its child was finalised is simply ignored.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -15,12 +21,12 @@ use super::{Shared, procfs};
 use crate::logs::{LineSplitter, Stream};
 use crate::registry::{ProcId, Process};
 use crate::state::{Event, Exit};
-use crate::sys::fd::{Epoll, READABLE, read};
+use crate::sys::fd::{EpollBuffer, READABLE, read};
 use crate::sys::{self, Pid};
 
 /// Work for the reaper, queued by other threads.
 pub(crate) enum Command {
-    /// A child was spawned and marked `Running`: watch it.
+    /// A child was spawned, marked `Running` and its descriptors added to the epoll: own it.
     Register(Registered),
     /// Stop this process: CAS to `Stopping`, TERM its group, KILL it after `grace`.
     Stop { id: ProcId, grace: Duration },
@@ -37,22 +43,28 @@ pub(crate) struct Registered {
     pub stderr: Option<OwnedFd>,
 }
 
-/// Token for the command eventfd.
-const WAKE: u64 = u64::MAX;
-/// Token for the watchdog's pidfd.
-const WATCHDOG: u64 = u64::MAX - 1;
 /// Token kinds (low two bits).
-const PIDFD: u64 = 0;
-const STDOUT: u64 = 1;
-const STDERR: u64 = 2;
+pub(crate) const PIDFD: u64 = 0;
+pub(crate) const STDOUT: u64 = 1;
+pub(crate) const STDERR: u64 = 2;
+const SPECIAL: u64 = 3;
+/// Token for the command eventfd (kind 3 is never a child's).
+pub(crate) const WAKE: u64 = SPECIAL;
+/// Token for the watchdog's pidfd.
+const WATCHDOG: u64 = (1 << 2) | SPECIAL;
+
+/// The epoll token of descriptor `kind` of process `id`.
+pub(crate) fn token(id: ProcId, kind: u64) -> u64 {
+    (id.get() << 2) | kind
+}
 
 /// How often a group whose leader is gone is probed for emptiness.
 const LINGER_POLL: Duration = Duration::from_millis(2);
 /// After a SIGKILL, how long to wait for the group to empty before giving up on it (members
-/// stuck in uninterruptible sleep, or zombies nobody reaps).
+/// stuck in uninterruptible sleep).
 const KILL_PATIENCE: Duration = Duration::from_secs(2);
 /// A group that lingers this long after its leader was reaped is also checked in /proc
-/// (see [`procfs`](super::procfs)), at most once per `PROC_SCAN_EVERY`.
+/// (see [`procfs`]), at most once per `PROC_SCAN_EVERY`.
 const PROC_SCAN_AFTER: Duration = Duration::from_millis(20);
 const PROC_SCAN_EVERY: Duration = Duration::from_millis(50);
 /// Bytes read from one pipe per readiness report, so that one flooding child cannot starve
@@ -85,20 +97,14 @@ struct Child {
     timed: bool,
 }
 
-struct Slot {
-    generation: u32,
-    child: Option<Child>,
-}
-
 struct Reaper {
     shared: Arc<Shared>,
-    epoll: Epoll,
-    slots: Vec<Slot>,
-    free: Vec<usize>,
-    by_id: HashMap<ProcId, usize>,
-    /// Children with a deadline or a lingering group, as (slot, generation): only these are
-    /// looked at by the timer, so thousands of idle children cost nothing per wake-up.
-    timed: Vec<(usize, u32)>,
+    events: EpollBuffer,
+    /// Live children by `ProcId::get()` (the number inside their epoll tokens).
+    children: HashMap<u64, Child>,
+    /// Children with a deadline or a lingering group: only these are looked at by the timer,
+    /// so thousands of idle children cost nothing per wake-up.
+    timed: Vec<u64>,
     last_scan: Option<Instant>,
     buf: Vec<u8>,
     shutting_down: bool,
@@ -116,40 +122,29 @@ impl Drop for GoneOnDrop {
 /// The reaper thread's body.
 pub(crate) fn run(shared: Arc<Shared>) {
     let _gone = GoneOnDrop(shared.clone());
-    let mut reaper = match Reaper::new(shared) {
-        Ok(r) => r,
-        Err(_) => return,
+    let mut reaper = Reaper {
+        shared,
+        events: EpollBuffer::new(256),
+        children: HashMap::new(),
+        timed: Vec::new(),
+        last_scan: None,
+        buf: vec![0; 64 * 1024],
+        shutting_down: false,
     };
+    reaper.watch_watchdog();
     reaper.run();
 }
 
-fn token(slot: usize, generation: u32, kind: u64) -> u64 {
-    (u64::from(generation) << 32) | ((slot as u64) << 2) | kind
-}
-
 impl Reaper {
-    fn new(shared: Arc<Shared>) -> io::Result<Reaper> {
-        let epoll = Epoll::new(256)?;
-        epoll.add(shared.wake.as_fd(), READABLE, WAKE)?;
-        let mut r = Reaper {
-            shared,
-            epoll,
-            slots: Vec::new(),
-            free: Vec::new(),
-            by_id: HashMap::new(),
-            timed: Vec::new(),
-            last_scan: None,
-            buf: vec![0; 64 * 1024],
-            shutting_down: false,
-        };
-        r.watch_watchdog();
-        Ok(r)
-    }
-
     fn watch_watchdog(&mut self) {
         // If this fails the supervisor works on, only without watchdog respawns.
         if let Ok(fd) = sys::pidfd_open(self.shared.watchdog.pid()) {
-            if self.epoll.add(fd.as_fd(), READABLE, WATCHDOG).is_ok() {
+            if self
+                .shared
+                .epoll
+                .add(fd.as_fd(), READABLE, WATCHDOG)
+                .is_ok()
+            {
                 self.shared.set_watchdog_pidfd(fd);
             }
         }
@@ -159,12 +154,14 @@ impl Reaper {
         let mut ready = Vec::with_capacity(256);
         loop {
             let timeout = self.timeout_ms();
-            match self.epoll.wait(timeout) {
+            match self.shared.epoll.wait(&mut self.events, timeout) {
                 Ok(events) => ready.extend(events),
                 // Only EBADF/EFAULT/EINVAL, none of which can happen with our own fd and
                 // buffer; sleep a little rather than spin if it ever does.
                 Err(_) => std::thread::sleep(LINGER_POLL),
             }
+            // Commands first: a child's descriptors may report before we saw its Register.
+            self.run_commands();
             for ev in ready.drain(..) {
                 match ev.token {
                     WAKE => {
@@ -176,7 +173,7 @@ impl Reaper {
             }
             self.run_commands();
             self.tick();
-            if self.shutting_down && self.by_id.is_empty() {
+            if self.shutting_down && self.children.is_empty() {
                 return;
             }
         }
@@ -186,10 +183,7 @@ impl Reaper {
     fn timeout_ms(&self) -> i32 {
         let now = Instant::now();
         let mut wait: Option<Duration> = None;
-        for &(slot, generation) in &self.timed {
-            let Some(c) = self.live(slot, generation) else {
-                continue;
-            };
+        for c in self.timed.iter().filter_map(|id| self.children.get(id)) {
             let mut d = c.exit.map(|_| LINGER_POLL);
             if let Some(at) = c.kill_at {
                 let left = at.saturating_duration_since(now);
@@ -206,28 +200,8 @@ impl Reaper {
         }
     }
 
-    fn live(&self, slot: usize, generation: u32) -> Option<&Child> {
-        let s = self.slots.get(slot)?;
-        if s.generation == generation {
-            s.child.as_ref()
-        } else {
-            None
-        }
-    }
-
-    /// Puts `slot` on the timer list (once).
-    fn mark_timed(&mut self, slot: usize) {
-        let generation = self.slots[slot].generation;
-        let c = self.child(slot);
-        if !c.timed {
-            c.timed = true;
-            self.timed.push((slot, generation));
-        }
-    }
-
     fn run_commands(&mut self) {
-        let commands: VecDeque<Command> = self.shared.take_commands();
-        for cmd in commands {
+        for cmd in self.shared.take_commands() {
             match cmd {
                 Command::Register(r) => self.register(r),
                 Command::Stop { id, grace } => self.stop(id, grace),
@@ -237,17 +211,6 @@ impl Reaper {
     }
 
     fn register(&mut self, r: Registered) {
-        let slot = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.slots.push(Slot {
-                    generation: 0,
-                    child: None,
-                });
-                self.slots.len() - 1
-            }
-        };
-        let generation = self.slots[slot].generation;
         let pipe = |fd: Option<OwnedFd>, stream| {
             fd.map(|fd| Pipe {
                 fd,
@@ -270,50 +233,29 @@ impl Reaper {
             lingering_since: None,
             timed: false,
         };
-        // epoll_ctl(ADD) only fails for lack of memory or a kernel limit
-        // (fs.epoll.max_user_watches); a pipe we cannot watch is drained at finalisation, and a
-        // pidfd we cannot watch would leave the child unreaped, so it gets a deadline instead.
-        let mut watched = false;
-        if let Some(fd) = &child.pidfd {
-            watched = self
-                .epoll
-                .add(fd.as_fd(), READABLE, token(slot, generation, PIDFD))
-                .is_ok();
-        }
-        for (kind, p) in [(STDOUT, &child.pipes[0]), (STDERR, &child.pipes[1])] {
-            if let Some(p) = p {
-                let _ = self
-                    .epoll
-                    .add(p.fd.as_fd(), READABLE, token(slot, generation, kind));
-            }
-        }
-        self.by_id.insert(child.process.id(), slot);
-        self.slots[slot].child = Some(child);
-        if !watched {
-            self.on_pidfd(slot);
-        }
+        self.children.insert(child.process.id().get(), child);
     }
 
     fn on_child_event(&mut self, t: u64) {
-        let slot = ((t & 0xffff_ffff) >> 2) as usize;
-        let generation = (t >> 32) as u32;
-        match self.slots.get(slot) {
-            Some(s) if s.generation == generation && s.child.is_some() => {}
-            _ => return, // a child finalised earlier in this batch
+        let id = t >> 2;
+        if !self.children.contains_key(&id) {
+            return; // finalised earlier: ids are never reused
         }
         match t & 3 {
-            PIDFD => self.on_pidfd(slot),
-            kind => self.read_pipe(slot, (kind - 1) as usize, READ_BUDGET),
+            PIDFD => self.on_pidfd(id),
+            STDOUT => self.read_pipe(id, 0, READ_BUDGET),
+            STDERR => self.read_pipe(id, 1, READ_BUDGET),
+            _ => {}
         }
     }
 
-    fn child(&mut self, slot: usize) -> &mut Child {
-        self.slots[slot].child.as_mut().expect("live slot")
+    fn child(&mut self, id: u64) -> &mut Child {
+        self.children.get_mut(&id).expect("live child")
     }
 
     /// The leader may have exited: reap it (this pid only), then see whether its group is empty.
-    fn on_pidfd(&mut self, slot: usize) {
-        let c = self.child(slot);
+    fn on_pidfd(&mut self, id: u64) {
+        let c = self.child(id);
         if c.exit.is_some() {
             return;
         }
@@ -329,18 +271,18 @@ impl Reaper {
         };
         c.exit = Some((exit, SystemTime::now()));
         if let Some(fd) = c.pidfd.take() {
-            let _ = self.epoll.delete(fd.as_fd());
+            let _ = self.shared.epoll.delete(fd.as_fd());
         }
-        self.check_group(slot, Instant::now());
+        self.check_group(id, Instant::now());
     }
 
     /// After the leader is reaped: finalise if the group is empty, else make sure it is
     /// being stopped (a natural exit leaves nothing behind either) and keep probing it.
-    fn check_group(&mut self, slot: usize, now: Instant) {
+    fn check_group(&mut self, id: u64, now: Instant) {
         let grace = self.shared.cfg.grace;
-        let c = self.child(slot);
+        let c = self.child(id);
         if !sys::group_alive(c.pid) {
-            self.finalize(slot);
+            self.finalize(id);
             return;
         }
         c.lingering_since.get_or_insert(now);
@@ -349,18 +291,27 @@ impl Reaper {
             c.kill_at = Some(now + grace);
         }
         if c.killed_at.is_some_and(|at| now >= at + KILL_PATIENCE) {
-            self.finalize(slot);
+            self.finalize(id);
             return;
         }
-        self.mark_timed(slot);
+        self.mark_timed(id);
+    }
+
+    /// Puts `id` on the timer list (once).
+    fn mark_timed(&mut self, id: u64) {
+        let c = self.child(id);
+        if !c.timed {
+            c.timed = true;
+            self.timed.push(id);
+        }
     }
 
     fn stop(&mut self, id: ProcId, grace: Duration) {
-        let Some(&slot) = self.by_id.get(&id) else {
+        let id = id.get();
+        let shared = self.shared.clone();
+        let Some(c) = self.children.get_mut(&id) else {
             return; // already finalised: the caller sees the final state
         };
-        let shared = self.shared.clone();
-        let c = self.child(slot);
         if let Ok(u) = c.process.state().update(|s| s.apply(Event::StopRequested)) {
             shared.publish_state(&c.process, u.new);
         }
@@ -369,7 +320,7 @@ impl Reaper {
         }
         let at = Instant::now() + grace;
         c.kill_at = Some(c.kill_at.map_or(at, |k| k.min(at)));
-        self.mark_timed(slot);
+        self.mark_timed(id);
     }
 
     /// Deadlines and lingering groups: only the children on the timer list.
@@ -380,11 +331,10 @@ impl Reaper {
         let now = Instant::now();
         let entries = std::mem::take(&mut self.timed);
         let zombie_only = self.scan_lingering(&entries, now);
-        for (slot, generation) in entries {
-            if self.live(slot, generation).is_none() {
+        for id in entries {
+            let Some(c) = self.children.get_mut(&id) else {
                 continue; // finalised meanwhile
-            }
-            let c = self.child(slot);
+            };
             c.timed = false;
             if c.kill_at.is_some_and(|at| now >= at) && c.killed_at.is_none() {
                 // The leader is unreaped, or the group was non-empty at the last probe.
@@ -394,7 +344,7 @@ impl Reaper {
             }
             if c.exit.is_none() {
                 if c.kill_at.is_some() {
-                    self.mark_timed(slot);
+                    self.mark_timed(id);
                 }
                 continue;
             }
@@ -403,22 +353,22 @@ impl Reaper {
                 // reach nothing but our group, and catches a member the scan might have missed
                 // (one forked just before its parent died).
                 let _ = sys::killpg(c.pid, libc::SIGKILL);
-                self.finalize(slot);
+                self.finalize(id);
                 continue;
             }
-            self.check_group(slot, now);
+            self.check_group(id, now);
         }
     }
 
     /// The lingering groups (leader reaped, group not empty for `PROC_SCAN_AFTER`) that have no
     /// live member left, from one pass over /proc at most every `PROC_SCAN_EVERY`.
-    fn scan_lingering(&mut self, entries: &[(usize, u32)], now: Instant) -> HashSet<i32> {
+    fn scan_lingering(&mut self, entries: &[u64], now: Instant) -> HashSet<i32> {
         if self.last_scan.is_some_and(|t| now < t + PROC_SCAN_EVERY) {
             return HashSet::new();
         }
         let lingering: HashSet<i32> = entries
             .iter()
-            .filter_map(|&(slot, generation)| self.live(slot, generation))
+            .filter_map(|id| self.children.get(id))
             .filter(|c| {
                 c.lingering_since
                     .is_some_and(|t| now >= t + PROC_SCAN_AFTER)
@@ -437,7 +387,7 @@ impl Reaper {
         let Some(fd) = self.shared.take_watchdog_pidfd() else {
             return;
         };
-        let _ = self.epoll.delete(fd.as_fd());
+        let _ = self.shared.epoll.delete(fd.as_fd());
         let dead = self.shared.watchdog.pid();
         if matches!(sys::waitpid_nohang(dead), Ok(Some(_)))
             && matches!(self.shared.watchdog.respawn(dead), Ok(Some(_)))
@@ -448,12 +398,16 @@ impl Reaper {
 
     /// Reads what `pipes[which]` has, up to `budget` bytes; at end of file emits the last
     /// partial line and closes the pipe.
-    fn read_pipe(&mut self, slot: usize, which: usize, budget: usize) {
+    fn read_pipe(&mut self, id: u64, which: usize, budget: usize) {
         let Reaper {
-            slots, buf, epoll, ..
+            children,
+            buf,
+            shared,
+            ..
         } = self;
-        let shared = &self.shared;
-        let c = slots[slot].child.as_mut().expect("live slot");
+        let Some(c) = children.get_mut(&id) else {
+            return;
+        };
         let Some(pipe) = c.pipes[which].as_mut() else {
             return;
         };
@@ -480,34 +434,30 @@ impl Reaper {
         };
         if eof {
             pipe.split.finish(&mut emit);
-            let _ = epoll.delete(pipe.fd.as_fd());
+            let _ = shared.epoll.delete(pipe.fd.as_fd());
             c.pipes[which] = None;
         }
     }
 
-    /// Leader reaped and group empty (or given up on): drain the pipes, apply `Exited`, publish
-    /// it, forget the group, wake waiters.
-    fn finalize(&mut self, slot: usize) {
+    /// Leader reaped and nothing of the group alive (or given up on): drain the pipes, apply
+    /// `Exited`, publish it, forget the group, wake waiters.
+    fn finalize(&mut self, id: u64) {
         for which in 0..2 {
             // Everything the group wrote is in the pipe by now, unless a process escaped the
             // group with our pipe; bound the drain for that case and close the pipe anyway.
-            self.read_pipe(slot, which, 16 * READ_BUDGET);
-            let c = self.child(slot);
-            if let Some(mut pipe) = c.pipes[which].take() {
-                let process = c.process.clone();
-                let shared = self.shared.clone();
-                pipe.split.finish(|text: &str, truncated: bool| {
-                    let seq = process.logs().push_line(pipe.stream, text, truncated);
-                    shared.publish_line(&process, seq);
-                });
-                let _ = self.epoll.delete(pipe.fd.as_fd());
-            }
+            self.read_pipe(id, which, 16 * READ_BUDGET);
         }
-        let s = &mut self.slots[slot];
-        let c = s.child.take().expect("live slot");
-        s.generation = s.generation.wrapping_add(1);
-        self.free.push(slot);
-        self.by_id.remove(&c.process.id());
+        let Some(mut c) = self.children.remove(&id) else {
+            return;
+        };
+        for pipe in c.pipes.iter_mut().filter_map(Option::take) {
+            let mut split = pipe.split;
+            split.finish(|text: &str, truncated: bool| {
+                let seq = c.process.logs().push_line(pipe.stream, text, truncated);
+                self.shared.publish_line(&c.process, seq);
+            });
+            let _ = self.shared.epoll.delete(pipe.fd.as_fd());
+        }
         let (exit, at) = c.exit.unwrap_or((Exit::default(), SystemTime::now()));
         if let Ok(u) = c
             .process
@@ -533,14 +483,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_round_trip() {
-        let t = token(123_456, 7, STDERR);
-        assert_eq!(
-            ((t & 0xffff_ffff) >> 2, t >> 32, t & 3),
-            (123_456, 7, STDERR)
-        );
-        // Slot numbers stay far below 2^30 - 1, the only slot whose tokens could collide.
-        assert_ne!(token(1 << 29, u32::MAX, STDERR), WATCHDOG);
-        assert_ne!(token(1 << 29, u32::MAX, STDERR), WAKE);
+    fn tokens_never_collide_with_the_special_ones() {
+        let id = ProcId::from_label("x-1").unwrap();
+        assert_eq!(token(id, PIDFD) >> 2, 1);
+        for kind in [PIDFD, STDOUT, STDERR] {
+            assert_ne!(token(id, kind), WATCHDOG);
+            assert_ne!(token(id, kind) & 3, SPECIAL);
+        }
+        assert_eq!(WAKE & 3, SPECIAL);
     }
 }

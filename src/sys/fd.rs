@@ -95,25 +95,33 @@ pub const HANGUP: u32 = libc::EPOLLHUP as u32;
 /// An error condition (`EPOLLERR`); always reported.
 pub const ERROR: u32 = libc::EPOLLERR as u32;
 
-/// An `epoll` instance, level-triggered.
+/// An `epoll` instance, level-triggered. `add` and `delete` take `&self`, so any thread may
+/// register descriptors while another waits.
 #[derive(Debug)]
 pub struct Epoll {
     fd: OwnedFd,
-    buf: Vec<libc::epoll_event>,
+}
+
+/// Room for the events one [`Epoll::wait`] reports.
+#[derive(Debug)]
+pub struct EpollBuffer(Vec<libc::epoll_event>);
+
+impl EpollBuffer {
+    /// Room for `batch` events (at least one).
+    pub fn new(batch: usize) -> EpollBuffer {
+        let empty = libc::epoll_event { events: 0, u64: 0 };
+        EpollBuffer(vec![empty; batch.max(1)])
+    }
 }
 
 impl Epoll {
-    /// `epoll_create1(EPOLL_CLOEXEC)`, reporting at most `batch` events per [`wait`](Self::wait).
-    pub fn new(batch: usize) -> io::Result<Epoll> {
+    /// `epoll_create1(EPOLL_CLOEXEC)`.
+    pub fn new() -> io::Result<Epoll> {
         // SAFETY: epoll_create1 takes a flag and returns a new fd or -1.
         let fd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         // SAFETY: the kernel just returned this fd; nothing else owns it.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let empty = libc::epoll_event { events: 0, u64: 0 };
-        Ok(Epoll {
-            fd,
-            buf: vec![empty; batch.max(1)],
-        })
+        Ok(Epoll { fd })
     }
 
     /// Watches `fd` for `events` (`READABLE`; hang-ups and errors are always reported),
@@ -147,19 +155,23 @@ impl Epoll {
         .map(drop)
     }
 
-    /// Waits up to `timeout_ms` (`-1`: forever) and returns the ready events. `EINTR` gives an
-    /// empty batch.
-    pub fn wait(&mut self, timeout_ms: i32) -> io::Result<impl Iterator<Item = EpollEvent> + '_> {
-        let cap = self.buf.len() as libc::c_int;
+    /// Waits up to `timeout_ms` (`-1`: forever) and returns the ready events, at most as many
+    /// as `buf` has room for. `EINTR` gives an empty batch.
+    pub fn wait<'b>(
+        &self,
+        buf: &'b mut EpollBuffer,
+        timeout_ms: i32,
+    ) -> io::Result<impl Iterator<Item = EpollEvent> + 'b> {
+        let cap = buf.0.len() as libc::c_int;
         // SAFETY: `buf` is valid for writes of `cap` epoll_events for the duration of the call.
         let n = match cvt(unsafe {
-            libc::epoll_wait(self.fd.as_raw_fd(), self.buf.as_mut_ptr(), cap, timeout_ms)
+            libc::epoll_wait(self.fd.as_raw_fd(), buf.0.as_mut_ptr(), cap, timeout_ms)
         }) {
             Ok(n) => n as usize,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
             Err(e) => return Err(e),
         };
-        Ok(self.buf[..n].iter().map(|e| EpollEvent {
+        Ok(buf.0[..n].iter().map(|e| EpollEvent {
             // Copies out of the (packed on x86-64) struct; no reference is taken.
             events: e.events,
             token: e.u64,
@@ -214,16 +226,17 @@ mod tests {
 
     #[test]
     fn epoll_reports_eventfd_and_pipe_eof() {
-        let mut ep = Epoll::new(8).unwrap();
+        let ep = Epoll::new().unwrap();
+        let mut evs = EpollBuffer::new(8);
         let ev = EventFd::new().unwrap();
         let (r, w) = pipe().unwrap();
         set_nonblocking(r.as_fd(), true).unwrap();
         ep.add(ev.as_fd(), READABLE, 1).unwrap();
         ep.add(r.as_fd(), READABLE, 2).unwrap();
-        assert_eq!(ep.wait(0).unwrap().count(), 0);
+        assert_eq!(ep.wait(&mut evs, 0).unwrap().count(), 0);
         ev.notify().unwrap();
         ev.notify().unwrap();
-        let got: Vec<_> = ep.wait(100).unwrap().collect();
+        let got: Vec<_> = ep.wait(&mut evs, 100).unwrap().collect();
         assert_eq!(
             got,
             [EpollEvent {
@@ -238,7 +251,7 @@ mod tests {
             io::ErrorKind::WouldBlock
         );
         drop(w);
-        let got: Vec<_> = ep.wait(100).unwrap().collect();
+        let got: Vec<_> = ep.wait(&mut evs, 100).unwrap().collect();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].token, 2);
         assert_ne!(got[0].events & HANGUP, 0);

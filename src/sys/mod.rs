@@ -45,7 +45,7 @@ pub mod signal;
 pub mod spawn;
 pub mod wait;
 
-pub use fd::{Epoll, EpollEvent, EventFd};
+pub use fd::{Epoll, EpollBuffer, EpollEvent, EventFd};
 pub use rlimit::raise_nofile_limit;
 pub use signal::{group_alive, kill, killpg};
 pub use spawn::{Child, spawn};
