@@ -311,6 +311,17 @@ impl<'de> Deserialize<'de> for OrderedScripts {
 }
 
 fn parse_package_json(path: &Path, text: &str) -> Result<PackageJson, ProjectError> {
+    // serde's derive would also accept a top-level array as a struct: insist on an object.
+    let body = text.trim_start();
+    if let Some(c) = body.chars().next().filter(|&c| c != '{') {
+        let (line, column) = line_col(text.as_bytes(), text.len() - body.len());
+        return Err(ProjectError::Syntax {
+            path: path.to_owned(),
+            line,
+            column,
+            message: format!("expected a JSON object, found {c:?}"),
+        });
+    }
     serde_json::from_str(text).map_err(|e| ProjectError::Syntax {
         path: path.to_owned(),
         line: e.line().max(1),
@@ -516,8 +527,12 @@ mod tests {
             e.contains("package.json:1:12: invalid type: sequence"),
             "{e}"
         );
-        d.write("package.json", "[]");
-        assert!(Project::discover(&d.0).is_err());
+        d.write("package.json", "\n  []");
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(
+            e.ends_with("package.json:2:3: expected a JSON object, found '['"),
+            "{e}"
+        );
         d.write("package.json", "");
         assert!(
             Project::discover(&d.0)
