@@ -1,9 +1,51 @@
 //! procsnap: lock-free process-state snapshots and a process-group supervisor.
+//!
+//! Every process's state is an immutable, `Copy` [`ProcessState`] in a [`StateCell`]: readers
+//! load a pointer under an epoch guard and never lock; writers swap in a new snapshot with a
+//! compare-and-swap against the pointer they loaded, and the epoch collector frees the old one
+//! once no reader can see it (which is also what makes the pointer CAS immune to ABA). The
+//! lifecycle is one pure function, [`ProcessState::apply`]. A [`Registry`] lists processes in id
+//! order as a copy-on-write list in the same kind of cell.
+//!
+//! # Guarantees
+//!
+//! - Reads ([`StateCell::load`], [`Registry::list`]) are wait-free once pinned and allocate
+//!   nothing; [`StateCell::snapshot`] pins, copies and unpins.
+//! - Writers are lock-free; every successful [`StateCell::update`] bumps `version` by one.
+//! - Memory is reclaimed once no pinned reader can see it.
+//!
+//! # Limits
+//!
+//! A guard held for a long time delays reclamation everywhere: repin in long loops.
+//!
+//! ```
+//! use procsnap::{CommandSpec, Event, Registry, Reserve};
+//! use std::time::SystemTime;
+//!
+//! let registry = Registry::new();
+//! let Reserve::Started(p) = registry.reserve("dev", CommandSpec::shell("sleep 1")) else {
+//!     unreachable!()
+//! };
+//! p.state().update(|s| s.apply(Event::Started { pid: 4242, at: SystemTime::now() })).unwrap();
+//!
+//! let guard = procsnap::pin();
+//! let running = registry.list(&guard).iter().filter(|p| p.state().load(&guard).is_running());
+//! assert_eq!(running.count(), 1);
+//! ```
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+#[allow(unsafe_code)]
+pub mod cell;
+pub mod events;
+pub mod logs;
+pub mod registry;
 pub mod spec;
 pub mod state;
 
+pub use cell::{Guard, LockedCell, StateCell, Updated, pin};
+pub use events::{Broadcast, EventQueue, Subscription};
+pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};
+pub use registry::{DEFAULT_LOG_BYTES, ProcId, Process, Registry, Reserve};
 pub use spec::CommandSpec;
 pub use state::{Event, Exit, ProcessState, Rejected, Status};

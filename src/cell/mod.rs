@@ -1,0 +1,271 @@
+//! [`StateCell`]: one process's current [`ProcessState`], swapped by compare-and-swap.
+//!
+//! The cell owns a heap-allocated snapshot behind a [`crossbeam_epoch::Atomic`]. Readers load the
+//! pointer under an epoch [`Guard`] and read the snapshot in place; writers build a new snapshot
+//! and `compare_exchange` it against **the pointer they loaded**. The replaced snapshot is handed
+//! to the epoch collector, which frees it once every thread that was pinned when it was unlinked
+//! has unpinned. Because a snapshot's memory cannot be reused while any reader could still hold
+//! its address, a pointer CAS cannot be fooled by ABA.
+//!
+//! # Guarantees
+//!
+//! - [`load`](StateCell::load) is wait-free once pinned: one atomic load, no allocation, no
+//!   retry, no store to shared memory.
+//! - [`snapshot`](StateCell::snapshot) pins, copies and unpins: no allocation, no lock.
+//! - [`update`](StateCell::update) is lock-free: a CAS fails only because another update
+//!   succeeded. Every successful update increments `version` by exactly one, so `version` counts
+//!   updates and a reader can order any two snapshots of one cell.
+//! - A reader sees only published snapshots, each one whole (it reads an immutable allocation),
+//!   and never an older one after a newer one (acquire loads of a single location).
+//!
+//! # Limits
+//!
+//! A guard held for a long time delays reclamation of every snapshot replaced meanwhile (in
+//! every cell, since the collector is global). Readers that loop should repin now and then
+//! ([`Guard::repin`]); [`snapshot`](StateCell::snapshot) repins on every call.
+
+mod locked;
+
+pub use locked::LockedCell;
+
+use std::sync::atomic::Ordering;
+
+use crossbeam_epoch::{Atomic, Owned};
+
+use crate::state::ProcessState;
+
+pub use crossbeam_epoch::{Guard, pin};
+
+/// The outcome of a successful [`StateCell::update`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Updated {
+    /// The snapshot that was replaced.
+    pub old: ProcessState,
+    /// The snapshot that was installed, with `version == old.version + 1`.
+    pub new: ProcessState,
+    /// How many times the CAS lost to another writer before it won.
+    pub retries: u32,
+}
+
+/// A lock-free cell holding the current [`ProcessState`] of one process.
+///
+/// ```
+/// use procsnap::{Event, ProcessState, StateCell, Status};
+/// use std::time::SystemTime;
+///
+/// let cell = StateCell::new(ProcessState::default());
+/// let up = cell
+///     .update(|s| s.apply(Event::Started { pid: 42, at: SystemTime::now() }))
+///     .unwrap();
+/// assert_eq!((up.old.version, up.new.version), (0, 1));
+///
+/// // Many reads under one pin: zero-copy.
+/// let guard = procsnap::pin();
+/// let s = cell.load(&guard);
+/// assert_eq!((s.status, s.pid), (Status::Running, Some(42)));
+/// ```
+pub struct StateCell {
+    inner: EpochCell<ProcessState>,
+}
+
+impl StateCell {
+    /// A cell holding `state`.
+    pub fn new(state: ProcessState) -> StateCell {
+        StateCell {
+            inner: EpochCell::new(state),
+        }
+    }
+
+    /// The current snapshot, read in place: zero copies, zero allocations.
+    ///
+    /// The reference lives as long as `guard`. While it is held, the snapshot it points to
+    /// stays allocated even if the cell is updated or dropped.
+    #[inline]
+    pub fn load<'g>(&self, guard: &'g Guard) -> &'g ProcessState {
+        self.inner.load(guard)
+    }
+
+    /// A copy of the current snapshot: pins, copies, unpins. No allocation.
+    ///
+    /// To read many cells, pin once and use [`load`](Self::load) instead.
+    #[inline]
+    pub fn snapshot(&self) -> ProcessState {
+        *self.inner.load(&pin())
+    }
+
+    /// Replaces the snapshot with `f(current)`, retrying if another writer got there first.
+    ///
+    /// `f` may run several times (once per attempt) and must be pure. If it returns `Err`, the
+    /// cell is left unchanged and the error is returned. The cell sets the new snapshot's
+    /// `version` to the old one plus one, whatever `f` returned. On a lost CAS the allocation is
+    /// reused for the next attempt, so a successful update allocates exactly once.
+    ///
+    /// ```
+    /// use procsnap::{Event, ProcessState, StateCell};
+    ///
+    /// let cell = StateCell::new(ProcessState::default());
+    /// // A stop on a process that never started is refused and changes nothing.
+    /// assert!(cell.update(|s| s.apply(Event::StopRequested)).is_err());
+    /// assert_eq!(cell.snapshot().version, 0);
+    /// ```
+    #[inline]
+    pub fn update<E, F>(&self, mut f: F) -> Result<Updated, E>
+    where
+        F: FnMut(&ProcessState) -> Result<ProcessState, E>,
+    {
+        let guard = &pin();
+        let swap = self.inner.update(guard, |old| {
+            let mut new = f(old)?;
+            new.version = old.version.wrapping_add(1);
+            Ok(new)
+        })?;
+        Ok(Updated {
+            old: *swap.old,
+            new: *swap.new,
+            retries: swap.retries,
+        })
+    }
+}
+
+/// The result of an [`EpochCell::update`]: both values stay readable while the guard is held.
+#[derive(Debug)]
+pub struct Swap<'g, T> {
+    /// The value that was replaced.
+    pub old: &'g T,
+    /// The value that was installed.
+    pub new: &'g T,
+    /// How many times the CAS lost to another writer before it won.
+    pub retries: u32,
+}
+
+/// The mechanism under [`StateCell`] and [`Registry`](crate::Registry), for any immutable value:
+/// a never-null `crossbeam_epoch::Atomic<T>` replaced by CAS against the loaded pointer, with
+/// epoch-deferred reclamation.
+///
+/// `T: Send + Sync + 'static` because readers on any thread share it and the collector may drop a
+/// replaced value on another thread, later.
+///
+/// ```
+/// use procsnap::cell::EpochCell;
+/// let cell = EpochCell::new(vec![1, 2]);
+/// let guard = procsnap::pin();
+/// let swap = cell
+///     .update(&guard, |v| Ok::<_, ()>(v.iter().map(|x| x * 10).collect()))
+///     .unwrap();
+/// assert_eq!((swap.old.as_slice(), swap.new.as_slice()), (&[1, 2][..], &[10, 20][..]));
+/// ```
+pub struct EpochCell<T: Send + Sync + 'static> {
+    /// Never null: set in `new`, and every successful CAS installs a non-null `Owned`.
+    current: Atomic<T>,
+}
+
+// `EpochCell<T>` is `Send + Sync` for `T: Send + Sync` because `Atomic<T>` is; checked here for
+// the cells the crate uses.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<StateCell>();
+    send_sync::<EpochCell<Vec<std::sync::Arc<crate::Process>>>>();
+};
+
+impl<T: Send + Sync + 'static> EpochCell<T> {
+    /// A cell holding `value`.
+    pub fn new(value: T) -> EpochCell<T> {
+        EpochCell {
+            current: Atomic::new(value),
+        }
+    }
+
+    /// The current value, read in place. It stays allocated while `guard` is held, even if the
+    /// cell is updated or dropped meanwhile.
+    #[inline]
+    pub fn load<'g>(&self, guard: &'g Guard) -> &'g T {
+        // Acquire: pairs with the Release of the CAS in `update` that published this value, so
+        // its contents are visible.
+        let shared = self.current.load(Ordering::Acquire, guard);
+        // SAFETY: `current` is never null (see the field), and `guard` pins this thread, so the
+        // value cannot be reclaimed before `'g` ends: replacing or dropping it only defers its
+        // destruction to the collector, which waits for this guard.
+        unsafe { shared.deref() }
+    }
+
+    /// Replaces the value with `f(current)`, retrying the CAS when another writer won.
+    ///
+    /// `f` runs once per attempt; on `Err` nothing changes. A lost attempt's allocation is
+    /// reused, so a successful update allocates once.
+    #[inline]
+    pub fn update<'g, E, F>(&self, guard: &'g Guard, mut f: F) -> Result<Swap<'g, T>, E>
+    where
+        F: FnMut(&'g T) -> Result<T, E>,
+    {
+        // Acquire: pairs with the Release of the CAS that published the value we read.
+        let mut current = self.current.load(Ordering::Acquire, guard);
+        let mut spare: Option<Owned<T>> = None;
+        let mut retries = 0;
+        loop {
+            // SAFETY: never null (see the field); pinned by `guard`, so not reclaimed while read.
+            let old = unsafe { current.deref() };
+            let value = f(old)?;
+            let next = match spare.take() {
+                Some(mut owned) => {
+                    *owned = value;
+                    owned
+                }
+                None => Owned::new(value),
+            };
+            // Success Release: publishes `next` to readers' Acquire loads. Failure Acquire: the
+            // winner's value is read on the next attempt.
+            match self.current.compare_exchange(
+                current,
+                next,
+                Ordering::Release,
+                Ordering::Acquire,
+                guard,
+            ) {
+                Ok(installed) => {
+                    // SAFETY: our successful CAS unlinked `current`, so no new reader can reach
+                    // it; readers that loaded it are pinned, and the collector destroys it only
+                    // after they all unpin. It is deferred exactly once: only the CAS that
+                    // unlinked it gets here. `T: Send` lets the collector drop it on any thread.
+                    unsafe { guard.defer_destroy(current) };
+                    // SAFETY: `installed` is the non-null `Owned` we just published; pinned by
+                    // `guard`, so it outlives `'g` even if replaced at once.
+                    let new = unsafe { installed.deref() };
+                    return Ok(Swap { old, new, retries });
+                }
+                Err(lost) => {
+                    current = lost.current;
+                    spare = Some(lost.new);
+                    retries += 1;
+                }
+            }
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Drop for EpochCell<T> {
+    fn drop(&mut self) {
+        let guard = &pin();
+        // Relaxed: `&mut self` means every write to `current` happened before this drop.
+        let current = self.current.load(Ordering::Relaxed, guard);
+        // SAFETY: with `&mut self` nobody can load `current` again, but a reader may still hold
+        // a `&'g T` from `load` (its lifetime is tied to its guard, not to the cell), so the
+        // value is deferred, not freed: the collector frees it once every pinned reader has
+        // unpinned. It is deferred once: the cell is dropped once.
+        unsafe { guard.defer_destroy(current) };
+    }
+}
+
+impl Default for StateCell {
+    fn default() -> StateCell {
+        StateCell::new(ProcessState::default())
+    }
+}
+
+impl std::fmt::Debug for StateCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("StateCell").field(&self.snapshot()).finish()
+    }
+}
+
+#[cfg(all(test, not(crossbeam_loom)))]
+mod tests;

@@ -1,0 +1,381 @@
+//! Per-process output: a byte-bounded ring of lines and a splitter that turns pipe reads into lines.
+//!
+//! A [`LogRing`] keeps the most recent lines of one process within a fixed byte budget. Appending a
+//! line and evicting the oldest are both O(1) (a `VecDeque`, never an O(n) shift — brummer's
+//! defect e10). Each line carries a process-wide sequence number ([`LogLine::seq`]), taken from one
+//! global counter, so a client can merge the output of many processes in order and resume a stream
+//! with [`LogRing::since`] after the last number it saw.
+//!
+//! A [`LineSplitter`] (one per stream of a process) cuts the raw bytes read from a pipe into lines
+//! the way a terminal would show them: see its docs for `\r`, CRLF, over-long lines and the partial
+//! last line at end of file.
+//!
+//! ```
+//! use procsnap::{LineSplitter, LogRing, Stream};
+//!
+//! let ring = LogRing::new(64 * 1024);
+//! let mut out = LineSplitter::new();
+//! let mut emit = |text: &str, truncated: bool| {
+//!     ring.push_line(Stream::Stdout, text, truncated);
+//! };
+//! out.push(b"compiling\n10%\r50%\r100%\ndone", &mut emit);
+//! out.finish(&mut emit); // keeps "done", which has no newline
+//! let texts: Vec<String> = ring.tail(10).iter().map(|l| l.text.to_string()).collect();
+//! assert_eq!(texts, ["compiling", "100%", "done"]);
+//! ```
+
+mod splitter;
+
+pub use splitter::{DEFAULT_MAX_LINE, LineSplitter};
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
+
+/// Which output stream of a process a line came from.
+///
+/// ```
+/// use procsnap::Stream;
+/// assert!(Stream::Stderr.is_error());
+/// assert_eq!(Stream::Stdout.as_str(), "stdout");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// The process's standard output.
+    Stdout,
+    /// The process's standard error.
+    Stderr,
+}
+
+impl Stream {
+    /// `"stdout"` or `"stderr"`.
+    ///
+    /// ```
+    /// assert_eq!(procsnap::Stream::Stderr.as_str(), "stderr");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+
+    /// True for [`Stream::Stderr`] (the `isError` flag of a log entry).
+    ///
+    /// ```
+    /// assert!(!procsnap::Stream::Stdout.is_error());
+    /// ```
+    pub fn is_error(self) -> bool {
+        self == Stream::Stderr
+    }
+}
+
+/// One line of output, as stored in a [`LogRing`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// Process-wide sequence number: unique across every ring of this process, strictly
+    /// increasing within one ring. The first line ever pushed gets 1.
+    pub seq: u64,
+    /// When the line was pushed into the ring.
+    pub at: SystemTime,
+    /// The stream it came from.
+    pub stream: Stream,
+    /// The text, without its line terminator.
+    pub text: Box<str>,
+    /// True when the original line was longer than allowed and this is only its beginning.
+    pub truncated: bool,
+}
+
+/// Bytes charged for each stored line on top of its text: the size of the [`LogLine`] itself
+/// (its slot in the ring). Allocator overhead of the text is not counted.
+pub const LINE_OVERHEAD: usize = std::mem::size_of::<LogLine>();
+
+/// How many lines [`LogRing::search`] examines per lock acquisition.
+const SEARCH_CHUNK: usize = 256;
+
+/// The global line counter; 0 is never handed out, so `since(0)` means "everything".
+static NEXT_SEQ: AtomicU64 = AtomicU64::new(1);
+
+/// A byte-bounded ring of output lines, shared by one writer and any number of readers.
+///
+/// Every stored line costs `text.len() + `[`LINE_OVERHEAD`] bytes; [`bytes`](LogRing::bytes) is
+/// the sum and never exceeds [`max_bytes`](LogRing::max_bytes). Pushing a line evicts the oldest
+/// lines until the new one fits (O(1) each). A line that could not fit even in an empty ring is
+/// cut at a character boundary so that it alone fills the ring, and is marked `truncated`.
+///
+/// The ring is a `Mutex` around a `VecDeque`; every method takes `&self`, so share it with an
+/// `Arc`. Critical sections are short: a push is a few field updates, reads copy out what they
+/// return, and [`search`](LogRing::search) releases the lock every few hundred lines. A panic
+/// while the lock was held (only possible in a caller's search predicate) does not poison the
+/// ring: the next caller recovers the data, which is always consistent between statements.
+///
+/// Memory: the texts and the accounted slots stay within `max_bytes`; the `VecDeque`'s spare
+/// capacity (it never shrinks) can add up to the slots of the most lines ever held at once.
+///
+/// ```
+/// use procsnap::{LogRing, Stream, LINE_OVERHEAD};
+///
+/// let ring = LogRing::new(3 * (LINE_OVERHEAD + 5));
+/// for word in ["alpha", "bravo", "charl", "delta"] {
+///     ring.push_line(Stream::Stdout, word, false);
+/// }
+/// assert_eq!(ring.len(), 3); // "alpha" was evicted
+/// assert_eq!(ring.dropped_lines(), 1);
+/// assert!(ring.bytes() <= ring.max_bytes());
+/// ```
+#[derive(Debug)]
+pub struct LogRing {
+    max_bytes: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    lines: VecDeque<LogLine>,
+    bytes: usize,
+    dropped: u64,
+}
+
+impl LogRing {
+    /// An empty ring holding at most `max_bytes` (raised to [`LINE_OVERHEAD`] if smaller, so
+    /// that an empty line always fits).
+    ///
+    /// ```
+    /// let ring = procsnap::LogRing::new(1 << 20);
+    /// assert!(ring.is_empty());
+    /// assert_eq!(ring.max_bytes(), 1 << 20);
+    /// ```
+    pub fn new(max_bytes: usize) -> LogRing {
+        LogRing {
+            max_bytes: max_bytes.max(LINE_OVERHEAD),
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Appends one line (its terminator already removed) and returns its sequence number.
+    ///
+    /// Evicts the oldest lines until the new one fits. Text longer than the whole ring allows is
+    /// cut to fit and the line is marked `truncated`.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// let a = ring.push_line(Stream::Stdout, "listening on :3000", false);
+    /// let b = ring.push_line(Stream::Stderr, "warning: slow", false);
+    /// assert!(b > a);
+    /// assert_eq!(ring.last_seq(), b);
+    /// ```
+    pub fn push_line(&self, stream: Stream, text: &str, truncated: bool) -> u64 {
+        let room = self.max_bytes - LINE_OVERHEAD;
+        let (text, truncated) = if text.len() > room {
+            (&text[..floor_char_boundary(text, room)], true)
+        } else {
+            (text, truncated)
+        };
+        let cost = text.len() + LINE_OVERHEAD;
+        // Built outside the lock: the allocation and the clock read need no exclusion.
+        let text: Box<str> = text.into();
+        let at = SystemTime::now();
+        let mut inner = self.lock();
+        while inner.bytes + cost > self.max_bytes {
+            let Some(old) = inner.lines.pop_front() else {
+                break; // unreachable: cost <= max_bytes, so an empty ring always has room
+            };
+            inner.bytes -= old.text.len() + LINE_OVERHEAD;
+            inner.dropped += 1;
+        }
+        // Taken under the ring's lock, so numbers increase strictly in ring order. Relaxed: the
+        // counter only has to hand out unique numbers; the mutex orders the ring itself.
+        let seq = NEXT_SEQ.fetch_add(1, Ordering::Relaxed);
+        inner.bytes += cost;
+        inner.lines.push_back(LogLine {
+            seq,
+            at,
+            stream,
+            text,
+            truncated,
+        });
+        seq
+    }
+
+    /// The last `n` lines, oldest first.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// for i in 0..5 {
+    ///     ring.push_line(Stream::Stdout, &i.to_string(), false);
+    /// }
+    /// let last: Vec<_> = ring.tail(2).into_iter().map(|l| l.text).collect();
+    /// assert_eq!(last, ["3".into(), "4".into()]);
+    /// ```
+    pub fn tail(&self, n: usize) -> Vec<LogLine> {
+        let inner = self.lock();
+        let start = inner.lines.len().saturating_sub(n);
+        inner.lines.range(start..).cloned().collect()
+    }
+
+    /// Every stored line with a sequence number greater than `seq`, oldest first: pass the last
+    /// number you saw to resume a stream (lines evicted meanwhile are gone; compare the first
+    /// returned `seq` with yours, or watch [`dropped_lines`](LogRing::dropped_lines)).
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// let seen = ring.push_line(Stream::Stdout, "old", false);
+    /// ring.push_line(Stream::Stdout, "new", false);
+    /// let fresh = ring.since(seen);
+    /// assert_eq!(fresh.len(), 1);
+    /// assert_eq!(&*fresh[0].text, "new");
+    /// assert_eq!(ring.since(0).len(), 2);
+    /// ```
+    pub fn since(&self, seq: u64) -> Vec<LogLine> {
+        let inner = self.lock();
+        let start = inner.lines.partition_point(|l| l.seq <= seq);
+        inner.lines.range(start..).cloned().collect()
+    }
+
+    /// The stored line numbered `seq`, if it is still in the ring.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// let seq = ring.push_line(Stream::Stderr, "boom", false);
+    /// assert_eq!(&*ring.get(seq).unwrap().text, "boom");
+    /// assert!(ring.get(seq + 1000).is_none());
+    /// ```
+    pub fn get(&self, seq: u64) -> Option<LogLine> {
+        let inner = self.lock();
+        let i = inner.lines.partition_point(|l| l.seq < seq);
+        inner.lines.get(i).filter(|l| l.seq == seq).cloned()
+    }
+
+    /// The last `limit` lines for which `matches` is true, oldest first.
+    ///
+    /// Scans from the newest line backwards and stops after `limit` matches, taking the lock for
+    /// at most a few hundred lines at a time so that the writer is never held up by a slow
+    /// predicate. Lines pushed after the call started are not considered; lines evicted while it
+    /// runs may be missed. `matches` runs under the ring's lock: it must not call this ring.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// for msg in ["GET /a 200", "GET /b 500", "GET /c 200", "GET /d 500"] {
+    ///     ring.push_line(Stream::Stdout, msg, false);
+    /// }
+    /// let errors = ring.search(10, |l| l.text.ends_with("500"));
+    /// assert_eq!(errors.len(), 2);
+    /// let last = ring.search(1, |l| l.text.ends_with("200"));
+    /// assert_eq!(&*last[0].text, "GET /c 200");
+    /// ```
+    pub fn search(&self, limit: usize, mut matches: impl FnMut(&LogLine) -> bool) -> Vec<LogLine> {
+        let mut found = Vec::new();
+        // Lines with seq < upper are still to be examined.
+        let mut upper = u64::MAX;
+        'chunks: while found.len() < limit {
+            let inner = self.lock();
+            let end = inner.lines.partition_point(|l| l.seq < upper);
+            let start = end.saturating_sub(SEARCH_CHUNK);
+            for line in inner.lines.range(start..end).rev() {
+                if matches(line) {
+                    found.push(line.clone());
+                    if found.len() == limit {
+                        break 'chunks;
+                    }
+                }
+            }
+            match inner.lines.get(start) {
+                Some(first) if start > 0 => upper = first.seq,
+                _ => break,
+            }
+        }
+        found.reverse();
+        found
+    }
+
+    /// How many lines are stored.
+    ///
+    /// ```
+    /// let ring = procsnap::LogRing::new(4096);
+    /// ring.push_line(procsnap::Stream::Stdout, "x", false);
+    /// assert_eq!(ring.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.lock().lines.len()
+    }
+
+    /// True when no line is stored.
+    ///
+    /// ```
+    /// assert!(procsnap::LogRing::new(4096).is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.lock().lines.is_empty()
+    }
+
+    /// Bytes charged for the stored lines: their text plus [`LINE_OVERHEAD`] each.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream, LINE_OVERHEAD};
+    /// let ring = LogRing::new(4096);
+    /// ring.push_line(Stream::Stdout, "hello", false);
+    /// assert_eq!(ring.bytes(), 5 + LINE_OVERHEAD);
+    /// ```
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// The bound that [`bytes`](LogRing::bytes) never exceeds.
+    ///
+    /// ```
+    /// assert_eq!(procsnap::LogRing::new(0).max_bytes(), procsnap::LINE_OVERHEAD);
+    /// ```
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// How many lines were evicted to make room since the ring was created.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream, LINE_OVERHEAD};
+    /// let ring = LogRing::new(LINE_OVERHEAD + 1);
+    /// ring.push_line(Stream::Stdout, "a", false);
+    /// ring.push_line(Stream::Stdout, "b", false);
+    /// assert_eq!(ring.dropped_lines(), 1);
+    /// ```
+    pub fn dropped_lines(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    /// The sequence number of the newest line, or 0 when the ring is empty.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// assert_eq!(ring.last_seq(), 0);
+    /// let seq = ring.push_line(Stream::Stdout, "x", false);
+    /// assert_eq!(ring.last_seq(), seq);
+    /// ```
+    pub fn last_seq(&self) -> u64 {
+        self.lock().lines.back().map_or(0, |l| l.seq)
+    }
+}
+
+/// The largest char boundary of `s` not above `i` (`str::floor_char_boundary` is newer than our MSRV).
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    if i >= s.len() {
+        return s.len();
+    }
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,452 @@
+//! [`Registry`]: every [`Process`] in id order, as a copy-on-write list swapped by CAS.
+//!
+//! The registry is one [`EpochCell`] holding an immutable `Vec<Arc<Process>>` sorted by id. A
+//! reader pins once and walks a consistent listing with no lock and no allocation; a writer copies
+//! the list, changes the copy and swaps it in. Writes (a process started or removed) are rare next
+//! to reads (every status call reads every process), which is what copy-on-write is for.
+//!
+//! Because a finished process never becomes unfinished again (terminal states are absorbing), a
+//! decision taken on one listing stays right for as long as the listing is current. That is what
+//! makes [`Registry::reserve`] decide "start it" or "it is already running" in one CAS.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::cell::{EpochCell, Guard, StateCell, pin};
+use crate::logs::LogRing;
+use crate::spec::CommandSpec;
+use crate::state::ProcessState;
+
+/// A process's id: unique for the life of the program, never reused, increasing in start order.
+///
+/// Unlike brummer's `name-<unix seconds>` (defect e4) two processes started in the same second
+/// get different ids. [`Process::label`] gives the `name-N` form used on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcId(u64);
+
+impl ProcId {
+    /// The id as a number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// Parses the number at the end of a `name-N` label (or a bare `N`).
+    ///
+    /// ```
+    /// use procsnap::ProcId;
+    /// assert_eq!(ProcId::from_label("dev-server-12").map(ProcId::get), Some(12));
+    /// assert_eq!(ProcId::from_label("nope"), None);
+    /// ```
+    pub fn from_label(label: &str) -> Option<ProcId> {
+        let n = label.rsplit('-').next()?;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        n.parse().ok().map(ProcId)
+    }
+}
+
+impl fmt::Display for ProcId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+/// One supervised process: its immutable identity beside its lock-free [`StateCell`] and its
+/// bounded output ([`LogRing`]).
+///
+/// Identity (id, name, command) never changes and is shared through `Arc`, so a reader never
+/// clones strings to look at a process.
+pub struct Process {
+    id: ProcId,
+    name: Box<str>,
+    spec: CommandSpec,
+    state: StateCell,
+    logs: LogRing,
+}
+
+impl Process {
+    fn new(id: ProcId, name: &str, spec: CommandSpec, restarts: u32, log_bytes: usize) -> Process {
+        let initial = ProcessState {
+            restarts,
+            ..ProcessState::default()
+        };
+        Process {
+            id,
+            name: name.into(),
+            spec,
+            state: StateCell::new(initial),
+            logs: LogRing::new(log_bytes),
+        }
+    }
+
+    /// Its unique id.
+    pub fn id(&self) -> ProcId {
+        self.id
+    }
+
+    /// The name it was started under (a script name, say). Several processes may share a name
+    /// over time; at most one unfinished one does when started through [`Registry::reserve`].
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The command it runs.
+    pub fn spec(&self) -> &CommandSpec {
+        &self.spec
+    }
+
+    /// Its current state.
+    pub fn state(&self) -> &StateCell {
+        &self.state
+    }
+
+    /// Its output, bounded in bytes.
+    pub fn logs(&self) -> &LogRing {
+        &self.logs
+    }
+
+    /// `name-N`, the process id used on the wire.
+    ///
+    /// ```
+    /// let registry = procsnap::Registry::new();
+    /// let p = registry.insert("dev", procsnap::CommandSpec::new("true"), 0);
+    /// assert_eq!(p.label(), format!("dev-{}", p.id()));
+    /// ```
+    pub fn label(&self) -> String {
+        format!("{}-{}", self.name, self.id)
+    }
+}
+
+impl fmt::Debug for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Process")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("spec", &self.spec)
+            .field("state", &self.state)
+            .finish()
+    }
+}
+
+/// What [`Registry::reserve`] decided.
+#[derive(Debug)]
+pub enum Reserve {
+    /// No unfinished process had the name: this new `Pending` process was registered for it.
+    Started(Arc<Process>),
+    /// This unfinished process already has the name; nothing was registered.
+    AlreadyRunning(Arc<Process>),
+}
+
+impl Reserve {
+    /// The process, whichever way it was decided.
+    pub fn process(&self) -> &Arc<Process> {
+        match self {
+            Reserve::Started(p) | Reserve::AlreadyRunning(p) => p,
+        }
+    }
+}
+
+/// Every process, in id order, readable without locks.
+///
+/// ```
+/// use procsnap::{CommandSpec, Registry, Reserve};
+///
+/// let registry = Registry::new();
+/// let first = registry.reserve("dev", CommandSpec::shell("npm run dev"));
+/// let second = registry.reserve("dev", CommandSpec::shell("npm run dev"));
+/// assert!(matches!(first, Reserve::Started(_)));
+/// assert!(matches!(second, Reserve::AlreadyRunning(ref p) if p.id() == first.process().id()));
+///
+/// let guard = procsnap::pin();
+/// for p in registry.list(&guard) {
+///     println!("{} {}", p.label(), p.state().load(&guard).status);
+/// }
+/// ```
+pub struct Registry {
+    processes: EpochCell<Vec<Arc<Process>>>,
+    next_id: AtomicU64,
+    log_bytes: usize,
+}
+
+/// The output each process keeps unless [`Registry::with_log_bytes`] says otherwise: 1 MiB.
+pub const DEFAULT_LOG_BYTES: usize = 1 << 20;
+
+impl Default for Registry {
+    fn default() -> Registry {
+        Registry::new()
+    }
+}
+
+impl Registry {
+    /// An empty registry whose processes keep [`DEFAULT_LOG_BYTES`] of output each. Ids start
+    /// at 1.
+    pub fn new() -> Registry {
+        Registry::with_log_bytes(DEFAULT_LOG_BYTES)
+    }
+
+    /// An empty registry whose processes keep at most `log_bytes` of output each.
+    pub fn with_log_bytes(log_bytes: usize) -> Registry {
+        Registry {
+            processes: EpochCell::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+            log_bytes,
+        }
+    }
+
+    fn next_id(&self) -> ProcId {
+        // Relaxed: the counter only has to hand out distinct numbers; the list CAS publishes the
+        // process that carries it.
+        ProcId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Registers a new `Pending` process, whatever else has the same name.
+    pub fn insert(&self, name: &str, spec: CommandSpec, restarts: u32) -> Arc<Process> {
+        let process = Arc::new(Process::new(
+            self.next_id(),
+            name,
+            spec,
+            restarts,
+            self.log_bytes,
+        ));
+        let guard = &pin();
+        let inserted: Result<_, Infallible> = self
+            .processes
+            .update(guard, |list| Ok(with_inserted(list, &process)));
+        let _ = inserted;
+        process
+    }
+
+    /// Registers a new `Pending` process under `name` unless an unfinished one already has it,
+    /// deciding in one CAS: of any number of concurrent `reserve`s of one name, exactly one gets
+    /// [`Reserve::Started`] while that process is unfinished.
+    pub fn reserve(&self, name: &str, spec: CommandSpec) -> Reserve {
+        let guard = &pin();
+        let mut candidate: Option<Arc<Process>> = None;
+        let swapped = self.processes.update(guard, |list| {
+            // If the CAS below succeeds, `list` was still current then; every unfinished process
+            // we skip here could only have finished meanwhile, never the other way round.
+            if let Some(live) = find_live(list, name, guard) {
+                return Err(live.clone());
+            }
+            let process = candidate.get_or_insert_with(|| {
+                Arc::new(Process::new(
+                    self.next_id(),
+                    name,
+                    spec.clone(),
+                    0,
+                    self.log_bytes,
+                ))
+            });
+            Ok(with_inserted(list, process))
+        });
+        match swapped {
+            Ok(_) => Reserve::Started(candidate.expect("set by the successful attempt")),
+            Err(live) => Reserve::AlreadyRunning(live),
+        }
+    }
+
+    /// The process with `id`, if it is registered.
+    pub fn get(&self, id: ProcId) -> Option<Arc<Process>> {
+        let guard = &pin();
+        self.get_in(id, guard).cloned()
+    }
+
+    /// The process with `id`, read under `guard` without touching its reference count.
+    pub fn get_in<'g>(&self, id: ProcId, guard: &'g Guard) -> Option<&'g Arc<Process>> {
+        let list = self.processes.load(guard);
+        list.binary_search_by_key(&id, |p| p.id)
+            .ok()
+            .map(|i| &list[i])
+    }
+
+    /// Every registered process in id order, as one consistent listing.
+    ///
+    /// Reading each process's state with [`StateCell::load`] under the same `guard` makes a
+    /// whole status listing one pin, no lock and no allocation. Hold the guard briefly: it delays
+    /// reclamation for the whole program.
+    #[inline]
+    pub fn list<'g>(&self, guard: &'g Guard) -> &'g [Arc<Process>] {
+        self.processes.load(guard)
+    }
+
+    /// The unfinished (`Pending`, `Running` or `Stopping`) process named `name`, the oldest if
+    /// several were inserted.
+    pub fn find_running(&self, name: &str) -> Option<Arc<Process>> {
+        let guard = &pin();
+        find_live(self.processes.load(guard), name, guard).cloned()
+    }
+
+    /// Removes every finished process and returns them, in id order.
+    pub fn remove_finished(&self) -> Vec<Arc<Process>> {
+        let guard = &pin();
+        let mut removed = Vec::new();
+        let swapped: Result<_, Infallible> = self.processes.update(guard, |list| {
+            removed.clear();
+            let mut kept = Vec::with_capacity(list.len());
+            for p in list {
+                if p.state.load(guard).is_finished() {
+                    removed.push(p.clone());
+                } else {
+                    kept.push(p.clone());
+                }
+            }
+            Ok(kept)
+        });
+        let _ = swapped;
+        removed
+    }
+
+    /// How many processes are registered.
+    pub fn len(&self) -> usize {
+        self.processes.load(&pin()).len()
+    }
+
+    /// True when no process is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Debug for Registry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let guard = &pin();
+        f.debug_list().entries(self.list(guard)).finish()
+    }
+}
+
+fn find_live<'a>(list: &'a [Arc<Process>], name: &str, guard: &Guard) -> Option<&'a Arc<Process>> {
+    list.iter()
+        .find(|p| &*p.name == name && !p.state.load(guard).is_finished())
+}
+
+/// A copy of `list` with `process` at its place in id order (ids are handed out before the CAS
+/// that inserts them, so a later id may land first).
+fn with_inserted(list: &[Arc<Process>], process: &Arc<Process>) -> Vec<Arc<Process>> {
+    let at = list.partition_point(|p| p.id < process.id);
+    let mut next = Vec::with_capacity(list.len() + 1);
+    next.extend_from_slice(&list[..at]);
+    next.push(process.clone());
+    next.extend_from_slice(&list[at..]);
+    next
+}
+
+#[cfg(all(test, not(crossbeam_loom)))]
+mod tests {
+    use std::collections::HashSet;
+    use std::thread;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::state::{Event, Exit};
+
+    fn spec() -> CommandSpec {
+        CommandSpec::new("true")
+    }
+
+    fn finish(p: &Process) {
+        let at = SystemTime::now();
+        p.state()
+            .update(|s| s.apply(Event::Started { pid: 1, at }))
+            .unwrap();
+        p.state()
+            .update(|s| {
+                s.apply(Event::Exited {
+                    exit: Exit::code(0),
+                    at,
+                })
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn ids_are_unique_and_listed_in_order() {
+        let r = Registry::new();
+        let ids: Vec<_> = (0..5).map(|_| r.insert("same", spec(), 0).id()).collect();
+        let unique: HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), 5, "brummer's e4: ids collided");
+        let guard = pin();
+        let listed: Vec<_> = r.list(&guard).iter().map(|p| p.id()).collect();
+        assert_eq!(listed, ids);
+    }
+
+    #[test]
+    fn concurrent_inserts_keep_id_order() {
+        let r = Registry::new();
+        thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..200 {
+                        r.insert("p", spec(), 0);
+                    }
+                });
+            }
+        });
+        let guard = pin();
+        let list = r.list(&guard);
+        assert_eq!(list.len(), 800);
+        assert!(list.windows(2).all(|w| w[0].id() < w[1].id()));
+    }
+
+    #[test]
+    fn get_by_id_and_label() {
+        let r = Registry::new();
+        let a = r.insert("a", spec(), 0);
+        let b = r.insert("b", spec(), 2);
+        assert_eq!(r.get(b.id()).unwrap().name(), "b");
+        assert_eq!(r.get(b.id()).unwrap().state().snapshot().restarts, 2);
+        assert_eq!(ProcId::from_label(&a.label()), Some(a.id()));
+        assert!(r.get(ProcId(999)).is_none());
+    }
+
+    #[test]
+    fn reserve_starts_once_until_finished() {
+        let r = Registry::new();
+        let first = r.reserve("dev", spec());
+        let Reserve::Started(p) = first else {
+            panic!("first reserve must start")
+        };
+        let Reserve::AlreadyRunning(q) = r.reserve("dev", spec()) else {
+            panic!("duplicate")
+        };
+        assert_eq!(p.id(), q.id());
+        assert!(matches!(r.reserve("other", spec()), Reserve::Started(_)));
+        finish(&p);
+        let Reserve::Started(again) = r.reserve("dev", spec()) else {
+            panic!("finished")
+        };
+        assert_ne!(again.id(), p.id());
+        assert_eq!(r.find_running("dev").unwrap().id(), again.id());
+    }
+
+    /// brummer's e5: check-then-act started 6 processes for 6 concurrent runs.
+    #[test]
+    fn duplicate_reserve_starts_one() {
+        for _ in 0..50 {
+            let r = Registry::new();
+            let started: usize = thread::scope(|s| {
+                let hs: Vec<_> = (0..8)
+                    .map(|_| s.spawn(|| matches!(r.reserve("dev", spec()), Reserve::Started(_))))
+                    .collect();
+                hs.into_iter().map(|h| usize::from(h.join().unwrap())).sum()
+            });
+            assert_eq!(started, 1);
+            assert_eq!(r.len(), 1);
+        }
+    }
+
+    #[test]
+    fn remove_finished_keeps_the_live() {
+        let r = Registry::new();
+        let a = r.insert("a", spec(), 0);
+        let b = r.insert("b", spec(), 0);
+        finish(&a);
+        let removed = r.remove_finished();
+        assert_eq!(removed.iter().map(|p| p.id()).collect::<Vec<_>>(), [a.id()]);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r.get(b.id()).unwrap().id(), b.id());
+        assert!(r.find_running("a").is_none());
+    }
+}
