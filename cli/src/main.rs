@@ -3,6 +3,7 @@
 //! groups); this crate holds no unsafe code and no atomics of its own.
 #![forbid(unsafe_code)]
 
+mod answers;
 mod framing;
 mod project;
 mod style;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use procsnap::{ProcessState, Status};
+use procsnap::ProcessState;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
@@ -159,23 +159,81 @@ pub struct LogsSearch {
     pub results: Vec<LogEntry>,
 }
 
-/// The MCP `processId` of a process: `name-N`.
-pub fn process_id(name: &str, id: impl std::fmt::Display) -> String {
-    format!("{name}-{id}")
+/// `scripts_run` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunParams {
+    /// A script name from `scripts_list`.
+    pub name: String,
 }
 
-/// The numeric id in a `name-N` processId, and the name before it.
-pub fn parse_process_id(s: &str) -> Option<(&str, u64)> {
-    let (name, n) = s.rsplit_once('-')?;
-    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((name, n.parse().ok()?))
+/// `scripts_stop` and `scripts_restart` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProcessParams {
+    /// A `processId` (`name-N`) from `scripts_run` or `scripts_status`.
+    pub process_id: String,
 }
 
-/// True if `status` is one a stop request can still change.
-pub fn stoppable(status: Status) -> bool {
-    matches!(status, Status::Pending | Status::Running | Status::Stopping)
+/// `scripts_status` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusParams {
+    /// Only processes of this script (all processes when absent).
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Which stream a log query looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// stdout and stderr.
+    #[default]
+    All,
+    /// stderr only.
+    Error,
+    /// stdout only.
+    Info,
+}
+
+/// `logs_stream` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StreamParams {
+    /// Only this process (all processes when absent).
+    #[serde(default)]
+    pub process_id: Option<String>,
+    /// `error`: stderr lines only; `info`: stdout only; `all` (default): both.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// How many of the most recent lines (default 100, at most 10000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// `logs_search` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchParams {
+    /// Text to find (case-sensitive substring), or a regular expression when `regex` is true
+    /// (Rust regex syntax; `(?i)` for case-insensitive).
+    pub query: String,
+    /// Treat `query` as a regular expression.
+    #[serde(default)]
+    pub regex: Option<bool>,
+    /// Only this process (all processes when absent).
+    #[serde(default)]
+    pub process_id: Option<String>,
+    /// `error`: stderr lines only; `info`: stdout only; `all` (default): both.
+    #[serde(default)]
+    pub level: Option<Level>,
+    /// Only lines captured at or after this RFC 3339 time (e.g. `2026-05-01T12:00:00Z`).
+    #[serde(default)]
+    pub since: Option<String>,
+    /// At most this many matches, the most recent (default 100, at most 10000).
+    #[serde(default)]
+    pub limit: Option<u32>,
 }
 
 #[cfg(test)]
@@ -183,16 +241,6 @@ mod tests {
     use super::*;
     use procsnap::{Event, Exit};
     use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn process_ids_round_trip_through_names_with_dashes() {
-        assert_eq!(process_id("dev-server", 7), "dev-server-7");
-        assert_eq!(parse_process_id("dev-server-7"), Some(("dev-server", 7)));
-        assert_eq!(parse_process_id("dev-"), None);
-        assert_eq!(parse_process_id("dev"), None);
-        assert_eq!(parse_process_id("dev-+1"), None);
-        assert_eq!(parse_process_id("dev-99999999999999999999999"), None);
-    }
 
     #[test]
     fn finished_process_has_end_duration_and_exit() {
