@@ -1,14 +1,5 @@
-//! `procsnap`: run a project's package.json / Procfile scripts in the foreground, or serve them
-//! to AI agents over stdio MCP. Built on the `procsnap` core (lock-free process state, process
-//! groups); this crate holds no unsafe code and no atomics of its own.
+//! The `procsnap` binary: argument parsing and dispatch; the work is in `procsnap_cli`.
 #![forbid(unsafe_code)]
-
-mod answers;
-mod framing;
-mod project;
-mod style;
-mod timefmt;
-mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,8 +7,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::project::{Project, Source};
-use crate::style::ColorChoice;
+use procsnap_cli::project::{Project, Source};
+use procsnap_cli::style::ColorChoice;
 
 const EXAMPLES: &str = "\
 Examples:
