@@ -34,8 +34,8 @@ def check(cond, what):
 
 def structured(result, tool):
     """The structured content, after checking the text content carries the same JSON."""
-    check(not result.isError, f"{tool} failed: {result}")
-    data = result.structuredContent
+    check(not result.is_error, f"{tool} failed: {result}")
+    data = result.structured_content
     check(isinstance(data, dict), f"{tool}: no structuredContent: {result}")
     texts = [c.text for c in result.content if getattr(c, "type", None) == "text"]
     check(texts, f"{tool}: no text content")
@@ -44,7 +44,7 @@ def structured(result, tool):
 
 
 def error_text(result, tool):
-    check(result.isError, f"{tool} should have failed: {result}")
+    check(result.is_error, f"{tool} should have failed: {result}")
     return " ".join(c.text for c in result.content if getattr(c, "type", None) == "text")
 
 
@@ -81,14 +81,17 @@ async def session(binary, project, mode):
     )
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     async with Client(params, mode=mode, read_timeout_seconds=60) as c:
-        print(f"[{mode}] connected: protocol {c.protocol_version}, server {c.server_info.name}")
-        check(c.server_info.name == "procsnap", f"server name {c.server_info.name}")
+        # A 2026-era connection adopted without server/discover has no serverInfo unless the
+        # server stamps it into result _meta (rmcp does not); legacy and auto (discover) have it.
+        name = c.server_info.name if c.server_info else None
+        print(f"[{mode}] connected: protocol {c.protocol_version}, server {name}")
+        check(name == "procsnap" or (name is None and mode == "2026-07-28"), f"server name {name}")
 
         tools = (await c.list_tools()).tools
         check({t.name for t in tools} == TOOLS, f"tools: {[t.name for t in tools]}")
         for t in tools:
-            check(t.inputSchema.get("type") == "object", f"{t.name} input schema")
-            check(t.outputSchema and t.outputSchema.get("type") == "object", f"{t.name} output schema")
+            check(t.input_schema.get("type") == "object", f"{t.name} input schema")
+            check(t.output_schema and t.output_schema.get("type") == "object", f"{t.name} output schema")
         print(f"[{mode}] tools/list: {len(tools)} tools with input and output schemas")
 
         lst = await call(c, "scripts_list")
@@ -121,8 +124,8 @@ async def session(binary, project, mode):
         print(f"[{mode}] logs_stream: level=error gave {len(errs['logs'])} stderr lines of {len(allout['logs'])}; limit honoured")
 
         await wait_log(c, {"processId": ids["build"]}, "built dist")
-        rx = await call(c, "logs_search", {"query": r"built dist/\S+\.js", "regex": True})
-        lit = await call(c, "logs_search", {"query": r"built dist/\S+\.js"})
+        rx = await call(c, "logs_search", {"query": r"^built dist/\S+\.js", "regex": True})
+        lit = await call(c, "logs_search", {"query": r"^built dist/\S+\.js"})
         check(len(rx["results"]) == 1 and not lit["results"], f"regex vs substring: {rx} {lit}")
         nok = await call(c, "logs_search", {"query": "not ok", "level": "error", "processId": ids["test"]})
         check(len(nok["results"]) == 1 and nok["results"][0]["isError"], f"level search: {nok}")
@@ -166,9 +169,11 @@ async def session(binary, project, mode):
 
 async def main():
     binary, project = sys.argv[1], sys.argv[2]
-    for mode in ("legacy", "2026-07-28"):
+    # legacy: initialize handshake; 2026-07-28: adopt the modern era directly (no handshake);
+    # auto: server/discover, then the era it offers.
+    for mode in ("legacy", "2026-07-28", "auto"):
         await session(binary, project, mode)
-    print("python client: all checks passed (legacy and 2026-07-28)")
+    print("python client: all checks passed (legacy, 2026-07-28, auto)")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
 //! holds no unsafe code and no atomics of its own; everything concurrent is the core's.
 //!
 //! - [`project`]: script discovery (package.json with the package manager, Procfile).
+//! - [`run`]: `procsnap run`, the foreground runner.
+//! - [`mcp`]: `procsnap mcp`, the stdio MCP server and its tools.
 //! - [`answers`]: the read-only MCP answers, from one pinned registry view.
 //! - [`wire`]: the JSON shapes of the tools (brummer's names and fields).
 //! - [`framing`]: stdin filter that answers unparseable JSON-RPC lines with -32700.
@@ -13,7 +15,9 @@
 
 pub mod answers;
 pub mod framing;
+pub mod mcp;
 pub mod project;
+pub mod run;
 pub mod style;
 pub mod timefmt;
 pub mod wire;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use procsnap_cli::project::{Project, Source};
 use procsnap_cli::style::ColorChoice;
+use procsnap_cli::{mcp, run};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -90,19 +91,18 @@ fn main() -> ExitCode {
             targets,
             color,
             grace: g,
-        } => match grace(g) {
-            Ok(_g) => {
-                let _ = (targets, color);
-                eprintln!("procsnap: run is not available in this build");
-                ExitCode::from(2)
+        } => {
+            let grace = match grace(g) {
+                Ok(g) => g,
+                Err(e) => return usage(&e),
+            };
+            match run::resolve_targets(&project, &targets) {
+                Ok(t) => run::run(t, color.enabled(), grace),
+                Err(e) => usage(&e),
             }
-            Err(e) => usage(&e),
-        },
+        }
         Command::Mcp { grace: g } => match grace(g) {
-            Ok(_g) => {
-                eprintln!("procsnap: mcp is not available in this build");
-                ExitCode::from(2)
-            }
+            Ok(g) => mcp::serve(project, g),
             Err(e) => usage(&e),
         },
     }

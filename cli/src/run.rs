@@ -2,8 +2,8 @@
 //!
 //! Every target runs in its own process group on the Supervisor. Output arrives as
 //! `SupervisorEvent::Line`s through one subscription taken before the first spawn, so no line is
-//! missed and lines print in capture order. A process's status line is held back briefly after
-//! it ends so that output still in its pipes prints first. Ctrl-C or SIGTERM stops every group
+//! missed and lines print in capture order; a process's final `State` event comes after all of
+//! its lines, so its status line follows its output. Ctrl-C or SIGTERM stops every group
 //! (SIGTERM, then SIGKILL after the grace period); a second Ctrl-C kills them at once.
 
 use std::collections::HashMap;
@@ -17,7 +17,8 @@ use procsnap::{CommandSpec, ProcId, ProcessState, Status, Supervisor, Supervisor
 use crate::project::Project;
 use crate::style::Prefixer;
 
-/// How long a status line waits for the process's last output.
+/// How long a status line learnt from the state cell (its event was dropped) waits for output
+/// events still queued.
 const STATUS_DELAY: Duration = Duration::from_millis(100);
 /// How often the event queue is drained.
 const TICK: Duration = Duration::from_millis(10);
@@ -198,7 +199,9 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
                         && state.is_finished()
                         && t.ended.is_none()
                     {
-                        t.ended = Some((Instant::now() + STATUS_DELAY, state));
+                        // The reaper publishes the final state only after the group is
+                        // empty and its pipes are drained: every line is already printed.
+                        t.ended = Some((Instant::now(), state));
                     }
                 }
             }
@@ -285,21 +288,32 @@ mod tests {
 
     #[test]
     fn declared_scripts_and_adhoc_commands() {
-        let args = ["build".to_owned(), "api=python3 -m http.server 8000".to_owned()];
+        let args = [
+            "build".to_owned(),
+            "api=python3 -m http.server 8000".to_owned(),
+        ];
         let t = resolve_targets(&project(), &args).unwrap();
         assert_eq!(t[0].name, "build");
         assert_eq!(t[0].spec.program(), "pnpm");
         assert_eq!(t[1].name, "api");
         assert_eq!(t[1].spec.to_string(), "python3 -m http.server 8000");
         // An exact script name wins over NAME=COMMAND parsing.
-        assert_eq!(resolve_targets(&project(), &["a=b".into()]).unwrap()[0].spec.program(), "pnpm");
+        assert_eq!(
+            resolve_targets(&project(), &["a=b".into()]).unwrap()[0]
+                .spec
+                .program(),
+            "pnpm"
+        );
     }
 
     #[test]
     fn bad_targets_say_what_is_available() {
         let e = |a: &[&str]| {
-            resolve_targets(&project(), &a.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-                .unwrap_err()
+            resolve_targets(
+                &project(),
+                &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+            .unwrap_err()
         };
         assert!(e(&["nope"]).contains("available scripts: build, a=b"));
         assert!(e(&["=x"]).contains("ad-hoc name"));

@@ -13,7 +13,9 @@ use crate::timefmt::human;
 pub enum ColorChoice {
     /// Colour when stdout is a terminal and `NO_COLOR` is not set.
     Auto,
+    /// Always colour (even into a pipe).
     Always,
+    /// Never colour.
     Never,
 }
 
