@@ -87,10 +87,12 @@ pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
     Ok(UNIX_EPOCH + Duration::new(secs as u64, nanos as u32))
 }
 
-/// A short human duration: `850ms`, `4.2s`, `1m05s`, `2h03m`.
+/// A short human duration: `420µs`, `850ms`, `4.2s`, `1m05s`, `2h03m`.
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms < 1000 {
+    if ms == 0 {
+        format!("{}µs", d.as_micros())
+    } else if ms < 1000 {
         format!("{ms}ms")
     } else if ms < 60_000 {
         format!("{}.{}s", ms / 1000, ms % 1000 / 100)
@@ -212,6 +214,7 @@ mod tests {
 
     #[test]
     fn human_durations() {
+        assert_eq!(human(Duration::from_micros(420)), "420µs");
         assert_eq!(human(Duration::from_millis(850)), "850ms");
         assert_eq!(human(Duration::from_millis(4_250)), "4.2s");
         assert_eq!(human(Duration::from_secs(65)), "1m05s");

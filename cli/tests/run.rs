@@ -103,6 +103,43 @@ fn colour_is_forced_with_always_and_off_with_never() {
     assert!(!out.stdout.contains('\x1b'));
 }
 
+/// `--color auto` on a real terminal (util-linux `script` gives us a pty): colour, unless
+/// `NO_COLOR` is set.
+#[test]
+fn colour_follows_the_terminal_and_no_color() {
+    if Command::new("script")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_err()
+    {
+        eprintln!("`script` not installed: skipping");
+        return;
+    }
+    let p = TempProject::procfile(&[("a", "echo x")]);
+    let cmd = format!("{BIN} run --dir {} a", dir(&p));
+    let tty = |no_color: bool| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &cmd, "/dev/null"]).stdin(Stdio::null());
+        if no_color {
+            c.env("NO_COLOR", "1");
+        } else {
+            c.env_remove("NO_COLOR");
+        }
+        String::from_utf8_lossy(&c.output().unwrap().stdout).into_owned()
+    };
+    assert!(
+        tty(false).contains("\x1b[96ma |\x1b[0m x"),
+        "{:?}",
+        tty(false)
+    );
+    let plain = tty(true);
+    assert!(
+        plain.contains("a | x") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}
+
 #[test]
 fn unknown_targets_and_bad_projects_are_usage_errors() {
     let p = TempProject::procfile(&[("a", "true"), ("b", "true")]);
