@@ -85,6 +85,43 @@ enum Interrupt {
     None,
     Int,
     Term,
+    /// stdout was closed (EPIPE).
+    Pipe,
+}
+
+/// Locked, buffered stdout (flushed once per tick) that remembers a broken pipe.
+struct Out {
+    w: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    broken: bool,
+}
+
+impl Out {
+    fn new() -> Out {
+        Out {
+            w: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+            broken: false,
+        }
+    }
+
+    fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) {
+        if !self.broken && self.w.write_fmt(args).is_err() {
+            self.broken = true;
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.broken && self.w.flush().is_err() {
+            self.broken = true;
+        }
+    }
+}
+
+/// `writeln!` into an [`Out`].
+macro_rules! out_writeln {
+    ($out:expr, $($arg:tt)*) => {{
+        $out.write_fmt(format_args!($($arg)*));
+        $out.write_fmt(format_args!("\n"));
+    }};
 }
 
 /// Runs `targets` until they all end; returns the process exit code.
@@ -126,7 +163,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
     };
     let prefixer = Prefixer::new(targets.iter().map(|t| t.name.as_str()), color);
     let events = sup.subscribe();
-    let mut out = std::io::stdout().lock();
+    let mut out = Out::new();
     let mut tracked: HashMap<ProcId, Tracked> = HashMap::new();
     let mut failed_to_start = false;
 
@@ -145,7 +182,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             }
             Err(e) => {
                 failed_to_start = true;
-                let _ = writeln!(
+                out_writeln!(
                     out,
                     "{}failed to start: {e}",
                     prefixer.prefix(&t.name, slot)
@@ -165,12 +202,12 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             _ = sigint.recv() => {
                 if interrupt == Interrupt::None {
                     interrupt = Interrupt::Int;
-                    let _ = writeln!(out, "procsnap: stopping all (Ctrl-C again to kill)");
+                    out_writeln!(out, "procsnap: stopping all (Ctrl-C again to kill)");
                     let s = sup.clone();
                     tokio::task::spawn_blocking(move || s.stop_all(grace));
                 } else if !kills_sent {
                     kills_sent = true;
-                    let _ = writeln!(out, "procsnap: killing all");
+                    out_writeln!(out, "procsnap: killing all");
                     let s = sup.clone();
                     tokio::task::spawn_blocking(move || s.stop_all(Duration::ZERO));
                 }
@@ -187,7 +224,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             match ev {
                 SupervisorEvent::Line { id, line } => {
                     if let Some(t) = tracked.get(&id) {
-                        let _ = writeln!(
+                        out_writeln!(
                             out,
                             "{}",
                             prefixer.line(&t.name, t.slot, &line.text, line.truncated)
@@ -206,9 +243,15 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
                 }
             }
         }
+        // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
+        if out.broken && interrupt == Interrupt::None {
+            interrupt = Interrupt::Pipe;
+            let s = sup.clone();
+            tokio::task::spawn_blocking(move || s.stop_all(grace));
+        }
         let dropped = events.dropped();
         if dropped > dropped_seen {
-            let _ = writeln!(
+            out_writeln!(
                 out,
                 "procsnap: {} output events dropped (output too fast for this terminal)",
                 dropped - dropped_seen
@@ -236,13 +279,13 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
         for t in due {
             t.reported = true;
             let (_, s) = t.ended.expect("filtered on is_some");
-            let _ = writeln!(
+            out_writeln!(
                 out,
                 "{}",
                 prefixer.status(&t.name, t.slot, s.status, s.exit, s.duration())
             );
         }
-        let _ = out.flush();
+        out.flush();
         if tracked.values().all(|t| t.reported) {
             break;
         }
@@ -256,6 +299,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
         (true, _) => ExitCode::FAILURE,
         (false, Interrupt::Int) => ExitCode::from(130),
         (false, Interrupt::Term) => ExitCode::from(143),
+        (false, Interrupt::Pipe) => ExitCode::from(141),
         (false, Interrupt::None) => ExitCode::SUCCESS,
     }
 }

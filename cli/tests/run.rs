@@ -368,3 +368,29 @@ fn demo_project_runs_through_npm() {
         out.stdout
     );
 }
+
+/// `procsnap run … | head -1`: once nobody reads, the groups are stopped and we exit 141.
+#[test]
+fn closed_stdout_stops_every_group() {
+    let p = TempProject::procfile(&[(
+        "spam",
+        "echo $$ > spam.pid; sleep 300 & while true; do echo tick; sleep 0.01; done",
+    )]);
+    let mut child = Command::new(BIN)
+        .args(["run", "--dir", dir(&p), "spam"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "spam | tick");
+    let file = p.path().join("spam.pid");
+    assert!(eventually(TIMEOUT, || read_pid(&file).is_some()));
+    let pgid = read_pid(&file).unwrap();
+    let mut guard = KillOnDrop(child, vec![pgid]);
+    drop(lines);
+    let status = wait_exit(&mut guard.0, Duration::from_secs(10)).expect("exits on EPIPE");
+    assert_eq!(status.code(), Some(141));
+    assert_eq!(group_members(pgid), Vec::<u32>::new());
+}
