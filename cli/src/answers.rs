@@ -55,12 +55,20 @@ pub fn known_processes(registry: &Registry) -> String {
     if list.is_empty() {
         return "none (start one with scripts_run)".to_owned();
     }
-    let all: Vec<String> = list
+    // The most recent ones, so a long session does not produce a huge error message.
+    let skip = list.len().saturating_sub(MAX_LISTED);
+    let mut all: Vec<String> = list[skip..]
         .iter()
         .map(|p| format!("{} ({})", p.label(), p.state().load(&guard).status))
         .collect();
+    if skip > 0 {
+        all.insert(0, format!("{skip} older"));
+    }
     all.join(", ")
 }
+
+/// How many processes an error message lists.
+const MAX_LISTED: usize = 50;
 
 /// `scripts_status`: every process (or those of script `name`) from one pinned view.
 pub fn scripts_status(

@@ -51,6 +51,15 @@ fn settle(proc: &Process) {
     }
 }
 
+impl Server {
+    /// The project as it is on disk now: package.json and the Procfile are re-read on each
+    /// call that needs them (two small files), so scripts added or edited while the server runs
+    /// are seen, and a file broken meanwhile is reported with its position.
+    fn project(&self) -> Result<Project, String> {
+        Project::discover(&self.project.dir).map_err(|e| e.to_string())
+    }
+}
+
 #[tool_router]
 impl Server {
     pub fn new(sup: Arc<Supervisor>, project: Arc<Project>, grace: Duration) -> Server {
@@ -66,7 +75,7 @@ impl Server {
         description = "List the scripts this project declares (package.json scripts and Procfile entries) with their commands. Only these can be started with scripts_run."
     )]
     async fn scripts_list(&self) -> Result<Json<ScriptsList>, String> {
-        Ok(Json(answers::scripts_list(&self.project)))
+        Ok(Json(answers::scripts_list(&self.project()?)))
     }
 
     #[tool(
@@ -76,14 +85,15 @@ impl Server {
         &self,
         Parameters(p): Parameters<RunParams>,
     ) -> Result<Json<ScriptsRun>, String> {
-        let Some(script) = self.project.script(&p.name) else {
+        let project = self.project()?;
+        let Some(script) = project.script(&p.name) else {
             return Err(format!(
                 "unknown script {:?}; available scripts: {}",
                 p.name,
-                self.project.names()
+                project.names()
             ));
         };
-        let spec = self.project.spec(script);
+        let spec = project.spec(script);
         let command = script.command.clone();
         let (sup, name) = (self.sup.clone(), p.name.clone());
         let reserved = blocking(move || {
@@ -191,7 +201,7 @@ impl Server {
         &self,
         Parameters(p): Parameters<StatusParams>,
     ) -> Result<Json<ScriptsStatus>, String> {
-        answers::scripts_status(self.sup.registry(), &self.project, p.name.as_deref()).map(Json)
+        answers::scripts_status(self.sup.registry(), &self.project()?, p.name.as_deref()).map(Json)
     }
 
     #[tool(

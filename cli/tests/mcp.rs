@@ -364,6 +364,44 @@ fn tool_errors_say_what_is_available() {
 }
 
 #[test]
+fn edits_to_the_project_are_seen_and_a_broken_file_is_a_positioned_tool_error() {
+    let p = project();
+    let mut m = Mcp::start_initialized(p.path());
+    assert!(
+        m.ok("scripts_list", json!({}))["scripts"]
+            .get("later")
+            .is_none()
+    );
+    p.write(
+        "Procfile",
+        "hello: echo hello\nlater: echo added while serving\n",
+    );
+    assert_eq!(
+        m.ok("scripts_list", json!({}))["scripts"]["later"],
+        "echo added while serving"
+    );
+    let run = m.ok("scripts_run", json!({"name": "later"}));
+    assert_eq!(run["duplicate"], false);
+    p.write("package.json", "{\"scripts\": {\"a\": 1}}");
+    let e = m.tool_error("scripts_list", json!({}));
+    assert!(
+        e.contains("package.json:1:19: invalid type: integer"),
+        "{e}"
+    );
+    assert!(
+        m.tool_error("scripts_run", json!({"name": "hello"}))
+            .contains("package.json:1:19")
+    );
+    // Reading processes does not need the files.
+    assert_eq!(
+        m.ok("logs_stream", json!({}))["logs"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[test]
 fn malformed_json_gets_a_parse_error_and_the_server_keeps_serving() {
     let p = project();
     let mut m = Mcp::start_initialized(p.path());
