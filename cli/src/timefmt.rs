@@ -6,18 +6,36 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// `2026-05-01T12:34:56.789Z`. Times before 1970 are clamped to the epoch.
+///
+/// Written digit by digit: `scripts_status` formats two of these per process, and `format!`
+/// took ~225 ns each (half the cost of a status entry).
 pub fn rfc3339(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, day) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        d.subsec_millis()
-    )
+    fn push(out: &mut String, n: i64, width: u32) {
+        for i in (0..width).rev() {
+            let digit = (n / 10i64.pow(i)) % 10;
+            out.push(char::from(b'0' + digit as u8));
+        }
+    }
+    let mut out = String::with_capacity(24);
+    push(&mut out, y.clamp(0, 9999), 4);
+    let fields = [
+        ('-', m, 2),
+        ('-', day, 2),
+        ('T', rem / 3600, 2),
+        (':', rem % 3600 / 60, 2),
+        (':', rem % 60, 2),
+        ('.', i64::from(d.subsec_millis()), 3),
+    ];
+    for (sep, n, width) in fields {
+        out.push(sep);
+        push(&mut out, n, width);
+    }
+    out.push('Z');
+    out
 }
 
 /// Parses an RFC 3339 date-time such as `2026-05-01T12:34:56Z` or
