@@ -1,0 +1,129 @@
+//! The library's error types: what failed, for which program or process, and the OS error.
+
+use std::error::Error;
+use std::fmt;
+use std::io;
+
+use crate::ProcId;
+
+/// A process could not be spawned. Names the failed operation and the program.
+///
+/// `op` is one of `"argv"`, `"env"`, `"cwd"` (a NUL byte in the spec), `"pipe"`,
+/// `"posix_spawn_file_actions"`, `"posix_spawnattr"`, `"chdir"` (the working directory is
+/// missing or not a directory), `"exec"` (missing or non-executable program), `"posix_spawn"`
+/// (anything else, such as `EAGAIN`), `"pidfd_open"` or `"supervisor"` (the supervisor is
+/// shutting down).
+///
+/// ```
+/// use procsnap::SpawnError;
+/// let e = SpawnError::new("exec", "no-such-tool", std::io::ErrorKind::NotFound.into());
+/// assert_eq!(e.to_string(), "cannot spawn `no-such-tool`: exec: entity not found");
+/// assert!(std::error::Error::source(&e).is_some());
+/// ```
+#[derive(Debug)]
+pub struct SpawnError {
+    /// The operation that failed.
+    pub op: &'static str,
+    /// The program that was to run, as text.
+    pub program: String,
+    /// The OS error.
+    pub source: io::Error,
+}
+
+impl SpawnError {
+    /// A spawn error for `program`.
+    pub fn new(op: &'static str, program: impl Into<String>, source: io::Error) -> SpawnError {
+        SpawnError {
+            op,
+            program: program.into(),
+            source,
+        }
+    }
+
+    /// The OS error's kind (`NotFound` for a missing program or directory).
+    pub fn kind(&self) -> io::ErrorKind {
+        self.source.kind()
+    }
+
+    /// The raw OS error number, if there is one.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.source.raw_os_error()
+    }
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot spawn `{}`: {}: {}",
+            self.program, self.op, self.source
+        )
+    }
+}
+
+impl Error for SpawnError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// [`Supervisor::stop`](crate::Supervisor::stop) failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StopError {
+    /// No process has this id.
+    UnknownProcess(ProcId),
+    /// The supervisor's reaper thread is gone (it panicked); the process's fate is unknown.
+    SupervisorGone,
+}
+
+impl fmt::Display for StopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StopError::UnknownProcess(id) => write!(f, "unknown process {id}"),
+            StopError::SupervisorGone => f.write_str("the supervisor's reaper thread is gone"),
+        }
+    }
+}
+
+impl Error for StopError {}
+
+/// [`Supervisor::restart`](crate::Supervisor::restart) failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RestartError {
+    /// The old process could not be stopped (or the id is unknown).
+    Stop(StopError),
+    /// The new process could not be spawned (it is registered, `Failed`).
+    Spawn(SpawnError),
+}
+
+impl fmt::Display for RestartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestartError::Stop(e) => write!(f, "restart: {e}"),
+            RestartError::Spawn(e) => write!(f, "restart: {e}"),
+        }
+    }
+}
+
+impl Error for RestartError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            RestartError::Stop(e) => Some(e),
+            RestartError::Spawn(e) => Some(e),
+        }
+    }
+}
+
+impl From<StopError> for RestartError {
+    fn from(e: StopError) -> RestartError {
+        RestartError::Stop(e)
+    }
+}
+
+impl From<SpawnError> for RestartError {
+    fn from(e: SpawnError) -> RestartError {
+        RestartError::Spawn(e)
+    }
+}

@@ -1,0 +1,498 @@
+//! [`Supervisor`]: spawn, stop and restart process groups; see every state change and every
+//! line of output; leave nothing behind, even when killed.
+//!
+//! # Architecture
+//!
+//! - **Spawning** runs on the caller's thread: [`sys::spawn`] (`posix_spawn`, no fork, no Rust
+//!   code in the child) makes the child the leader of a new process group with a clean signal
+//!   state and two output pipes. The group is announced to the watchdog at once, a pidfd is
+//!   opened, the cell goes `Pending → Running` and the child is queued for the reaper.
+//! - **One reaper thread** owns every live child. It runs one level-triggered `epoll` over
+//!   - each child's **pidfd** (readable when the leader exits; an exit that happens before
+//!     anyone looks is not lost, the pidfd stays readable): `waitpid(pid, WNOHANG)` for that
+//!     pid only — never `waitpid(-1)`, so a host's own `std::process::Command` keeps its
+//!     children;
+//!   - each child's **stdout and stderr pipes**, read non-blocking as soon as data arrives into
+//!     a per-stream [`LineSplitter`](crate::LineSplitter) and the process's byte-bounded [`LogRing`](crate::LogRing): a flood never
+//!     stalls the child (the pipe is always drained) and never grows memory past the ring;
+//!   - an **eventfd** that wakes it for commands (a new child, a stop, shutdown);
+//!   - the **watchdog's pidfd**, to respawn it if someone kills it.
+//!
+//!   One thread whatever the number of children (three descriptors each, hence the raised
+//!   `RLIMIT_NOFILE`; thousands of concurrent children are fine).
+//! - **Finished means gone.** When the leader is reaped and its group still has members (a
+//!   background job of a shell script), the reaper TERMs the group (plus CONT, so stopped
+//!   members can act), waits up to [`SupervisorConfig::grace`], then KILLs it, probing the
+//!   group with `kill(-pgid, 0)` every 2 ms. Only when the leader is reaped *and* the group is
+//!   empty does the reaper drain the pipes (keeping a last line without `\n`), apply
+//!   [`Event::Exited`] and publish the final state. So a finished process has nothing left
+//!   running, and [`Supervisor::restart`] never races leftovers of the old process (a port
+//!   still held, say).
+//! - **Stop** (`stop(id, grace)`) queues a command; the reaper does the CAS `Running →
+//!   Stopping`, publishes it, TERMs the group and sets a KILL deadline; the caller blocks on a
+//!   condvar (no polling) until the state is final. Readers never wait for any of it: a state
+//!   read is one epoch-pinned load ([`StateCell::snapshot`](crate::StateCell::snapshot)).
+//! - **Events** ([`SupervisorEvent`]): every state change after `Started` and every line is
+//!   published by the reaper thread, so for each process they come out in order, each once,
+//!   and a `Stopping` can never follow the final state. `Started`/`SpawnFailed` are published
+//!   by the spawning thread before the reaper knows the process. Each `State` event carries the
+//!   state's `version`. Slow subscribers lose their oldest events (counted), never block us.
+//! - **Orphan-proof**: see [`watchdog`]: a `/bin/sh` watchdog holding a socket from us SIGKILLs
+//!   every recorded group when we die, however we die.
+//!
+//! # Signals go only to our own processes
+//!
+//! A pid is signalled only while unreaped (so it cannot have been reused); a group only while
+//! its leader is unreaped (the group id is then still reserved) or while the last probe saw it
+//! non-empty. The remaining window — a group that empties between a probe and the next signal,
+//! and whose number is immediately reused by an unrelated new group leader — needs the pid
+//! counter to wrap around between two syscalls of ours. Nothing is ever signalled by name or
+//! port (brummer's e12).
+//!
+//! # Limits
+//!
+//! - A process that leaves its group (`setsid`, daemonising) escapes every group-based stop.
+//! - A member that cannot die (uninterruptible sleep) or a zombie nobody reaps is given up on
+//!   2 s after the SIGKILL, so a stop always returns.
+//! - If the host reaps our child itself (`waitpid(-1)`), the exit status is lost
+//!   (`Exit { code: None, signal: None }`); the process still ends.
+
+use std::collections::VecDeque;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime};
+
+use crate::error::{RestartError, SpawnError, StopError};
+use crate::events::{Broadcast, Subscription};
+use crate::logs::LogLine;
+use crate::registry::{ProcId, Process, Registry, Reserve};
+use crate::spec::CommandSpec;
+use crate::state::{Event, ProcessState};
+use crate::sys;
+
+mod reaper;
+pub mod watchdog;
+
+use reaper::{Command, Registered};
+use watchdog::Watchdog;
+
+/// How a [`Supervisor`] is tuned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SupervisorConfig {
+    /// Output kept per process, in bytes (default 1 MiB).
+    pub log_bytes: usize,
+    /// Undelivered events kept per subscriber (default 65536); older ones are dropped.
+    pub event_capacity: usize,
+    /// How long the leftovers of a group whose leader exited get between SIGTERM and SIGKILL,
+    /// and the grace of [`Supervisor::stop_all`] on drop (default 5 s).
+    pub grace: Duration,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> SupervisorConfig {
+        SupervisorConfig {
+            log_bytes: crate::registry::DEFAULT_LOG_BYTES,
+            event_capacity: 65536,
+            grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Something that happened to a supervised process.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SupervisorEvent {
+    /// The process's state changed to `state` (its `version` orders the changes).
+    State {
+        /// Which process.
+        id: ProcId,
+        /// The new state.
+        state: ProcessState,
+    },
+    /// The process wrote a line (already stored in its [`LogRing`](crate::LogRing)).
+    Line {
+        /// Which process.
+        id: ProcId,
+        /// The line.
+        line: LogLine,
+    },
+}
+
+/// What the supervisor's threads share.
+pub(crate) struct Shared {
+    registry: Registry,
+    events: Broadcast<SupervisorEvent>,
+    cfg: SupervisorConfig,
+    commands: Mutex<VecDeque<Command>>,
+    wake: sys::EventFd,
+    watchdog: Watchdog,
+    watchdog_pidfd: Mutex<Option<OwnedFd>>,
+    /// Bumped (and `finished_cv` notified) when a process finishes or leaves `Pending`.
+    finished: Mutex<u64>,
+    finished_cv: Condvar,
+    reaper_gone: AtomicBool,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn lock_commands(&self) -> MutexGuard<'_, VecDeque<Command>> {
+        lock(&self.commands)
+    }
+
+    /// Queues `cmd` for the reaper; `false` if the reaper is gone.
+    fn send(&self, cmd: Command) -> bool {
+        if self.reaper_gone() {
+            return false;
+        }
+        self.lock_commands().push_back(cmd);
+        let _ = self.wake.notify();
+        true
+    }
+
+    fn take_commands(&self) -> VecDeque<Command> {
+        std::mem::take(&mut *self.lock_commands())
+    }
+
+    fn reaper_gone(&self) -> bool {
+        // Acquire: pairs with the Release store in `mark_reaper_gone`.
+        self.reaper_gone.load(Ordering::Acquire)
+    }
+
+    fn mark_reaper_gone(&self) {
+        // Release: pairs with the Acquire load in `reaper_gone`.
+        self.reaper_gone.store(true, Ordering::Release);
+        self.notify_finished();
+    }
+
+    fn notify_finished(&self) {
+        *lock(&self.finished) += 1;
+        self.finished_cv.notify_all();
+    }
+
+    fn publish_state(&self, process: &Process, state: ProcessState) {
+        self.events.publish(SupervisorEvent::State {
+            id: process.id(),
+            state,
+        });
+    }
+
+    fn publish_line(&self, process: &Process, seq: u64) {
+        if self.events.subscriber_count() == 0 {
+            return;
+        }
+        if let Some(line) = process.logs().get(seq) {
+            self.events.publish(SupervisorEvent::Line {
+                id: process.id(),
+                line,
+            });
+        }
+    }
+
+    fn set_watchdog_pidfd(&self, fd: OwnedFd) {
+        *lock(&self.watchdog_pidfd) = Some(fd);
+    }
+
+    fn take_watchdog_pidfd(&self) -> Option<OwnedFd> {
+        lock(&self.watchdog_pidfd).take()
+    }
+
+    /// Blocks until `process` is finished (`Ok`) or the reaper is gone (`Err`, with the last
+    /// state seen).
+    fn wait_finished(&self, process: &Process) -> Result<ProcessState, ProcessState> {
+        self.wait_until(process, ProcessState::is_finished)
+    }
+
+    fn wait_until(
+        &self,
+        process: &Process,
+        done: impl Fn(&ProcessState) -> bool,
+    ) -> Result<ProcessState, ProcessState> {
+        let mut generation = lock(&self.finished);
+        loop {
+            // Checked under the mutex the notifier takes after its update: no lost wake-up.
+            let state = process.state().snapshot();
+            if done(&state) {
+                return Ok(state);
+            }
+            if self.reaper_gone() {
+                return Err(state);
+            }
+            generation = self
+                .finished_cv
+                .wait(generation)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+/// Starts, watches and stops process groups.
+///
+/// ```
+/// use procsnap::{CommandSpec, Status, Supervisor};
+/// use std::time::Duration;
+///
+/// let sup = Supervisor::new().unwrap();
+/// let done = sup.spawn("hello", CommandSpec::shell("echo hi; exit 3")).unwrap();
+/// let state = sup.wait(done.id()).unwrap();
+/// assert_eq!((state.status, state.exit.unwrap().code), (Status::Failed, Some(3)));
+/// assert_eq!(&*done.logs().tail(1)[0].text, "hi");
+///
+/// let server = sup.spawn("server", CommandSpec::shell("sleep 300")).unwrap();
+/// let stopped = sup.stop(server.id(), Duration::from_secs(1)).unwrap();
+/// assert_eq!(stopped.status, Status::Stopped);
+/// ```
+pub struct Supervisor {
+    shared: Arc<Shared>,
+    reaper: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("config", &self.shared.cfg)
+            .field("processes", &self.shared.registry.len())
+            .finish()
+    }
+}
+
+impl Supervisor {
+    /// A supervisor with [`SupervisorConfig::default`].
+    pub fn new() -> io::Result<Supervisor> {
+        Supervisor::with_config(SupervisorConfig::default())
+    }
+
+    /// A supervisor with `cfg`: raises `RLIMIT_NOFILE` (once per program), starts the
+    /// watchdog process and the reaper thread.
+    pub fn with_config(cfg: SupervisorConfig) -> io::Result<Supervisor> {
+        static RAISE: std::sync::Once = std::sync::Once::new();
+        RAISE.call_once(|| {
+            let _ = sys::raise_nofile_limit();
+        });
+        let shared = Arc::new(Shared {
+            registry: Registry::with_log_bytes(cfg.log_bytes),
+            events: Broadcast::new(),
+            cfg,
+            commands: Mutex::new(VecDeque::new()),
+            wake: sys::EventFd::new()?,
+            watchdog: Watchdog::start()?,
+            watchdog_pidfd: Mutex::new(None),
+            finished: Mutex::new(0),
+            finished_cv: Condvar::new(),
+            reaper_gone: AtomicBool::new(false),
+        });
+        let for_thread = shared.clone();
+        let reaper = std::thread::Builder::new()
+            .name("procsnap-reaper".into())
+            .spawn(move || reaper::run(for_thread));
+        let reaper = match reaper {
+            Ok(h) => h,
+            Err(e) => {
+                watchdog::reap(shared.watchdog.shutdown());
+                return Err(e);
+            }
+        };
+        Ok(Supervisor {
+            shared,
+            reaper: Some(reaper),
+        })
+    }
+
+    /// Every process this supervisor started, finished ones included until
+    /// [`Registry::remove_finished`].
+    pub fn registry(&self) -> &Registry {
+        &self.shared.registry
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SupervisorConfig {
+        &self.shared.cfg
+    }
+
+    /// Registers and spawns a new process named `name`. If the spawn fails, the process stays
+    /// registered as `Failed` and the error is returned.
+    pub fn spawn(&self, name: &str, spec: CommandSpec) -> Result<Arc<Process>, SpawnError> {
+        let process = self.shared.registry.insert(name, spec, 0);
+        self.launch(&process)?;
+        Ok(process)
+    }
+
+    /// Spawns `spec` under `name` unless an unfinished process already has that name: of any
+    /// number of concurrent calls for one name, exactly one starts a process
+    /// ([`Registry::reserve`]).
+    pub fn run_unique(&self, name: &str, spec: CommandSpec) -> Result<Reserve, SpawnError> {
+        match self.shared.registry.reserve(name, spec) {
+            Reserve::Started(p) => self.launch(&p).map(|()| Reserve::Started(p)),
+            running => Ok(running),
+        }
+    }
+
+    /// Spawns the registered, `Pending` `process` and hands it to the reaper.
+    fn launch(&self, process: &Arc<Process>) -> Result<(), SpawnError> {
+        let shared = &*self.shared;
+        let fail = |e: SpawnError| {
+            let at = SystemTime::now();
+            if let Ok(u) = process
+                .state()
+                .update(|s| s.apply(Event::SpawnFailed { at }))
+            {
+                shared.publish_state(process, u.new);
+            }
+            shared.notify_finished();
+            Err(e)
+        };
+        let program = || process.spec().program().to_string_lossy().into_owned();
+        if shared.reaper_gone() {
+            let e = io::Error::other("the supervisor's reaper thread is gone");
+            return fail(SpawnError::new("supervisor", program(), e));
+        }
+        let child = match sys::spawn(process.spec()) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        };
+        shared.watchdog.add(child.pid);
+        let pidfd = match sys::pidfd_open(child.pid) {
+            Ok(fd) => fd,
+            Err(e) => {
+                // We could not watch it: take it down again (still unreaped, so ours).
+                let _ = sys::killpg(child.pid, libc::SIGKILL);
+                let _ = sys::wait_blocking(child.pid);
+                shared.watchdog.remove(child.pid);
+                return fail(SpawnError::new("pidfd_open", program(), e));
+            }
+        };
+        let at = SystemTime::now();
+        let started = {
+            // Under the queue lock: a stop that sees `Running` queues behind this Register.
+            let mut queue = shared.lock_commands();
+            let u = process.state().update(|s| {
+                s.apply(Event::Started {
+                    pid: child.pid.as_u32(),
+                    at,
+                })
+            });
+            if let Ok(u) = &u {
+                shared.publish_state(process, u.new);
+                queue.push_back(Command::Register(Registered {
+                    process: process.clone(),
+                    pid: child.pid,
+                    pidfd,
+                    stdout: child.stdout,
+                    stderr: child.stderr,
+                }));
+            }
+            u.is_ok()
+        };
+        shared.notify_finished(); // wakes stops waiting for this process to leave `Pending`
+        if !started {
+            // Unreachable: only we move a reserved process out of `Pending`.
+            let _ = sys::killpg(child.pid, libc::SIGKILL);
+            let _ = sys::wait_blocking(child.pid);
+            shared.watchdog.remove(child.pid);
+            return Ok(());
+        }
+        let _ = shared.wake.notify();
+        Ok(())
+    }
+
+    /// Stops process `id`: the reaper moves it `Running → Stopping` (one CAS), sends SIGTERM
+    /// to its whole group, and SIGKILL after `grace`. Returns the final state once the leader
+    /// is reaped **and** the group is empty. Stopping a finished process returns its final
+    /// state and signals nothing; a concurrent second stop waits for the same end.
+    pub fn stop(&self, id: ProcId, grace: Duration) -> Result<ProcessState, StopError> {
+        let process = self
+            .shared
+            .registry
+            .get(id)
+            .ok_or(StopError::UnknownProcess(id))?;
+        self.request_stop(&process, grace)?;
+        self.shared
+            .wait_finished(&process)
+            .map_err(|_| StopError::SupervisorGone)
+    }
+
+    /// Queues the stop of `process` without waiting for it to end.
+    fn request_stop(&self, process: &Process, grace: Duration) -> Result<(), StopError> {
+        // A `Pending` process is being spawned by another thread right now: wait for it.
+        let state = self
+            .shared
+            .wait_until(process, |s| s.status != crate::Status::Pending)
+            .map_err(|_| StopError::SupervisorGone)?;
+        if state.is_finished() {
+            return Ok(());
+        }
+        let id = process.id();
+        if self.shared.send(Command::Stop { id, grace }) {
+            Ok(())
+        } else {
+            Err(StopError::SupervisorGone)
+        }
+    }
+
+    /// Stops `id` if it is not finished, then spawns a **new** process with the same name and
+    /// command (any command, not only package scripts) and `restarts + 1`.
+    pub fn restart(&self, id: ProcId, grace: Duration) -> Result<Arc<Process>, RestartError> {
+        let old = self
+            .shared
+            .registry
+            .get(id)
+            .ok_or(StopError::UnknownProcess(id))?;
+        let last = self.stop(id, grace)?;
+        let new = self.shared.registry.insert(
+            old.name(),
+            old.spec().clone(),
+            last.restarts.saturating_add(1),
+        );
+        self.launch(&new)?;
+        Ok(new)
+    }
+
+    /// Stops every unfinished process (all at once, each with `grace`) and returns when all are
+    /// finished. Also done on drop, with [`SupervisorConfig::grace`].
+    pub fn stop_all(&self, grace: Duration) {
+        let all: Vec<Arc<Process>> = self.shared.registry.list(&crate::pin()).to_vec();
+        let live: Vec<_> = all
+            .into_iter()
+            .filter(|p| !p.state().snapshot().is_finished())
+            .collect();
+        for p in &live {
+            let _ = self.request_stop(p, grace);
+        }
+        for p in &live {
+            let _ = self.shared.wait_finished(p);
+        }
+    }
+
+    /// A new subscriber to every state change and output line from now on, holding up to
+    /// [`SupervisorConfig::event_capacity`] undelivered events.
+    pub fn subscribe(&self) -> Subscription<SupervisorEvent> {
+        self.shared.events.subscribe(self.shared.cfg.event_capacity)
+    }
+
+    /// Blocks (on a condvar, no polling) until process `id` is finished and returns its final
+    /// state; `None` for an unknown id, or if the reaper thread is gone before it finished.
+    pub fn wait(&self, id: ProcId) -> Option<ProcessState> {
+        let process = self.shared.registry.get(id)?;
+        self.shared.wait_finished(&process).ok()
+    }
+
+    /// The pid of the watchdog process (see [`watchdog`]).
+    pub fn watchdog_pid(&self) -> sys::Pid {
+        self.shared.watchdog.pid()
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        self.stop_all(self.shared.cfg.grace);
+        self.shared.send(Command::Shutdown);
+        if let Some(h) = self.reaper.take() {
+            let _ = h.join();
+        }
+        watchdog::reap(self.shared.watchdog.shutdown());
+    }
+}

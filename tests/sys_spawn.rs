@@ -1,0 +1,89 @@
+//! The raw spawning layer with real processes: exit codes, signals, exec failures, groups.
+
+mod common;
+
+use common::{Groups, children, eventually, own_comm};
+use procsnap::CommandSpec;
+use procsnap::sys::{self, WaitStatus};
+use std::io::ErrorKind;
+use std::time::Duration;
+
+#[test]
+fn exit_code_is_reported() {
+    let c = sys::spawn(&CommandSpec::shell("exit 42")).unwrap();
+    assert_eq!(sys::wait_blocking(c.pid).unwrap(), WaitStatus::Exited(42));
+}
+
+#[test]
+fn death_by_signal_is_a_signal_not_a_code() {
+    let c = sys::spawn(&CommandSpec::shell("kill -KILL $$")).unwrap();
+    let st = sys::wait_blocking(c.pid).unwrap();
+    assert_eq!(
+        st,
+        WaitStatus::Signaled {
+            signal: libc::SIGKILL,
+            core_dumped: false
+        }
+    );
+    assert_eq!(st.exit(), Some(procsnap::Exit::signal(libc::SIGKILL)));
+}
+
+/// glibc reaps a child whose exec failed before posix_spawn returns: no zombie carrying our
+/// own `comm` (what a failed-exec child would be called) may appear.
+#[test]
+fn missing_binary_is_spawn_error_without_zombie() {
+    let comm = own_comm();
+    for _ in 0..20 {
+        let e = sys::spawn(&CommandSpec::new("/nonexistent/binary")).unwrap_err();
+        assert_eq!((e.op, e.kind()), ("exec", ErrorKind::NotFound));
+        let e = sys::spawn(&CommandSpec::new("true").cwd("/nonexistent")).unwrap_err();
+        assert_eq!(e.op, "chdir");
+    }
+    let leftovers: Vec<_> = children().into_iter().filter(|c| c.2 == comm).collect();
+    assert!(
+        leftovers.is_empty(),
+        "failed-exec children left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn killpg_reaches_grandchildren_and_group_alive_sees_them_go() {
+    let mut groups = Groups::default();
+    let c = sys::spawn(&CommandSpec::shell("sleep 300 & sleep 300 & wait")).unwrap();
+    let pg = groups.add(c.pid.as_raw());
+    assert!(sys::group_alive(pg));
+    // Wait for both sleeps to exist, then kill the whole group.
+    assert!(eventually(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{}/task/{}/children", pg, pg))
+            .map(|s| s.split_whitespace().count() == 2)
+            .unwrap_or(false)
+    }));
+    sys::killpg(pg, libc::SIGTERM).unwrap();
+    let st = sys::wait_blocking(c.pid).unwrap();
+    assert_eq!(st.exit(), Some(procsnap::Exit::signal(libc::SIGTERM)));
+    assert!(
+        eventually(Duration::from_secs(2), || !sys::group_alive(pg)),
+        "group members survived"
+    );
+}
+
+#[test]
+fn waitpid_nohang_only_touches_its_pid() {
+    let c = sys::spawn(&CommandSpec::new("sleep").arg("0.2")).unwrap();
+    assert_eq!(sys::waitpid_nohang(c.pid).unwrap(), None);
+    let pidfd = sys::pidfd_open(c.pid).unwrap();
+    let mut ep = sys::Epoll::new(4).unwrap();
+    use std::os::fd::AsFd;
+    ep.add(pidfd.as_fd(), sys::fd::READABLE, 7).unwrap();
+    let ev: Vec<_> = ep.wait(5000).unwrap().collect();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        sys::waitpid_nohang(c.pid).unwrap(),
+        Some(WaitStatus::Exited(0))
+    );
+    // Reaped: asking again is ECHILD, not somebody else's child.
+    assert_eq!(
+        sys::waitpid_nohang(c.pid).unwrap_err().raw_os_error(),
+        Some(libc::ECHILD)
+    );
+}
