@@ -71,20 +71,24 @@ pub fn known_processes(registry: &Registry) -> String {
 const MAX_LISTED: usize = 50;
 
 /// `scripts_status`: every process (or those of script `name`) from one pinned view.
+/// `project` is consulted only when `name` matches no process, to tell a declared script that
+/// never ran (an empty answer) from an unknown name (an error listing the scripts).
 pub fn scripts_status(
     registry: &Registry,
-    project: &Project,
     name: Option<&str>,
+    project: impl FnOnce() -> Result<Project, String>,
 ) -> Result<ScriptsStatus, String> {
     let answer = status_view(registry, name, SystemTime::now());
     if let Some(n) = name
         && answer.processes.is_empty()
-        && project.script(n).is_none()
     {
-        return Err(format!(
-            "unknown script {n:?}; available scripts: {}",
-            project.names()
-        ));
+        let project = project()?;
+        if project.script(n).is_none() {
+            return Err(format!(
+                "unknown script {n:?}; available scripts: {}",
+                project.names()
+            ));
+        }
     }
     Ok(answer)
 }
@@ -271,17 +275,17 @@ mod tests {
     #[test]
     fn status_lists_in_id_order_and_filters_by_name() {
         let (r, dev, build) = registry();
-        let all = scripts_status(&r, &project(), None).unwrap();
+        let all = scripts_status(&r, None, || Ok(project())).unwrap();
         let ids: Vec<_> = all.processes.iter().map(|p| p.process_id.clone()).collect();
         assert_eq!(ids, [dev.label(), build.label()]);
         assert_eq!(all.processes[1].exit_code, Some(2));
         assert_eq!(all.processes[1].status, "failed");
-        let b = scripts_status(&r, &project(), Some("build")).unwrap();
+        let b = scripts_status(&r, Some("build"), || Ok(project())).unwrap();
         assert_eq!(b.processes.len(), 1);
         // Declared but never run: empty, not an error.
-        let empty = scripts_status(&Registry::new(), &project(), Some("dev")).unwrap();
+        let empty = scripts_status(&Registry::new(), Some("dev"), || Ok(project())).unwrap();
         assert!(empty.processes.is_empty());
-        let e = scripts_status(&r, &project(), Some("nope")).unwrap_err();
+        let e = scripts_status(&r, Some("nope"), || Ok(project())).unwrap_err();
         assert!(
             e.contains("unknown script \"nope\"") && e.contains("dev"),
             "{e}"

@@ -201,7 +201,7 @@ impl Server {
         &self,
         Parameters(p): Parameters<StatusParams>,
     ) -> Result<Json<ScriptsStatus>, String> {
-        answers::scripts_status(self.sup.registry(), &self.project()?, p.name.as_deref()).map(Json)
+        answers::scripts_status(self.sup.registry(), p.name.as_deref(), || self.project()).map(Json)
     }
 
     #[tool(
