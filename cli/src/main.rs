@@ -1,0 +1,144 @@
+//! The `procsnap` binary: argument parsing and dispatch; the work is in `procsnap_cli`.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use procsnap_cli::project::{Project, Source};
+use procsnap_cli::style::ColorChoice;
+use procsnap_cli::{mcp, run};
+
+const EXAMPLES: &str = "\
+Examples:
+  procsnap list --dir examples/demo
+  procsnap run --dir examples/demo build lint test
+  procsnap run dev 'api=python3 -m http.server 8000'
+  procsnap mcp --dir ~/code/my-app        (configure this as a stdio MCP server)";
+
+/// Run package.json and Procfile scripts: in the foreground, or for an AI agent over MCP.
+#[derive(Debug, Parser)]
+#[command(name = "procsnap", version, after_help = EXAMPLES)]
+struct Cli {
+    /// The project directory (holding package.json and/or Procfile).
+    #[arg(long, global = true, value_name = "PROJECT", default_value = ".")]
+    dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the scripts the project declares, with their commands.
+    #[command(after_help = "Example:\n  procsnap list --dir examples/demo")]
+    List,
+    /// Run scripts in the foreground with prefixed output until they all end.
+    ///
+    /// Each TARGET is a declared script name, or NAME=COMMAND for an ad-hoc shell command.
+    /// Ctrl-C (or SIGTERM) stops every process group gracefully; a second Ctrl-C kills them.
+    /// The exit code is 1 if any script failed, 130/143 if interrupted, else 0.
+    #[command(
+        after_help = "Examples:\n  procsnap run --dir examples/demo build lint test\n  procsnap run dev 'worker=node worker.js'"
+    )]
+    Run {
+        /// Scripts to run (NAME or NAME=COMMAND).
+        #[arg(required = true, value_name = "TARGET")]
+        targets: Vec<String>,
+        /// Colour the prefixes.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+        /// Seconds a process group gets after SIGTERM before SIGKILL.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        grace: f64,
+    },
+    /// Serve the project's scripts as MCP tools over stdio (logs go to stderr).
+    ///
+    /// Tools: scripts_list, scripts_run, scripts_stop, scripts_restart, scripts_status,
+    /// logs_stream, logs_search. Only declared scripts can be run. On stdin EOF or SIGTERM every
+    /// process group is stopped and the server exits.
+    #[command(
+        after_help = "Example (an MCP client's server entry):\n  {\"command\": \"procsnap\", \"args\": [\"mcp\", \"--dir\", \"/path/to/project\"]}"
+    )]
+    Mcp {
+        /// Seconds a process group gets after SIGTERM before SIGKILL.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        grace: f64,
+    },
+}
+
+fn grace(secs: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| format!("--grace {secs}: expected a non-negative number of seconds"))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let project = match Project::discover(&cli.dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("procsnap: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for w in &project.warnings {
+        eprintln!("procsnap: warning: {w}");
+    }
+    match cli.command {
+        Command::List => list(&project),
+        Command::Run {
+            targets,
+            color,
+            grace: g,
+        } => {
+            let grace = match grace(g) {
+                Ok(g) => g,
+                Err(e) => return usage(&e),
+            };
+            match run::resolve_targets(&project, &targets) {
+                Ok(t) => run::run(t, color.enabled(), grace),
+                Err(e) => usage(&e),
+            }
+        }
+        Command::Mcp { grace: g } => match grace(g) {
+            Ok(g) => mcp::serve(project, g),
+            Err(e) => usage(&e),
+        },
+    }
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("procsnap: {msg}");
+    ExitCode::from(2)
+}
+
+fn list(project: &Project) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if project.scripts.is_empty() {
+        let _ = writeln!(
+            out,
+            "no scripts in {} (no package.json scripts, no Procfile)",
+            project.dir.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    let width = project
+        .scripts
+        .iter()
+        .map(|s| s.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for s in &project.scripts {
+        let origin = match s.source {
+            Source::PackageJson => project.package_manager.as_str(),
+            Source::Procfile => "Procfile",
+        };
+        let pad = width - s.name.chars().count();
+        if writeln!(out, "{}{:pad$}  {}  [{origin}]", s.name, "", s.command).is_err() {
+            break;
+        }
+    }
+    ExitCode::SUCCESS
+}

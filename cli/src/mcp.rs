@@ -1,0 +1,315 @@
+//! `procsnap mcp`: the project's scripts as MCP tools over stdio.
+//!
+//! Only scripts the project declares can be started (no arbitrary command from a client).
+//! Duplicate detection is the Supervisor's `run_unique`, one CAS in the registry, so two
+//! clients racing to start a script get one process. Each result carries both
+//! `structuredContent` and the same JSON as text content (rmcp's `Json<T>` emits both). Tool
+//! failures (unknown script or processId, bad regex or time) are `isError` results that say
+//! what is available. stdout carries only protocol; diagnostics go to stderr.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use procsnap::{Process, Reserve, Status, Supervisor};
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+
+use crate::answers;
+use crate::framing;
+use crate::project::Project;
+use crate::timefmt::{human, rfc3339};
+use crate::wire::{
+    LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
+    ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
+};
+
+/// The MCP server: a project, a supervisor, and the grace period for stops.
+#[derive(Clone)]
+pub struct Server {
+    sup: Arc<Supervisor>,
+    project: Arc<Project>,
+    grace: Duration,
+    tool_router: ToolRouter<Server>,
+}
+
+/// Runs blocking supervisor work off the runtime thread.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("internal error: {e}"))
+}
+
+/// A duplicate that lost the race may find the winner still `Pending` (being spawned on another
+/// thread, which takes well under a millisecond): wait for it to leave `Pending`, briefly, so
+/// the answer carries its real status and start time.
+fn settle(proc: &Process) {
+    let end = Instant::now() + Duration::from_secs(2);
+    while proc.state().snapshot().status == Status::Pending && Instant::now() < end {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+impl Server {
+    /// The project as it is on disk now: package.json and the Procfile are re-read on each
+    /// call that needs them (two small files), so scripts added or edited while the server runs
+    /// are seen, and a file broken meanwhile is reported with its position.
+    fn project(&self) -> Result<Project, String> {
+        Project::discover(&self.project.dir).map_err(|e| e.to_string())
+    }
+}
+
+#[tool_router]
+impl Server {
+    pub fn new(sup: Arc<Supervisor>, project: Arc<Project>, grace: Duration) -> Server {
+        Server {
+            sup,
+            project,
+            grace,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(
+        description = "List the scripts this project declares (package.json scripts and Procfile entries) with their commands. Only these can be started with scripts_run."
+    )]
+    async fn scripts_list(&self) -> Result<Json<ScriptsList>, String> {
+        Ok(Json(answers::scripts_list(&self.project()?)))
+    }
+
+    #[tool(
+        description = "Start a declared script in its own process group. If it is already running, nothing new is started: the running process is returned with duplicate=true. Returns the processId (name-N) for the other tools."
+    )]
+    async fn scripts_run(
+        &self,
+        Parameters(p): Parameters<RunParams>,
+    ) -> Result<Json<ScriptsRun>, String> {
+        let project = self.project()?;
+        let Some(script) = project.script(&p.name) else {
+            return Err(format!(
+                "unknown script {:?}; available scripts: {}",
+                p.name,
+                project.names()
+            ));
+        };
+        let spec = project.spec(script);
+        let command = script.command.clone();
+        let (sup, name) = (self.sup.clone(), p.name.clone());
+        let reserved = blocking(move || {
+            let r = sup.run_unique(&name, spec)?;
+            if let Reserve::AlreadyRunning(proc) = &r {
+                settle(proc);
+            }
+            Ok::<_, procsnap::SpawnError>(r)
+        })
+        .await?
+        .map_err(|e| format!("cannot start {:?}: {e}", p.name))?;
+        Ok(Json(match reserved {
+            Reserve::Started(proc) => {
+                let s = proc.state().snapshot();
+                ScriptsRun {
+                    process_id: proc.label(),
+                    name: proc.name().to_owned(),
+                    script: command,
+                    status: s.status.as_str().to_owned(),
+                    duplicate: false,
+                    message: None,
+                    start_time: s.started_at.map(rfc3339),
+                    runtime: None,
+                }
+            }
+            Reserve::AlreadyRunning(proc) => {
+                let s = proc.state().snapshot();
+                ScriptsRun {
+                    process_id: proc.label(),
+                    name: proc.name().to_owned(),
+                    script: command,
+                    status: s.status.as_str().to_owned(),
+                    duplicate: true,
+                    message: Some(format!(
+                        "Script '{}' is already running with process ID: {} (stop it with scripts_stop, or use scripts_restart)",
+                        proc.name(),
+                        proc.label()
+                    )),
+                    start_time: s.started_at.map(rfc3339),
+                    runtime: Some(s.duration().map_or_else(|| "0ms".to_owned(), human)),
+                }
+            }
+        }))
+    }
+
+    #[tool(
+        description = "Stop a process: SIGTERM to its whole process group, SIGKILL after the grace period. Waits until it has exited."
+    )]
+    async fn scripts_stop(
+        &self,
+        Parameters(p): Parameters<ProcessParams>,
+    ) -> Result<Json<ScriptsStop>, String> {
+        let proc = answers::resolve(self.sup.registry(), &p.process_id)?;
+        let before = proc.state().snapshot();
+        if before.is_finished() {
+            return Ok(Json(ScriptsStop {
+                success: false,
+                process_id: p.process_id,
+                status: before.status.as_str().to_owned(),
+                message: Some(format!(
+                    "already finished: {}",
+                    crate::style::describe_end(before.status, before.exit)
+                )),
+            }));
+        }
+        let (sup, id, grace) = (self.sup.clone(), proc.id(), self.grace);
+        let stopped = blocking(move || sup.stop(id, grace))
+            .await?
+            .map_err(|e| format!("cannot stop {}: {e}", p.process_id))?;
+        Ok(Json(ScriptsStop {
+            success: true,
+            process_id: p.process_id,
+            status: stopped.status.as_str().to_owned(),
+            message: None,
+        }))
+    }
+
+    #[tool(
+        description = "Restart a process: stop it (if still running) and start the same command again as a new process. Returns the new processId."
+    )]
+    async fn scripts_restart(
+        &self,
+        Parameters(p): Parameters<ProcessParams>,
+    ) -> Result<Json<ScriptsRestart>, String> {
+        let proc = answers::resolve(self.sup.registry(), &p.process_id)?;
+        let (sup, id, grace) = (self.sup.clone(), proc.id(), self.grace);
+        let new = blocking(move || sup.restart(id, grace))
+            .await?
+            .map_err(|e| format!("cannot restart {}: {e}", p.process_id))?;
+        let s = new.state().snapshot();
+        Ok(Json(ScriptsRestart {
+            success: true,
+            process_id: new.label(),
+            previous_process_id: p.process_id,
+            name: new.name().to_owned(),
+            status: s.status.as_str().to_owned(),
+            restarts: s.restarts,
+        }))
+    }
+
+    #[tool(
+        description = "Status of every process started in this session (or only those of script `name`): status, pid, startTime, uptime, and for finished ones endTime, duration, exitCode or signal."
+    )]
+    async fn scripts_status(
+        &self,
+        Parameters(p): Parameters<StatusParams>,
+    ) -> Result<Json<ScriptsStatus>, String> {
+        answers::scripts_status(self.sup.registry(), p.name.as_deref(), || self.project()).map(Json)
+    }
+
+    #[tool(
+        description = "The most recent output lines (default 100), of all processes or one processId, oldest first. level=error gives stderr lines only, level=info stdout only."
+    )]
+    async fn logs_stream(
+        &self,
+        Parameters(p): Parameters<StreamParams>,
+    ) -> Result<Json<LogsStream>, String> {
+        answers::logs_stream(self.sup.registry(), &p).map(Json)
+    }
+
+    #[tool(
+        description = "Search captured output: `query` is a case-sensitive substring, or a regular expression with regex=true. Filter by processId, level (error = stderr), since (RFC 3339 time); returns the most recent `limit` matches (default 100), oldest first."
+    )]
+    async fn logs_search(
+        &self,
+        Parameters(p): Parameters<SearchParams>,
+    ) -> Result<Json<LogsSearch>, String> {
+        answers::logs_search(self.sup.registry(), &p).map(Json)
+    }
+}
+
+#[tool_handler(
+    router = self.tool_router,
+    name = "procsnap",
+    version = "0.1.0",
+    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search."
+)]
+impl ServerHandler for Server {}
+
+/// Serves MCP on stdin/stdout until EOF, SIGTERM or SIGINT; then stops every group.
+pub fn serve(project: Project, grace: Duration) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("procsnap mcp: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = rt.block_on(serve_async(project, grace));
+    // A blocking stdin read cannot be cancelled: do not wait for it.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    code
+}
+
+async fn serve_async(project: Project, grace: Duration) -> ExitCode {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let sup = match Supervisor::new() {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("procsnap mcp: cannot start the supervisor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("procsnap mcp: cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let framed = framing::spawn(stdin, stdout);
+    let server = Server::new(sup.clone(), Arc::new(project), grace);
+
+    let why = tokio::select! {
+        r = run_service(server, framed.to_server, framed.from_server) => r,
+        _ = term.recv() => Ok("SIGTERM"),
+        _ = int.recv() => Ok("SIGINT"),
+    };
+    let code = match why {
+        Ok(reason) => {
+            eprintln!("procsnap mcp: {reason}; stopping all processes");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("procsnap mcp: {e}; stopping all processes");
+            ExitCode::FAILURE
+        }
+    };
+    let stopper = sup.clone();
+    let _ = blocking(move || stopper.stop_all(grace)).await;
+    // Let the last replies reach the client (bounded: a client that stopped reading must not
+    // keep us alive).
+    let _ = tokio::time::timeout(Duration::from_secs(1), framed.writer).await;
+    code
+}
+
+async fn run_service(
+    server: Server,
+    input: tokio::io::DuplexStream,
+    output: tokio::io::DuplexStream,
+) -> Result<&'static str, String> {
+    let running = server
+        .serve((input, output))
+        .await
+        .map_err(|e| format!("MCP session failed to start: {e}"))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| format!("MCP session failed: {e}"))?;
+    Ok("stdin closed")
+}

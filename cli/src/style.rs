@@ -1,0 +1,194 @@
+//! How `procsnap run` prints: a padded, coloured name prefix per process and one status line
+//! when each ends. Colour is off when stdout is not a terminal or `NO_COLOR` is set non-empty.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use procsnap::{Exit, Status};
+
+use crate::timefmt::human;
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always colour (even into a pipe).
+    Always,
+    /// Never colour.
+    Never,
+}
+
+impl ColorChoice {
+    /// Resolves `auto` against the environment.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+                !no_color && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// Foreground colours cycled per process (bright cyan, magenta, green, yellow, blue, red).
+const PALETTE: &[&str] = &["96", "95", "92", "93", "94", "91"];
+
+/// Prints prefixes for a fixed set of names, padded to the longest.
+#[derive(Debug)]
+pub struct Prefixer {
+    width: usize,
+    color: bool,
+}
+
+impl Prefixer {
+    pub fn new<'a>(names: impl IntoIterator<Item = &'a str>, color: bool) -> Prefixer {
+        let width = names
+            .into_iter()
+            .map(|n| n.chars().count())
+            .max()
+            .unwrap_or(0);
+        Prefixer { width, color }
+    }
+
+    /// `name  | ` (coloured by `slot`, the process's position on the command line).
+    pub fn prefix(&self, name: &str, slot: usize) -> String {
+        let pad = self.width.saturating_sub(name.chars().count());
+        if self.color {
+            let c = PALETTE[slot % PALETTE.len()];
+            format!("\x1b[{c}m{name}{:pad$} |\x1b[0m ", "")
+        } else {
+            format!("{name}{:pad$} | ", "")
+        }
+    }
+
+    /// One output line, prefixed; stderr lines are not distinguished by colour, only
+    /// truncated lines get a marker.
+    pub fn line(&self, name: &str, slot: usize, text: &str, truncated: bool) -> String {
+        let mark = if truncated { " [line truncated]" } else { "" };
+        format!("{}{text}{mark}", self.prefix(name, slot))
+    }
+
+    /// The one-line status printed when a process ends.
+    pub fn status(
+        &self,
+        name: &str,
+        slot: usize,
+        status: Status,
+        exit: Option<Exit>,
+        ran: Option<Duration>,
+    ) -> String {
+        let how = describe_end(status, exit);
+        let after = ran
+            .map(|d| format!(" after {}", human(d)))
+            .unwrap_or_default();
+        let text = format!("{how}{after}");
+        if self.color {
+            let c = if status == Status::Success {
+                "32"
+            } else {
+                "31"
+            };
+            format!("{}\x1b[{c}m{text}\x1b[0m", self.prefix(name, slot))
+        } else {
+            format!("{}{text}", self.prefix(name, slot))
+        }
+    }
+}
+
+/// `exited with code 0`, `failed with code 1`, `stopped (SIGTERM)`, `killed by SIGKILL`, …
+pub fn describe_end(status: Status, exit: Option<Exit>) -> String {
+    let code = exit.and_then(|e| e.code);
+    let signal = exit.and_then(|e| e.signal);
+    match (status, code, signal) {
+        (Status::Success, _, _) => "exited with code 0".to_owned(),
+        (Status::Stopped, Some(c), _) => format!("stopped (exit code {c})"),
+        (Status::Stopped, None, Some(s)) => format!("stopped ({})", signal_name(s)),
+        (Status::Stopped, None, None) => "stopped".to_owned(),
+        (_, Some(c), _) => format!("failed with code {c}"),
+        (_, None, Some(s)) => format!("killed by {}", signal_name(s)),
+        (Status::Failed, None, None) => "failed to start".to_owned(),
+        (s, None, None) => s.as_str().to_owned(),
+    }
+}
+
+/// `SIGTERM` for 15 and so on (Linux numbering); `signal N` for the rest.
+pub fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        6 => "SIGABRT",
+        7 => "SIGBUS",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        10 => "SIGUSR1",
+        11 => "SIGSEGV",
+        12 => "SIGUSR2",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return format!("signal {sig}"),
+    };
+    name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_are_padded_and_plain_without_colour() {
+        let p = Prefixer::new(["dev", "build"], false);
+        assert_eq!(p.prefix("dev", 0), "dev   | ");
+        assert_eq!(p.prefix("build", 1), "build | ");
+        assert_eq!(p.line("dev", 0, "hello", false), "dev   | hello");
+        assert_eq!(p.line("dev", 0, "x", true), "dev   | x [line truncated]");
+    }
+
+    #[test]
+    fn colour_cycles_per_slot() {
+        let p = Prefixer::new(["a"], true);
+        assert_eq!(p.prefix("a", 0), "\x1b[96ma |\x1b[0m ");
+        assert_eq!(p.prefix("a", 6), p.prefix("a", 0));
+        assert_ne!(p.prefix("a", 1), p.prefix("a", 0));
+    }
+
+    #[test]
+    fn endings_say_code_or_signal() {
+        let d = |s, e| describe_end(s, e);
+        assert_eq!(
+            d(Status::Success, Some(Exit::code(0))),
+            "exited with code 0"
+        );
+        assert_eq!(d(Status::Failed, Some(Exit::code(2))), "failed with code 2");
+        assert_eq!(
+            d(Status::Failed, Some(Exit::signal(9))),
+            "killed by SIGKILL"
+        );
+        assert_eq!(
+            d(Status::Stopped, Some(Exit::signal(15))),
+            "stopped (SIGTERM)"
+        );
+        assert_eq!(
+            d(Status::Stopped, Some(Exit::code(143))),
+            "stopped (exit code 143)"
+        );
+        assert_eq!(d(Status::Failed, None), "failed to start");
+        assert_eq!(signal_name(64), "signal 64");
+        let p = Prefixer::new(["test"], false);
+        assert_eq!(
+            p.status(
+                "test",
+                0,
+                Status::Failed,
+                Some(Exit::code(1)),
+                Some(Duration::from_millis(1234))
+            ),
+            "test | failed with code 1 after 1.2s"
+        );
+    }
+}
