@@ -65,10 +65,18 @@ pub struct Process {
     spec: CommandSpec,
     state: StateCell,
     logs: LogRing,
+    unique: bool,
 }
 
 impl Process {
-    fn new(id: ProcId, name: &str, spec: CommandSpec, restarts: u32, log_bytes: usize) -> Process {
+    fn new(
+        id: ProcId,
+        name: &str,
+        spec: CommandSpec,
+        restarts: u32,
+        log_bytes: usize,
+        unique: bool,
+    ) -> Process {
         let initial = ProcessState {
             restarts,
             ..ProcessState::default()
@@ -79,7 +87,15 @@ impl Process {
             spec,
             state: StateCell::new(initial),
             logs: LogRing::new(log_bytes),
+            unique,
         }
+    }
+
+    /// True when it was registered by [`Registry::reserve`] (or
+    /// [`reserve_with`](Registry::reserve_with)): no other unfinished process had its name then.
+    /// A restart of such a process goes through `reserve_with` again, so it stays the only one.
+    pub fn is_unique(&self) -> bool {
+        self.unique
     }
 
     /// Its unique id.
@@ -126,6 +142,7 @@ impl fmt::Debug for Process {
             .field("id", &self.id)
             .field("name", &self.name)
             .field("spec", &self.spec)
+            .field("unique", &self.unique)
             .field("state", &self.state)
             .finish()
     }
@@ -210,6 +227,7 @@ impl Registry {
             spec,
             restarts,
             self.log_bytes,
+            false,
         ));
         let guard = &pin();
         let inserted: Result<_, Infallible> = self
@@ -223,6 +241,12 @@ impl Registry {
     /// deciding in one CAS: of any number of concurrent `reserve`s of one name, exactly one gets
     /// [`Reserve::Started`] while that process is unfinished.
     pub fn reserve(&self, name: &str, spec: CommandSpec) -> Reserve {
+        self.reserve_with(name, spec, 0)
+    }
+
+    /// [`reserve`](Self::reserve) for a process that continues an earlier one: the new process
+    /// starts with `restarts`.
+    pub fn reserve_with(&self, name: &str, spec: CommandSpec, restarts: u32) -> Reserve {
         let guard = &pin();
         let mut candidate: Option<Arc<Process>> = None;
         let swapped = self.processes.update(guard, |list| {
@@ -236,8 +260,9 @@ impl Registry {
                     self.next_id(),
                     name,
                     spec.clone(),
-                    0,
+                    restarts,
                     self.log_bytes,
+                    true,
                 ))
             });
             Ok(with_inserted(list, process))
@@ -435,6 +460,17 @@ mod tests {
             assert_eq!(started, 1);
             assert_eq!(r.len(), 1);
         }
+    }
+
+    #[test]
+    fn reserve_with_carries_restarts_and_marks_unique() {
+        let r = Registry::new();
+        assert!(!r.insert("a", spec(), 0).is_unique());
+        let Reserve::Started(p) = r.reserve_with("a", spec(), 3) else {
+            panic!("no live unique a")
+        };
+        assert!(p.is_unique());
+        assert_eq!(p.state().snapshot().restarts, 3);
     }
 
     #[test]

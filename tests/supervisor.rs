@@ -368,6 +368,36 @@ fn restart_works_for_any_command() {
     assert_eq!(&*again.logs().tail(1)[0].text, "once");
 }
 
+/// Concurrent restarts of one `run_unique` process start exactly one successor.
+#[test]
+fn concurrent_restarts_of_a_unique_process_start_one() {
+    let sup = Fixture::new();
+    let spec = CommandSpec::new("sleep").arg("300");
+    let old = sup.run_unique("web", spec).unwrap().process().clone();
+    let successors: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| s.spawn(|| sup.restart(old.id(), secs(2)).unwrap().id()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        successors.iter().all(|id| *id == successors[0]),
+        "{successors:?}"
+    );
+    let guard = procsnap::pin();
+    let live = sup
+        .registry()
+        .list(&guard)
+        .iter()
+        .filter(|p| p.name() == "web" && !p.state().load(&guard).is_finished())
+        .count();
+    assert_eq!(live, 1);
+    let new = sup.registry().get(successors[0]).unwrap();
+    assert!(new.is_unique());
+    assert_eq!(new.state().snapshot().restarts, 1);
+    sup.stop(new.id(), secs(2)).unwrap();
+}
+
 /// A std `Command` of the host keeps its children: the supervisor reaps only its own pids.
 #[test]
 fn host_commands_never_get_echild() {

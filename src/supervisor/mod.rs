@@ -481,7 +481,9 @@ impl Supervisor {
     }
 
     /// Stops `id` if it is not finished, then spawns a **new** process with the same name and
-    /// command (any command, not only package scripts) and `restarts + 1`.
+    /// command (any command, not only package scripts) and `restarts + 1`. A process started by
+    /// [`run_unique`](Self::run_unique) is restarted the same way: if a concurrent restart or run of
+    /// its name got there first, that process is returned and nothing new is started.
     pub fn restart(&self, id: ProcId, grace: Duration) -> Result<Arc<Process>, RestartError> {
         let old = self
             .shared
@@ -489,11 +491,21 @@ impl Supervisor {
             .get(id)
             .ok_or(StopError::UnknownProcess(id))?;
         let last = self.stop(id, grace)?;
-        let new = self.shared.registry.insert(
+        let (name, spec, restarts) = (
             old.name(),
             old.spec().clone(),
             last.restarts.saturating_add(1),
         );
+        let new = if old.is_unique() {
+            // Through the same one-CAS decision as `run_unique`: of concurrent restarts (or a
+            // restart racing a run of the same name) exactly one starts a process.
+            match self.shared.registry.reserve_with(name, spec, restarts) {
+                Reserve::Started(p) => p,
+                Reserve::AlreadyRunning(p) => return Ok(p),
+            }
+        } else {
+            self.shared.registry.insert(name, spec, restarts)
+        };
         self.launch(&new)?;
         Ok(new)
     }
