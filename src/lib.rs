@@ -7,16 +7,35 @@
 //! lifecycle is one pure function, [`ProcessState::apply`]. A [`Registry`] lists processes in id
 //! order as a copy-on-write list in the same kind of cell.
 //!
+//! Above the core, a [`Supervisor`] spawns each process as the leader of its own process group
+//! (`posix_spawn`, never `fork`), reaps only its own children on one `epoll` thread (pidfds, never
+//! `waitpid(-1)`), keeps each process's output in a byte-bounded [`LogRing`], publishes every state
+//! change and line once, in order, to [`Subscription`]s that drop the oldest when a reader is slow,
+//! and stops whole groups: TERM, a grace period, KILL. A watchdog process kills every group it
+//! started if the supervising process dies, even by SIGKILL.
+//!
+//! ```text
+//! Supervisor  (spawn, stop, restart, shutdown; one reaper thread; watchdog)
+//!     |
+//! Registry  ·  Broadcast/EventQueue  ·  LogRing          safe code
+//!     |
+//! StateCell / EpochCell (cell)  ·  sys (libc)             the only unsafe
+//!     |
+//! ProcessState + Status + Event + apply()                 pure data
+//! ```
+//!
 //! # Guarantees
 //!
 //! - Reads ([`StateCell::load`], [`Registry::list`]) are wait-free once pinned and allocate
 //!   nothing; [`StateCell::snapshot`] pins, copies and unpins.
 //! - Writers are lock-free; every successful [`StateCell::update`] bumps `version` by one.
 //! - Memory is reclaimed once no pinned reader can see it.
+//! - Reading a state never waits on a stop, a spawn or the reaper.
 //!
 //! # Limits
 //!
-//! A guard held for a long time delays reclamation everywhere: repin in long loops.
+//! A guard held for a long time delays reclamation everywhere: repin in long loops. The
+//! supervisor is Linux-only (pidfd, epoll, `/proc`).
 //!
 //! ```
 //! use procsnap::{CommandSpec, Event, Registry, Reserve};
