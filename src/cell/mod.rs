@@ -222,10 +222,9 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
                 guard,
             ) {
                 Ok(installed) => {
-                    // SAFETY: our successful CAS unlinked `current`, so no new reader can reach
-                    // it; readers that loaded it are pinned, and the collector destroys it only
-                    // after they all unpin. It is deferred exactly once: only the CAS that
-                    // unlinked it gets here. `T: Send` lets the collector drop it on any thread.
+                    // SAFETY: unlinked by our successful CAS (deferred once, here), so no new
+                    // reader can reach it; the collector drops it, on any thread (`T: Send`),
+                    // only after every reader pinned now has unpinned.
                     unsafe { guard.defer_destroy(current) };
                     // SAFETY: `installed` is the non-null `Owned` we just published; pinned by
                     // `guard`, so it outlives `'g` even if replaced at once.
@@ -247,10 +246,10 @@ impl<T: Send + Sync + 'static> Drop for EpochCell<T> {
         let guard = &pin();
         // Relaxed: `&mut self` means every write to `current` happened before this drop.
         let current = self.current.load(Ordering::Relaxed, guard);
-        // SAFETY: with `&mut self` nobody can load `current` again, but a reader may still hold
-        // a `&'g T` from `load` (its lifetime is tied to its guard, not to the cell), so the
-        // value is deferred, not freed: the collector frees it once every pinned reader has
-        // unpinned. It is deferred once: the cell is dropped once.
+        // A reader may still hold a `&'g T` from `load` (tied to its guard, not to the cell), so
+        // the value is deferred, not freed.
+        // SAFETY: `&mut self`: nobody can load `current` again, and it is deferred once (the
+        // cell drops once); the collector frees it after every pinned reader has unpinned.
         unsafe { guard.defer_destroy(current) };
     }
 }

@@ -154,10 +154,10 @@ pub fn spawn_with(
         None => unsafe { ptr::read(&raw const environ) },
     };
     let mut pid: libc::pid_t = 0;
-    // SAFETY: every pointer is valid until the call returns: `argv` and `envp` are
-    // null-terminated arrays of NUL-terminated strings owned by `argv`/`envp` (or glibc's
-    // environ), the file actions and attributes were initialised above and are destroyed only
-    // when their guards drop after this call.
+    // The file actions and attributes were initialised above and are destroyed only when their
+    // guards drop, after this call.
+    // SAFETY: every pointer is valid until the call returns: `argv` and `envp` are null-terminated
+    // arrays of NUL-terminated strings owned by `argv`/`envp` (or glibc's environ).
     let rc = unsafe {
         libc::posix_spawnp(
             &mut pid,
