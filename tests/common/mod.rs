@@ -38,33 +38,52 @@ pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// One `/proc/<pid>/stat` entry: the fields the tests look at.
+pub struct ProcStat {
+    pub pid: i32,
+    pub comm: String,
+    pub state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+}
+
+/// Every process visible in /proc (those that vanish while being read are skipped).
+pub fn proc_stats() -> Vec<ProcStat> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parse = |pid: i32, stat: &str| {
+        // pid (comm) state ppid pgrp ...; comm may contain spaces and parens: split at the last ')'.
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let mut rest = stat.get(close + 2..)?.split(' ');
+        let state = rest.next()?.chars().next()?;
+        let ppid = rest.next()?.parse().ok()?;
+        let pgrp = rest.next()?.parse().ok()?;
+        Some(ProcStat {
+            pid,
+            comm: stat[open + 1..close].to_string(),
+            state,
+            ppid,
+            pgrp,
+        })
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid = e.file_name().to_string_lossy().parse::<i32>().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            parse(pid, &stat)
+        })
+        .collect()
+}
+
 /// (pid, state, comm) of each direct child of this process, from /proc.
 pub fn children() -> Vec<(i32, char, String)> {
     let me = std::process::id() as i32;
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid ...; comm may contain spaces and parens: split at the last ')'.
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let comm = stat[stat.find('(').unwrap() + 1..close].to_string();
-        let mut rest = stat[close + 2..].split(' ');
-        let state = rest.next().and_then(|s| s.chars().next()).unwrap_or('?');
-        let ppid: i32 = rest.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-        if ppid == me {
-            out.push((pid, state, comm));
-        }
-    }
-    out
+    proc_stats()
+        .into_iter()
+        .filter(|p| p.ppid == me)
+        .map(|p| (p.pid, p.state, p.comm))
+        .collect()
 }
 
 /// This process's own `comm` (a failed-exec child of glibc's posix_spawn would carry it).
@@ -135,27 +154,11 @@ impl Drop for Fixture {
 /// Processes of group `pgid` that are still alive (zombies do not count: they run nothing),
 /// from /proc.
 pub fn live_members(pgid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return out;
-    };
-    for e in dir.flatten() {
-        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        let Some(close) = stat.rfind(')') else {
-            continue;
-        };
-        let f: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // f[0] state, f[1] ppid, f[2] pgrp
-        if f.len() > 2 && f[2].parse::<i32>().ok() == Some(pgid) && f[0] != "Z" && f[0] != "X" {
-            out.push(pid);
-        }
-    }
-    out
+    proc_stats()
+        .into_iter()
+        .filter(|p| p.pgrp == pgid && p.state != 'Z' && p.state != 'X')
+        .map(|p| p.pid)
+        .collect()
 }
 
 /// The group id (= leader pid) of a started process.
