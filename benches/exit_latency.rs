@@ -103,7 +103,11 @@ fn supervised(sup: &Supervisor, mode: &str) -> (Duration, Duration) {
     };
     let end = p.state().snapshot();
     assert!(end.is_finished());
-    let reaped = end.ended_at.unwrap().duration_since(wall).unwrap_or_default();
+    let reaped = end
+        .ended_at
+        .unwrap()
+        .duration_since(wall)
+        .unwrap_or_default();
     sup.registry().remove_finished();
     (d, reaped)
 }
