@@ -452,9 +452,8 @@ impl Reaper {
     /// `Exited`, publish it, wake waiters, then forget the group.
     ///
     /// Only what the final state promises (every line in the log) happens before the update;
-    /// the housekeeping syscalls (`epoll_ctl` deletions, the watchdog's `-PGID` line, which
-    /// wakes the watchdog process) come after the waiters are notified, off the
-    /// exit-to-visible path.
+    /// the housekeeping syscalls (the watchdog's `-PGID` line, `epoll_ctl` deletions) come
+    /// after it, off the exit-to-visible path.
     fn finalize(&mut self, id: u64) {
         for which in 0..2 {
             // Everything the group wrote is in the pipe by now, unless a process escaped the
@@ -482,11 +481,14 @@ impl Reaper {
         {
             self.shared.publish_state(&c.process, u.new);
         }
+        // The `-PGID` line wakes the watchdog process: sent before the waiters are woken, it
+        // does not compete with them for a CPU (measured: `wait` 15 µs slower the other way
+        // round on 2 cores); readers and subscribers already see the final state.
+        self.shared.watchdog.remove(c.pid);
         self.shared.notify_finished();
         for fd in c.pidfd.iter().chain(pipes.iter().flatten()) {
             let _ = self.shared.epoll.delete(fd.as_fd());
         }
-        self.shared.watchdog.remove(c.pid);
     }
 }
 
