@@ -135,8 +135,10 @@ pub(crate) struct Shared {
     wake: sys::EventFd,
     watchdog: Watchdog,
     watchdog_pidfd: Mutex<Option<OwnedFd>>,
-    /// Bumped (and `finished_cv` notified) when a process finishes or leaves `Pending`.
-    finished: Mutex<u64>,
+    /// How many threads wait on `finished_cv`; notified when a process finishes or leaves
+    /// `Pending`, but only when someone waits (a `notify_all` is a futex syscall even with no
+    /// waiter: one per spawn and one per exit saved in the common case).
+    finished: Mutex<usize>,
     finished_cv: Condvar,
     reaper_gone: AtomicBool,
 }
@@ -176,8 +178,11 @@ impl Shared {
     }
 
     fn notify_finished(&self) {
-        *lock(&self.finished) += 1;
-        self.finished_cv.notify_all();
+        // Checked under the mutex a waiter holds from its state check until it sleeps (and
+        // while it counts itself in or out): no lost wake-up.
+        if *lock(&self.finished) > 0 {
+            self.finished_cv.notify_all();
+        }
     }
 
     fn publish_state(&self, process: &Process, state: ProcessState) {
@@ -218,7 +223,7 @@ impl Shared {
         process: &Process,
         done: impl Fn(&ProcessState) -> bool,
     ) -> Result<ProcessState, ProcessState> {
-        let mut generation = lock(&self.finished);
+        let mut waiters = lock(&self.finished);
         loop {
             // Checked under the mutex the notifier takes after its update: no lost wake-up.
             let state = process.state().snapshot();
@@ -228,10 +233,12 @@ impl Shared {
             if self.reaper_gone() {
                 return Err(state);
             }
-            generation = self
+            *waiters += 1;
+            waiters = self
                 .finished_cv
-                .wait(generation)
+                .wait(waiters)
                 .unwrap_or_else(PoisonError::into_inner);
+            *waiters -= 1;
         }
     }
 }

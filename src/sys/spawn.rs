@@ -25,11 +25,11 @@
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::ptr;
 
-use super::fd::{pipe, set_nonblocking};
+use super::fd::pipe;
 use super::{Pid, cvt, cvt_nz};
 use crate::{CommandSpec, SpawnError};
 
@@ -233,7 +233,11 @@ fn make_pipe(choice: Stdio<'_>) -> io::Result<Option<(OwnedFd, OwnedFd)>> {
         return Ok(None);
     }
     let (r, w) = pipe()?;
-    set_nonblocking(r.as_fd(), true)?;
+    // One F_SETFL instead of F_GETFL + F_SETFL: a fresh pipe's read end has no status flag
+    // F_SETFL could change (O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME, O_NONBLOCK) besides the
+    // one we set; the access mode is ignored by F_SETFL.
+    // SAFETY: F_SETFL on an open fd we own takes an int, no pointer.
+    cvt(unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) })?;
     Ok(Some((r, w)))
 }
 
@@ -416,8 +420,10 @@ impl Drop for SpawnAttr<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::fd::set_nonblocking;
     use crate::sys::{WaitStatus, wait_blocking};
     use std::io::Read;
+    use std::os::fd::AsFd;
 
     fn output(spec: &CommandSpec) -> (WaitStatus, String, String) {
         let child = spawn(spec).unwrap();
