@@ -33,10 +33,11 @@
 //! be replayed.
 //!
 //! **Why a slot is never torn by our death.** Slots are 16-byte aligned, so one never crosses a
-//! page boundary, and each is written by one `pwrite` from a buffer on our stack. On shmem
-//! (tmpfs, memfd) such a write copies into one page under the inode lock, and a fatal signal
-//! is only checked *before* a page is copied, never in the middle of one: a write within one
-//! page lands entirely or not at all. A SIGKILLed process finishes (or never starts) every
+//! page boundary, and each is written by one `pwrite` from a buffer on our stack (just written,
+//! so resident: the kernel's copy from it does not fault). On shmem (tmpfs, memfd) such a write
+//! copies into one page under the inode lock, and a fatal signal is only checked *before* a
+//! page is copied, never in the middle of one: a write within one page lands entirely or not
+//! at all. A SIGKILLed process finishes (or never starts) every
 //! syscall its threads are in before it is gone, and our end of the lifeline is only released
 //! when the last thread has exited; so when the watchdog sees end of file, every `pwrite` we
 //! made is complete and visible to its `read`s (one page cache, no `msync` needed). A slot
