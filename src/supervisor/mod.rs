@@ -5,7 +5,7 @@
 //!
 //! - **Spawning** runs on the caller's thread: [`sys::spawn()`] (`posix_spawn`, no fork, no Rust
 //!   code in the child) makes the child the leader of a new process group with a clean signal
-//!   state and two output pipes. The group is announced to the watchdog at once, a pidfd is
+//!   state and two output pipes. The group is recorded in the watchdog's table at once, a pidfd is
 //!   opened, the cell goes `Pending → Running` and the child is queued for the reaper.
 //! - **One reaper thread** owns every live child. It runs one level-triggered `epoll` over
 //!   - each child's **pidfd** (readable when the leader exits; an exit that happens before
@@ -40,8 +40,10 @@
 //!   and a `Stopping` can never follow the final state. `Started`/`SpawnFailed` are published
 //!   by the spawning thread before the reaper knows the process. Each `State` event carries the
 //!   state's `version`. Slow subscribers lose their oldest events (counted), never block us.
-//! - **Orphan-proof**: see [`watchdog`]: a `/bin/sh` watchdog holding a socket from us SIGKILLs
-//!   every recorded group when we die, however we die.
+//! - **Orphan-proof**: see [`watchdog`]: the live groups are recorded in a memfd slot table
+//!   (one `pwrite` per spawn and per exit, no message); a `/bin/sh` watchdog holding a socket
+//!   from us reads it when that socket reaches end of file — when we die, however we die — and
+//!   SIGKILLs every recorded group.
 //!
 //! # Signals go only to our own processes
 //!

@@ -10,74 +10,108 @@
 //!
 //! # How
 //!
-//! At start-up the supervisor spawns `/bin/sh -c SCRIPT` (which `exec`s `awk` when there is
-//! one; its own process group, signal mask and dispositions reset like every child) whose stdin is one end of a close-on-exec
-//! `socketpair`. The supervisor keeps the other end and writes `+PGID\n` as soon as a group is
-//! spawned and `-PGID\n` once that group was seen empty. The script remembers the live groups in
-//! an `awk` array (or shell variables). When its stdin reaches end of file — which the kernel guarantees when the
-//! last copy of our end is closed, i.e. when the supervisor process dies for any reason — it
-//! sends SIGKILL to every group still recorded and exits. The script ignores SIGHUP, SIGINT,
-//! SIGQUIT and SIGTERM so that a terminal hang-up or a stray `kill` cannot disarm it early.
-//! The socket (not a pipe) lets us write with `MSG_NOSIGNAL`: if the watchdog is gone, we get
-//! `EPIPE` instead of a `SIGPIPE` that would kill a host that left the default disposition.
-//! If the watchdog dies anyway (someone SIGKILLs it), the reaper notices through its pidfd,
-//! spawns a new one and replays the live groups.
+//! The live groups are recorded in a **slot table**: a close-on-exec `memfd` (an anonymous
+//! shmem file) made of 16-byte slots. When a group is spawned, the supervisor takes a free slot
+//! (a free list under the watchdog's mutex; freed slots are reused, so the table is as long as
+//! the most groups ever live at once) and `pwrite`s `+PGID`, the id left-aligned and padded
+//! with spaces, and `\n` into it. Once that group was seen empty it `pwrite`s the single byte
+//! `-` over the slot's `+`. Nothing is sent to the watchdog process for either: a spawn or an
+//! exit costs one small `pwrite` and wakes nobody.
+//!
+//! At start-up the supervisor spawns `/bin/sh -c SCRIPT` (its own process group, signal mask
+//! and dispositions reset like every child) with one end of a close-on-exec `socketpair` as
+//! stdin (the **lifeline**) and the table as descriptor 3. The script blocks in `read` on the
+//! lifeline, on which we never write: it returns end of file only when the last copy of our
+//! end is closed, i.e. when the supervisor process dies for any reason (or shuts the watchdog
+//! down). Then the script reads the table through descriptor 3 (in `awk` when there is one,
+//! else in `sh`) and SIGKILLs every group whose slot starts with `+`, all in one
+//! `kill -KILL -A -B …` (`awk` splits a very long list into a few `kill`s, since its
+//! `system()` runs them through `exec`), and exits. The script ignores SIGHUP, SIGINT, SIGQUIT,
+//! SIGTERM and SIGPIPE (ignored dispositions survive `exec`) so that a terminal hang-up or a
+//! stray `kill` cannot disarm it early. If the watchdog dies anyway (someone SIGKILLs it), the
+//! reaper notices through its pidfd and spawns a new one on the same table: nothing needs to
+//! be replayed.
+//!
+//! **Why a slot is never torn by our death.** Slots are 16-byte aligned, so one never crosses a
+//! page boundary, and each is written by one `pwrite` from a buffer on our stack (just written,
+//! so resident: the kernel's copy from it does not fault). On shmem (tmpfs, memfd) such a write
+//! copies into one page under the inode lock, and a fatal signal is only checked *before* a
+//! page is copied, never in the middle of one: a write within one page lands entirely or not
+//! at all. A SIGKILLed process finishes (or never starts) every
+//! syscall its threads are in before it is gone, and our end of the lifeline is only released
+//! when the last thread has exited; so when the watchdog sees end of file, every `pwrite` we
+//! made is complete and visible to its `read`s (one page cache, no `msync` needed). A slot
+//! whose `+` write failed (`ENOMEM`) is not handed out, so the table never has a hole.
 //!
 //! # Limits
 //!
 //! - A group is recorded right after `posix_spawn` returns: a supervisor killed in the few
-//!   microseconds in between leaks that one group.
-//! - Between "the group was seen empty" and the `-PGID` line, and while the watchdog is reading
-//!   its backlog at our death, a recorded group id could in principle be reused by an unrelated
-//!   new group (pid numbers wrap at `/proc/sys/kernel/pid_max`, 32768 on small systems): the
-//!   window is the time to write one line, and the new process would need to get exactly that
-//!   number *and* make itself a group leader.
+//!   microseconds in between leaks that one group. If the `pwrite` itself fails (out of
+//!   memory), that group is not protected; nothing else is affected.
+//! - **Pid reuse.** A recorded group id could in principle be reused by an unrelated new group
+//!   (pid numbers wrap at `/proc/sys/kernel/pid_max`, 32768 on small systems) in two windows:
+//!   between "the group was seen empty" and the `-` write (one `pwrite`, about a microsecond,
+//!   where the old design needed a socket `send` that woke `awk`), and between our death and
+//!   the `kill` (the watchdog is woken, `exec`s `awk`, reads the table: about a millisecond),
+//!   for a group that emptied just before we died. Either way the new process would need to
+//!   get exactly that number *and* make itself a group leader within that window. A group
+//!   still recorded whose members are alive cannot be reused: its id stays reserved while
+//!   any member lives, even after our death reparents them.
 //! - A process that moved itself to another group or session (`setsid`, a daemonising tool)
 //!   escapes the group and therefore this mechanism, as it escapes every group-based stop.
-//! - The watchdog is `awk` under `sh` (plain `sh` if there is no `awk`): a few microseconds of
-//!   its CPU per spawned group, and one wake-up per line.
+//! - The watchdog is `sh` (then `awk`, or plain `sh` without one): it sleeps in `read` until
+//!   we die and costs no CPU per spawned group. The table costs 16 bytes of shmem per slot.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::FileExt;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::CommandSpec;
-use crate::sys::fd::{send_all, socketpair};
-use crate::sys::spawn::{Stdio, spawn_with};
+use crate::sys::fd::{memfd, socketpair};
+use crate::sys::spawn::{Stdio, spawn_with_fds};
 use crate::sys::{self, Pid};
+
+/// Bytes per slot: `+` or `-`, the group id left-aligned and padded with spaces, `\n`.
+const SLOT: usize = 16;
 
 /// Signals that must not disarm the watchdog (a terminal hang-up, a Ctrl-C to the foreground
 /// group, a stray `kill`). Ignored dispositions survive `exec`.
 const TRAPS: &str = "trap '' HUP INT QUIT TERM PIPE\n";
 
-/// The watchdog in `awk` (POSIX, present nearly everywhere): it reads its input in blocks, one
-/// `read(2)` per message, and at end of input SIGKILLs every remembered group with one `kill`.
+/// Blocks until end of file on the lifeline (we never write to it; a `read` that did get a
+/// line just reads again), then makes the table the standard input. Our side only uses
+/// `pwrite`, so the shared file offset is still 0.
+const WAIT: &str = "while read -r _; do :; done\nexec <&3 3<&-\n";
+
+/// Reads the table in `awk` (POSIX, present nearly everywhere), and SIGKILLs every `+` group
+/// with one `kill` (one per 4096 groups: `system()` `exec`s `sh -c`, whose argument is limited
+/// to 128 KiB). `kill -KILL -A -B`: dash's `kill` takes no `--`.
 const AWK: &str = r#"command -v awk >/dev/null 2>&1 && exec awk '
-/^[+][0-9]+$/ { g[substr($0, 2)] = 1; next }
-/^-[0-9]+$/ { delete g[substr($0, 2)] }
-END { c = ""; for (k in g) c = c " -" k; if (c != "") system("kill -KILL" c " 2>/dev/null") }'
+function k() { if (c != "") system("kill -KILL" c " 2>/dev/null"); c = ""; n = 0 }
+/^[+][0-9]+ *$/ { c = c " -" (substr($1, 2) + 0); if (++n == 4096) k() }
+END { k() }'
 "#;
 
-/// The same in plain `sh`, if there is no `awk`: a shell's `read` takes one byte per syscall,
-/// which is slower but just as correct.
-const SH: &str = r#"while read -r l; do
+/// The same in plain `sh`, if there is no `awk` (`kill` is a builtin: no length limit).
+const SH: &str = r#"c=
+while read -r l; do
   case $l in
-    +*) eval "procsnap_g${l#+}=1" ;;
-    -*) unset "procsnap_g${l#-}" ;;
+    +*[!0-9]*) ;;
+    +[0-9]*) c="$c -${l#+}" ;;
   esac
 done
-set | while IFS='=' read -r k v; do
-  case $k in
-    procsnap_g*[!0-9]*) ;;
-    procsnap_g[0-9]*) kill -KILL "-${k#procsnap_g}" 2>/dev/null ;;
-  esac
-done
+[ -n "$c" ] && kill -KILL $c 2>/dev/null
+exit 0
 "#;
 
-/// The watchdog's program: remember `+N`/`-N`, SIGKILL every remembered group at end of input.
+/// The watchdog's program: wait for end of file on stdin, then SIGKILL every `+` group of the
+/// table on descriptor 3.
 fn script(awk: bool) -> String {
     let mut s = String::from(TRAPS);
+    s.push_str(WAIT);
     if awk {
         s.push_str(AWK);
     }
@@ -85,7 +119,18 @@ fn script(awk: bool) -> String {
     s
 }
 
-/// Our side of the watchdog: its socket, its pid and the groups it must kill if we die.
+/// A slot: `+PGID`, padded with spaces, `\n`.
+fn slot_bytes(pgid: Pid) -> [u8; SLOT] {
+    let mut b = [b' '; SLOT];
+    b[0] = b'+';
+    let digits = pgid.as_raw().to_string();
+    // A pid has at most 10 digits (`i32`), so it always fits between `+` and `\n`.
+    b[1..1 + digits.len()].copy_from_slice(digits.as_bytes());
+    b[SLOT - 1] = b'\n';
+    b
+}
+
+/// Our side of the watchdog: its lifeline, its pid and the slot table it reads if we die.
 #[derive(Debug)]
 pub(crate) struct Watchdog {
     inner: Mutex<Inner>,
@@ -93,11 +138,19 @@ pub(crate) struct Watchdog {
 
 #[derive(Debug)]
 struct Inner {
-    /// Our end of the socketpair; `None` once shut down.
+    /// Our end of the lifeline socketpair; `None` once shut down.
     sock: Option<OwnedFd>,
     pid: Pid,
-    /// Every group announced with `+` and not yet retracted with `-`.
-    groups: HashSet<Pid>,
+    /// Whether the script may use `awk` (false only in tests of the `sh` variant).
+    awk: bool,
+    /// The slot table (a memfd), shared with every watchdog we start.
+    table: File,
+    /// The slot of every group recorded with `+` and not yet retracted with `-`.
+    slots: HashMap<Pid, u32>,
+    /// Retracted slots, reused first.
+    free: Vec<u32>,
+    /// Slots handed out so far: the table's length in slots.
+    len: u32,
 }
 
 impl Watchdog {
@@ -108,12 +161,17 @@ impl Watchdog {
 
     /// Spawns the watchdog, in `awk` if `awk` is true and available, else in `sh`.
     fn start_with(awk: bool) -> io::Result<Watchdog> {
-        let (sock, pid) = spawn_watchdog(awk)?;
+        let table = File::from(memfd(c"procsnap-watchdog")?);
+        let (sock, pid) = spawn_watchdog(awk, &table)?;
         Ok(Watchdog {
             inner: Mutex::new(Inner {
                 sock: Some(sock),
                 pid,
-                groups: HashSet::new(),
+                awk,
+                table,
+                slots: HashMap::new(),
+                free: Vec::new(),
+                len: 0,
             }),
         })
     }
@@ -130,31 +188,54 @@ impl Watchdog {
     /// Records a new group: the watchdog kills it if we die before [`remove`](Self::remove).
     pub(crate) fn add(&self, pgid: Pid) {
         let mut inner = self.lock();
-        inner.groups.insert(pgid);
-        inner.send(&format!("+{pgid}\n"));
-    }
-
-    /// Forgets a group that was seen empty.
-    pub(crate) fn remove(&self, pgid: Pid) {
-        let mut inner = self.lock();
-        if inner.groups.remove(&pgid) {
-            inner.send(&format!("-{pgid}\n"));
+        let inner = &mut *inner;
+        let (slot, fresh) = match inner.slots.get(&pgid) {
+            Some(&s) => (s, None),
+            None => match inner.free.pop() {
+                Some(s) => (s, Some(false)),
+                None => (inner.len, Some(true)),
+            },
+        };
+        let written = inner
+            .table
+            .write_all_at(&slot_bytes(pgid), u64::from(slot) * SLOT as u64);
+        match (written, fresh) {
+            (Ok(()), Some(grew)) => {
+                inner.len += u32::from(grew);
+                inner.slots.insert(pgid, slot);
+            }
+            (Ok(()), None) => {}
+            // Out of memory: not recorded. A reused slot still reads `-`: 16 bytes within one
+            // page are written entirely or not at all.
+            (Err(_), Some(false)) => inner.free.push(slot),
+            (Err(_), _) => {}
         }
     }
 
-    /// The watchdog `dead` exited (and was reaped by the caller): start a new one and tell it
-    /// every live group. Returns the new pid, or `None` if `dead` is not the current watchdog
-    /// (already replaced, or shut down).
+    /// Forgets a group that was seen empty: one `-` over its slot's `+`.
+    pub(crate) fn remove(&self, pgid: Pid) {
+        let mut inner = self.lock();
+        if let Some(slot) = inner.slots.remove(&pgid) {
+            // If this fails (it cannot on a page that was already written), the worst case is
+            // a SIGKILL at our death to a group that was empty.
+            let _ = inner
+                .table
+                .write_all_at(b"-", u64::from(slot) * SLOT as u64);
+            inner.free.push(slot);
+        }
+    }
+
+    /// The watchdog `dead` exited (and was reaped by the caller): start a new one on the same
+    /// table. Returns the new pid, or `None` if `dead` is not the current watchdog (already
+    /// replaced, or shut down).
     pub(crate) fn respawn(&self, dead: Pid) -> io::Result<Option<Pid>> {
         let mut inner = self.lock();
         if inner.pid != dead || inner.sock.is_none() {
             return Ok(None);
         }
-        let (sock, pid) = spawn_watchdog(true)?;
+        let (sock, pid) = spawn_watchdog(inner.awk, &inner.table)?;
         inner.sock = Some(sock);
         inner.pid = pid;
-        let lines: String = inner.groups.iter().map(|g| format!("+{g}\n")).collect();
-        inner.send(&lines);
         Ok(Some(pid))
     }
 
@@ -167,21 +248,17 @@ impl Watchdog {
     }
 }
 
-impl Inner {
-    fn send(&mut self, text: &str) {
-        if let Some(sock) = &self.sock {
-            // EPIPE means the watchdog died: the reaper sees its pidfd, respawns it and replays
-            // `groups`, which already holds this change.
-            let _ = send_all(sock.as_fd(), text.as_bytes());
-        }
-    }
-}
-
-fn spawn_watchdog(awk: bool) -> io::Result<(OwnedFd, Pid)> {
+fn spawn_watchdog(awk: bool, table: &File) -> io::Result<(OwnedFd, Pid)> {
     let (ours, theirs) = socketpair()?;
     let spec = CommandSpec::shell(script(awk)).display_as("procsnap watchdog");
-    let child = spawn_with(&spec, Stdio::Fd(theirs.as_fd()), Stdio::Null, Stdio::Null)
-        .map_err(|e| io::Error::new(e.source.kind(), e))?;
+    let child = spawn_with_fds(
+        &spec,
+        Stdio::Fd(theirs.as_fd()),
+        Stdio::Null,
+        Stdio::Null,
+        &[table.as_fd()],
+    )
+    .map_err(|e| io::Error::new(e.source.kind(), e))?;
     drop(theirs);
     Ok((ours, child.pid))
 }
@@ -209,6 +286,68 @@ mod tests {
         false
     }
 
+    /// The table as text, one string per slot.
+    fn table(wd: &Watchdog) -> Vec<String> {
+        let inner = wd.lock();
+        let mut buf = vec![0u8; inner.len as usize * SLOT];
+        inner.table.read_exact_at(&mut buf, 0).unwrap();
+        buf.chunks(SLOT)
+            .map(|c| String::from_utf8(c.to_vec()).unwrap())
+            .collect()
+    }
+
+    fn pid(raw: i32) -> Pid {
+        Pid::from_raw(raw).unwrap()
+    }
+
+    #[test]
+    fn slot_format() {
+        assert_eq!(&slot_bytes(pid(1)), b"+1             \n");
+        assert_eq!(&slot_bytes(pid(i32::MAX)), b"+2147483647    \n");
+    }
+
+    #[test]
+    fn slots_are_retracted_and_reused() {
+        let wd = Watchdog::start().unwrap();
+        // These group ids are made up: kill the watchdog first so that nothing can ever act on
+        // them, not even if this test fails half-way.
+        let w = wd.pid();
+        sys::kill(w, libc::SIGKILL).unwrap();
+        reap(w);
+        wd.add(pid(100));
+        wd.add(pid(200));
+        wd.add(pid(300));
+        wd.remove(pid(200));
+        wd.remove(pid(999)); // never recorded: no effect
+        assert_eq!(
+            table(&wd),
+            [
+                "+100           \n",
+                "-200           \n",
+                "+300           \n"
+            ]
+        );
+        wd.add(pid(4194304)); // reuses slot 1, the table does not grow
+        wd.add(pid(100)); // already recorded: same slot
+        assert_eq!(
+            table(&wd),
+            [
+                "+100           \n",
+                "+4194304       \n",
+                "+300           \n"
+            ]
+        );
+        wd.remove(pid(100));
+        wd.remove(pid(300));
+        wd.remove(pid(4194304));
+        assert!(table(&wd).iter().all(|s| s.starts_with('-')));
+        wd.add(pid(7));
+        wd.add(pid(8));
+        wd.add(pid(9));
+        wd.add(pid(10));
+        assert_eq!(table(&wd).len(), 4);
+    }
+
     #[test]
     fn eof_kills_recorded_groups_only() {
         eof_kills_recorded_groups_only_with(true);
@@ -219,20 +358,27 @@ mod tests {
         eof_kills_recorded_groups_only_with(false);
     }
 
+    /// At end of file the table is read and exactly its `+` groups are killed: `a` in its own
+    /// slot, `c` in the slot `b` was retracted from; `b` lives on.
     fn eof_kills_recorded_groups_only_with(awk: bool) {
         let wd = Watchdog::start_with(awk).unwrap();
         let a = sys::spawn(&CommandSpec::shell("sleep 300 & wait")).unwrap();
         let b = sys::spawn(&CommandSpec::shell("sleep 300 & wait")).unwrap();
+        let c = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();
         wd.add(a.pid);
         wd.add(b.pid);
         wd.remove(b.pid);
+        wd.add(c.pid);
+        assert_eq!(table(&wd).len(), 2, "c reused b's slot");
         reap(wd.shutdown());
         // a's leader is our child: it dies by SIGKILL; its grandchild goes with the group.
-        assert_eq!(
-            sys::wait_blocking(a.pid).unwrap().exit(),
-            Some(crate::Exit::signal(libc::SIGKILL))
-        );
-        assert!(wait_gone(a.pid));
+        for g in [a.pid, c.pid] {
+            assert_eq!(
+                sys::wait_blocking(g).unwrap().exit(),
+                Some(crate::Exit::signal(libc::SIGKILL))
+            );
+            assert!(wait_gone(g));
+        }
         assert_eq!(sys::waitpid_nohang(b.pid).unwrap(), None, "b was retracted");
         sys::killpg(b.pid, libc::SIGKILL).unwrap();
         sys::wait_blocking(b.pid).unwrap();
@@ -240,20 +386,40 @@ mod tests {
     }
 
     #[test]
-    fn respawn_replays_live_groups() {
-        let wd = Watchdog::start().unwrap();
+    fn respawn_uses_the_same_table() {
+        respawn_uses_the_same_table_with(true);
+    }
+
+    #[test]
+    fn sh_respawn_uses_the_same_table() {
+        respawn_uses_the_same_table_with(false);
+    }
+
+    /// Changes made before, while and after the watchdog is dead all count.
+    fn respawn_uses_the_same_table_with(awk: bool) {
+        let wd = Watchdog::start_with(awk).unwrap();
         let a = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();
+        let b = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();
+        let c = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();
         wd.add(a.pid);
+        wd.add(b.pid);
         let old = wd.pid();
         sys::kill(old, libc::SIGKILL).unwrap();
         reap(old);
+        wd.remove(b.pid);
         let new = wd.respawn(old).unwrap().unwrap();
         assert_ne!(new, old);
         assert_eq!(wd.respawn(old).unwrap(), None);
+        wd.add(c.pid);
         reap(wd.shutdown());
-        assert_eq!(
-            sys::wait_blocking(a.pid).unwrap().exit(),
-            Some(crate::Exit::signal(libc::SIGKILL))
-        );
+        for g in [a.pid, c.pid] {
+            assert_eq!(
+                sys::wait_blocking(g).unwrap().exit(),
+                Some(crate::Exit::signal(libc::SIGKILL))
+            );
+        }
+        assert_eq!(sys::waitpid_nohang(b.pid).unwrap(), None, "b was retracted");
+        sys::kill(b.pid, libc::SIGKILL).unwrap();
+        sys::wait_blocking(b.pid).unwrap();
     }
 }

@@ -1,11 +1,12 @@
-//! Descriptor plumbing: close-on-exec pipes and socket pairs, non-blocking mode, `send`
+//! Descriptor plumbing: close-on-exec pipes, socket pairs and memfds, non-blocking mode, `send`
 //! without `SIGPIPE`, `epoll` and `eventfd`.
 //!
 //! Every descriptor made here is close-on-exec from birth (`O_CLOEXEC`/`SOCK_CLOEXEC`/
-//! `EPOLL_CLOEXEC`/`EFD_CLOEXEC`), so a child spawned concurrently by any thread never
+//! `EPOLL_CLOEXEC`/`EFD_CLOEXEC`/`MFD_CLOEXEC`), so a child spawned concurrently by any thread never
 //! inherits one: a leaked pipe write end would hide EOF, a leaked watchdog socket would keep
 //! the watchdog from noticing our death.
 
+use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
@@ -34,6 +35,16 @@ pub fn socketpair() -> io::Result<(OwnedFd, OwnedFd)> {
     })?;
     // SAFETY: socketpair succeeded, so both fds are fresh and owned by nobody else.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// `memfd_create(name, MFD_CLOEXEC)`: an anonymous, growable file in memory (shmem), gone
+/// when the last descriptor of it is closed.
+pub fn memfd(name: &CStr) -> io::Result<OwnedFd> {
+    // SAFETY: `name` is a valid NUL-terminated string for the duration of the call; the call
+    // returns a new fd or -1.
+    let fd = cvt(unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) })?;
+    // SAFETY: the kernel just returned this fd; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Sets or clears `O_NONBLOCK` on `fd` (one open file description: the other end of a pipe

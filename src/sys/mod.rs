@@ -23,7 +23,7 @@
 //! - [`killpg`] and [`group_alive`] signal and probe a
 //!   whole process group; they take a [`Pid`], which is never `0`, `-1` or negative, so a typo
 //!   cannot turn into "signal every process I may signal".
-//! - [`fd`] has the descriptor plumbing: close-on-exec pipes and socket pairs, non-blocking
+//! - [`fd`] has the descriptor plumbing: close-on-exec pipes, socket pairs and memfds, non-blocking
 //!   mode, `send` without `SIGPIPE`, `epoll` and `eventfd`.
 //! - [`raise_nofile_limit`] raises the soft `RLIMIT_NOFILE` to the
 //!   hard limit (three descriptors per live child: a pidfd and two pipes).

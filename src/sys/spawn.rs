@@ -85,6 +85,18 @@ pub fn spawn_with(
     stdout: Stdio<'_>,
     stderr: Stdio<'_>,
 ) -> Result<Child, SpawnError> {
+    spawn_with_fds(spec, stdin, stdout, stderr, &[])
+}
+
+/// [`spawn_with`], and the child also gets a copy of `extra[i]` as its descriptor `3 + i`
+/// (a `dup2` file action, which clears close-on-exec on the copy).
+pub fn spawn_with_fds(
+    spec: &CommandSpec,
+    stdin: Stdio<'_>,
+    stdout: Stdio<'_>,
+    stderr: Stdio<'_>,
+    extra: &[BorrowedFd<'_>],
+) -> Result<Child, SpawnError> {
     let fail = |op: &'static str, e: io::Error| SpawnError::new(op, program_text(spec), e);
 
     let argv = Argv::new(spec).map_err(|e| fail("argv", e))?;
@@ -109,14 +121,16 @@ pub fn spawn_with(
             _ => None,
         }
     };
-    // A source fd that is itself 0, 1 or 2 (possible when the host closed its stdio) would be
-    // overwritten by an earlier action: move such sources above 2 first.
+    // A source fd that is itself one of the targets (0, 1 or 2 when the host closed its stdio,
+    // or `3 + i` for the extra ones) could be overwritten by an earlier action: move such
+    // sources above every target first.
+    let targets = 3 + extra.len() as libc::c_int;
     let mut keep_alive = Vec::new();
     let mut source = |fd: Option<i32>| -> io::Result<Option<i32>> {
         match fd {
-            Some(fd) if fd <= 2 => {
-                // SAFETY: F_DUPFD_CLOEXEC on an open fd returns a new fd (>= 3) or -1.
-                let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+            Some(fd) if fd < targets => {
+                // SAFETY: F_DUPFD_CLOEXEC on an open fd returns a new fd (>= `targets`) or -1.
+                let new = cvt(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, targets) })?;
                 // SAFETY: fcntl just returned this fd; nothing else owns it.
                 keep_alive.push(unsafe { OwnedFd::from_raw_fd(new) });
                 Ok(Some(new))
@@ -124,11 +138,12 @@ pub fn spawn_with(
             other => Ok(other),
         }
     };
-    let sources = [
+    let mut sources = vec![
         source(child_end(stdin, &None)),
         source(child_end(stdout, &out_pipe)),
         source(child_end(stderr, &err_pipe)),
     ];
+    sources.extend(extra.iter().map(|fd| source(Some(fd.as_raw_fd()))));
     for (target, src) in sources.into_iter().enumerate() {
         let target = target as libc::c_int;
         let r = match src.map_err(|e| fail("pipe", e))? {
