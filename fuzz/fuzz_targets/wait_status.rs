@@ -15,11 +15,17 @@ fuzz_target!(|raw: i32| {
             assert!((0..=255).contains(&code));
             assert_eq!(decoded.exit(), Some(Exit::code(code)));
         }
-        WaitStatus::Signaled { signal, core_dumped } => {
+        WaitStatus::Signaled {
+            signal,
+            core_dumped,
+        } => {
             // 0x..ff is neither WIFSIGNALED nor WIFSTOPPED in glibc; the decoder calls it a
             // signal 127 with a core dump (documented), and no kernel reports it.
             if raw & 0xff != 0xff {
-                assert!(libc::WIFSIGNALED(raw), "{raw:#x}: Signaled but not WIFSIGNALED");
+                assert!(
+                    libc::WIFSIGNALED(raw),
+                    "{raw:#x}: Signaled but not WIFSIGNALED"
+                );
                 assert_eq!(signal, libc::WTERMSIG(raw));
                 assert_eq!(core_dumped, libc::WCOREDUMP(raw));
             }
@@ -27,12 +33,18 @@ fuzz_target!(|raw: i32| {
             assert_eq!(decoded.exit(), Some(Exit::signal(signal)));
         }
         WaitStatus::Stopped(signal) => {
-            assert!(libc::WIFSTOPPED(raw), "{raw:#x}: Stopped but not WIFSTOPPED");
+            assert!(
+                libc::WIFSTOPPED(raw),
+                "{raw:#x}: Stopped but not WIFSTOPPED"
+            );
             assert_eq!(signal, libc::WSTOPSIG(raw));
             assert_eq!(decoded.exit(), None);
         }
         WaitStatus::Continued => {
-            assert!(libc::WIFCONTINUED(raw), "{raw:#x}: Continued but not WIFCONTINUED");
+            assert!(
+                libc::WIFCONTINUED(raw),
+                "{raw:#x}: Continued but not WIFCONTINUED"
+            );
             assert_eq!(decoded.exit(), None);
         }
     }
