@@ -169,13 +169,25 @@ fn duplicate_run_unique_starts_one() {
             .map(|_| {
                 s.spawn(|| {
                     barrier.wait();
-                    sup.run_unique("dev", CommandSpec::new("sleep").arg("300"))
-                        .unwrap()
+                    let r = sup
+                        .run_unique("dev", CommandSpec::new("sleep").arg("300"))
+                        .unwrap();
+                    // The state as the caller first sees it.
+                    let seen = r.process().state().snapshot();
+                    (r, seen)
                 })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
+    // Every answer, a loser's too, has left `Pending`: a loser waits for the winner's spawn.
+    for (_, s) in &started {
+        assert!(
+            s.is_running() && s.pid.is_some() && s.started_at.is_some(),
+            "{s:?}"
+        );
+    }
+    let started: Vec<Reserve> = started.into_iter().map(|(r, _)| r).collect();
     let ids: std::collections::HashSet<_> = started.iter().map(|r| r.process().id()).collect();
     assert_eq!(ids.len(), 1);
     let n = started
@@ -185,7 +197,6 @@ fn duplicate_run_unique_starts_one() {
     assert_eq!(n, 1);
     assert_eq!(sup.registry().len(), 1);
     let p = started[0].process().clone();
-    assert!(p.state().snapshot().is_running());
     sup.stop(p.id(), secs(5)).unwrap();
     // Finished: the name can run again.
     let again = sup.run_unique("dev", CommandSpec::new("true")).unwrap();

@@ -9,9 +9,9 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use procsnap::{Process, Reserve, Status, Supervisor};
+use procsnap::{Reserve, Supervisor};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
@@ -39,16 +39,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| format!("internal error: {e}"))
-}
-
-/// A duplicate that lost the race may find the winner still `Pending` (being spawned on another
-/// thread, which takes well under a millisecond): wait for it to leave `Pending`, briefly, so
-/// the answer carries its real status and start time.
-fn settle(proc: &Process) {
-    let end = Instant::now() + Duration::from_secs(2);
-    while proc.state().snapshot().status == Status::Pending && Instant::now() < end {
-        std::thread::sleep(Duration::from_micros(200));
-    }
 }
 
 impl Server {
@@ -96,15 +86,11 @@ impl Server {
         let spec = project.spec(script);
         let command = script.command.clone();
         let (sup, name) = (self.sup.clone(), p.name.clone());
-        let reserved = blocking(move || {
-            let r = sup.run_unique(&name, spec)?;
-            if let Reserve::AlreadyRunning(proc) = &r {
-                settle(proc);
-            }
-            Ok::<_, procsnap::SpawnError>(r)
-        })
-        .await?
-        .map_err(|e| format!("cannot start {:?}: {e}", p.name))?;
+        // A duplicate's process has left `Pending` (`run_unique` waits for a racing winner's
+        // spawn), so the answer carries its real status and start time.
+        let reserved = blocking(move || sup.run_unique(&name, spec))
+            .await?
+            .map_err(|e| format!("cannot start {:?}: {e}", p.name))?;
         Ok(Json(match reserved {
             Reserve::Started(proc) => {
                 let s = proc.state().snapshot();

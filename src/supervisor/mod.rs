@@ -343,11 +343,25 @@ impl Supervisor {
     /// Spawns `spec` under `name` unless an unfinished process already has that name: of any
     /// number of concurrent calls for one name, exactly one starts a process
     /// ([`Registry::reserve`]).
+    ///
+    /// An [`AlreadyRunning`](Reserve::AlreadyRunning) process has left `Pending`: if the call
+    /// that won is still spawning it on another thread, this waits for that spawn (on the
+    /// condvar; it takes well under a millisecond), so the state it carries has its pid and
+    /// start time, or says that the spawn failed.
     pub fn run_unique(&self, name: &str, spec: CommandSpec) -> Result<Reserve, SpawnError> {
         match self.shared.registry.reserve(name, spec) {
             Reserve::Started(p) => self.launch(&p).map(|()| Reserve::Started(p)),
-            running => Ok(running),
+            Reserve::AlreadyRunning(p) => Ok(Reserve::AlreadyRunning(self.launched(p))),
         }
+    }
+
+    /// `process` once it has left `Pending`: every process of our registry is launched by the
+    /// thread that registered it, and every way out of [`launch`](Self::launch) notifies.
+    fn launched(&self, process: Arc<Process>) -> Arc<Process> {
+        let _ = self
+            .shared
+            .wait_until(&process, |s| s.status != crate::Status::Pending);
+        process
     }
 
     /// Spawns the registered, `Pending` `process` and hands it to the reaper.
@@ -510,7 +524,7 @@ impl Supervisor {
             // restart racing a run of the same name) exactly one starts a process.
             match self.shared.registry.reserve_with(name, spec, restarts) {
                 Reserve::Started(p) => p,
-                Reserve::AlreadyRunning(p) => return Ok(p),
+                Reserve::AlreadyRunning(p) => return Ok(self.launched(p)),
             }
         } else {
             self.shared.registry.insert(name, spec, restarts)
