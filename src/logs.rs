@@ -2,9 +2,11 @@
 //!
 //! A [`LogRing`] keeps the most recent lines of one process within a fixed byte budget. Appending a
 //! line and evicting the oldest are both O(1) (a `VecDeque`, never an O(n) shift — brummer's
-//! defect e10). Each line carries a process-wide sequence number ([`LogLine::seq`]), taken from one
-//! global counter, so a client can merge the output of many processes in order and resume a stream
-//! with [`LogRing::since`] after the last number it saw.
+//! defect e10). Each line carries a program-wide sequence number ([`LogLine::seq`]), taken from one
+//! global counter, so a client can merge the output of many processes in order, and resume each
+//! process's stream with [`LogRing::since`] after the last number it saw **in that ring**. (One
+//! cursor across rings would skip lines: after a reader has read ring A, a line can land in A
+//! numbered below one it then reads from ring B.)
 //!
 //! A [`LineSplitter`] (one per stream of a process) cuts the raw bytes read from a pipe into lines
 //! the way a terminal would show them: see its docs for `\r`, CRLF, over-long lines and the partial
@@ -221,8 +223,9 @@ impl LogRing {
     }
 
     /// Every stored line with a sequence number greater than `seq`, oldest first: pass the last
-    /// number you saw to resume a stream (lines evicted meanwhile are gone; compare the first
-    /// returned `seq` with yours, or watch [`dropped_lines`](LogRing::dropped_lines)).
+    /// number you saw in this ring to resume its stream. Numbers are program-wide, so gaps
+    /// between them are normal (other rings took them); lines evicted meanwhile are gone, which
+    /// [`dropped_lines`](LogRing::dropped_lines) counts.
     ///
     /// ```
     /// use procsnap::{LogRing, Stream};

@@ -1,6 +1,7 @@
 //! [`Registry`]: every [`Process`] in id order, as a copy-on-write list swapped by CAS.
 //!
-//! The registry is one [`EpochCell`] holding an immutable `Vec<Arc<Process>>` sorted by id. A
+//! The registry is one [`EpochCell`] holding an immutable `Vec<Arc<Process>>` sorted by id (and
+//! the next id, handed out by the same CAS that publishes the process). A
 //! reader pins once and walks a consistent listing with no lock and no allocation; a writer copies
 //! the list, changes the copy and swaps it in. Writes (a process started or removed) are rare next
 //! to reads (every status call reads every process), which is what copy-on-write is for.
@@ -12,14 +13,15 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::cell::{EpochCell, Guard, StateCell, pin};
 use crate::logs::LogRing;
 use crate::spec::CommandSpec;
 use crate::state::ProcessState;
 
-/// A process's id: unique for the life of the program, never reused, increasing in start order.
+/// A process's id: unique within its [`Registry`], never reused, increasing in registration
+/// order. Ids are taken inside the CAS that publishes the process, so they also appear in that
+/// order: once a listing shows id N, no process with a smaller id can show up later.
 ///
 /// Unlike brummer's `name-<unix seconds>` (defect e4) two processes started in the same second
 /// get different ids. [`Process::label`] gives the `name-N` form used on the wire.
@@ -183,9 +185,16 @@ impl Reserve {
 /// }
 /// ```
 pub struct Registry {
-    processes: EpochCell<Vec<Arc<Process>>>,
-    next_id: AtomicU64,
+    processes: EpochCell<Listing>,
     log_bytes: usize,
+}
+
+/// One immutable version of the registry: the processes in id order and the id the next one
+/// gets. Taking the id inside the CAS that publishes the process makes ids appear in order: a
+/// reader that has seen id N will never see a process below N appear later.
+struct Listing {
+    processes: Vec<Arc<Process>>,
+    next_id: u64,
 }
 
 /// The output each process keeps unless [`Registry::with_log_bytes`] says otherwise: 1 MiB.
@@ -207,34 +216,19 @@ impl Registry {
     /// An empty registry whose processes keep at most `log_bytes` of output each.
     pub fn with_log_bytes(log_bytes: usize) -> Registry {
         Registry {
-            processes: EpochCell::new(Vec::new()),
-            next_id: AtomicU64::new(1),
+            processes: EpochCell::new(Listing {
+                processes: Vec::new(),
+                next_id: 1,
+            }),
             log_bytes,
         }
     }
 
-    fn next_id(&self) -> ProcId {
-        // Relaxed: the counter only has to hand out distinct numbers; the list CAS publishes the
-        // process that carries it.
-        ProcId(self.next_id.fetch_add(1, Ordering::Relaxed))
-    }
-
     /// Registers a new `Pending` process, whatever else has the same name.
     pub fn insert(&self, name: &str, spec: CommandSpec, restarts: u32) -> Arc<Process> {
-        let process = Arc::new(Process::new(
-            self.next_id(),
-            name,
-            spec,
-            restarts,
-            self.log_bytes,
-            false,
-        ));
-        let guard = &pin();
-        let inserted: Result<_, Infallible> = self
-            .processes
-            .update(guard, |list| Ok(with_inserted(list, &process)));
-        let _ = inserted;
-        process
+        match self.register(name, spec, restarts, false) {
+            Reserve::Started(p) | Reserve::AlreadyRunning(p) => p,
+        }
     }
 
     /// Registers a new `Pending` process under `name` unless an unfinished one already has it,
@@ -247,25 +241,43 @@ impl Registry {
     /// [`reserve`](Self::reserve) for a process that continues an earlier one: the new process
     /// starts with `restarts`.
     pub fn reserve_with(&self, name: &str, spec: CommandSpec, restarts: u32) -> Reserve {
+        self.register(name, spec, restarts, true)
+    }
+
+    /// Appends a new process with the listing's next id in one CAS; with `unique`, unless an
+    /// unfinished process already has `name` (then that one is returned, and nothing changes).
+    fn register(&self, name: &str, spec: CommandSpec, restarts: u32, unique: bool) -> Reserve {
         let guard = &pin();
+        // Built at most once per id it could get: a lost CAS with the same `next_id` (another
+        // writer removed finished processes) keeps it.
         let mut candidate: Option<Arc<Process>> = None;
         let swapped = self.processes.update(guard, |list| {
             // If the CAS below succeeds, `list` was still current then; every unfinished process
             // we skip here could only have finished meanwhile, never the other way round.
-            if let Some(live) = find_live(list, name, guard) {
-                return Err(live.clone());
+            if unique {
+                if let Some(live) = find_live(&list.processes, name, guard) {
+                    return Err(live.clone());
+                }
             }
-            let process = candidate.get_or_insert_with(|| {
-                Arc::new(Process::new(
-                    self.next_id(),
+            let id = ProcId(list.next_id);
+            let process = match &candidate {
+                Some(p) if p.id == id => p,
+                _ => candidate.insert(Arc::new(Process::new(
+                    id,
                     name,
                     spec.clone(),
                     restarts,
                     self.log_bytes,
-                    true,
-                ))
-            });
-            Ok(with_inserted(list, process))
+                    unique,
+                ))),
+            };
+            let mut processes = Vec::with_capacity(list.processes.len() + 1);
+            processes.extend(list.processes.iter().cloned());
+            processes.push(process.clone());
+            Ok(Listing {
+                processes,
+                next_id: list.next_id + 1,
+            })
         });
         match swapped {
             Ok(_) => Reserve::Started(candidate.expect("set by the successful attempt")),
@@ -281,7 +293,7 @@ impl Registry {
 
     /// The process with `id`, read under `guard` without touching its reference count.
     pub fn get_in<'g>(&self, id: ProcId, guard: &'g Guard) -> Option<&'g Arc<Process>> {
-        let list = self.processes.load(guard);
+        let list = &self.processes.load(guard).processes;
         list.binary_search_by_key(&id, |p| p.id)
             .ok()
             .map(|i| &list[i])
@@ -294,14 +306,14 @@ impl Registry {
     /// reclamation for the whole program.
     #[inline]
     pub fn list<'g>(&self, guard: &'g Guard) -> &'g [Arc<Process>] {
-        self.processes.load(guard)
+        &self.processes.load(guard).processes
     }
 
     /// The unfinished (`Pending`, `Running` or `Stopping`) process named `name`, the oldest if
     /// several were inserted.
     pub fn find_running(&self, name: &str) -> Option<Arc<Process>> {
         let guard = &pin();
-        find_live(self.processes.load(guard), name, guard).cloned()
+        find_live(self.list(guard), name, guard).cloned()
     }
 
     /// Removes every finished process and returns them, in id order.
@@ -310,15 +322,18 @@ impl Registry {
         let mut removed = Vec::new();
         let swapped: Result<_, Infallible> = self.processes.update(guard, |list| {
             removed.clear();
-            let mut kept = Vec::with_capacity(list.len());
-            for p in list {
+            let mut kept = Vec::with_capacity(list.processes.len());
+            for p in &list.processes {
                 if p.state.load(guard).is_finished() {
                     removed.push(p.clone());
                 } else {
                     kept.push(p.clone());
                 }
             }
-            Ok(kept)
+            Ok(Listing {
+                processes: kept,
+                next_id: list.next_id,
+            })
         });
         let _ = swapped;
         removed
@@ -326,7 +341,7 @@ impl Registry {
 
     /// How many processes are registered.
     pub fn len(&self) -> usize {
-        self.processes.load(&pin()).len()
+        self.list(&pin()).len()
     }
 
     /// True when no process is registered.
@@ -349,15 +364,6 @@ fn find_live<'a>(list: &'a [Arc<Process>], name: &str, guard: &Guard) -> Option<
 
 /// A copy of `list` with `process` at its place in id order (ids are handed out before the CAS
 /// that inserts them, so a later id may land first).
-fn with_inserted(list: &[Arc<Process>], process: &Arc<Process>) -> Vec<Arc<Process>> {
-    let at = list.partition_point(|p| p.id < process.id);
-    let mut next = Vec::with_capacity(list.len() + 1);
-    next.extend_from_slice(&list[..at]);
-    next.push(process.clone());
-    next.extend_from_slice(&list[at..]);
-    next
-}
-
 #[cfg(all(test, not(crossbeam_loom)))]
 mod tests {
     use std::collections::HashSet;
@@ -413,6 +419,48 @@ mod tests {
         let list = r.list(&guard);
         assert_eq!(list.len(), 800);
         assert!(list.windows(2).all(|w| w[0].id() < w[1].id()));
+        // Dense too: every id taken was published.
+        assert_eq!(list.last().map(|p| p.id().get()), Some(800));
+    }
+
+    /// Ids appear in order: a reader that has seen id N never sees a smaller id appear later
+    /// (it did when ids were taken before the CAS that published them).
+    #[test]
+    fn ids_appear_in_order() {
+        let r = Registry::new();
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let late = thread::scope(|s| {
+            let reader = s.spawn(|| {
+                let (mut seen, mut late) = (HashSet::new(), 0);
+                let mut max = 0;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let guard = pin();
+                    let list = r.list(&guard);
+                    for p in list {
+                        if seen.insert(p.id()) && p.id().get() < max {
+                            late += 1;
+                        }
+                    }
+                    max = list.last().map_or(0, |p| p.id().get());
+                }
+                late
+            });
+            let writers: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        for _ in 0..1500 {
+                            r.insert("p", spec(), 0);
+                        }
+                    })
+                })
+                .collect();
+            for w in writers {
+                w.join().unwrap();
+            }
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            reader.join().unwrap()
+        });
+        assert_eq!(late, 0, "ids that appeared after a larger one");
     }
 
     #[test]

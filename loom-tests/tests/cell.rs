@@ -194,7 +194,7 @@ fn reader_sees_published_contents() {
             let cell = cell.clone();
             thread::spawn(move || {
                 for _ in 0..2 {
-                    let guard = epoch::pin();
+                    let guard = procsnap::pin();
                     cell.update(&guard, |old| {
                         let s = old.get();
                         Ok::<_, Infallible>(Watched::new(ProcessState {
@@ -207,7 +207,7 @@ fn reader_sees_published_contents() {
                 }
             })
         };
-        let guard = epoch::pin();
+        let guard = procsnap::pin();
         let seen = cell.load(&guard).get();
         assert_eq!(
             u64::from(seen.restarts),
@@ -216,7 +216,7 @@ fn reader_sees_published_contents() {
         );
         drop(guard);
         writer.join().unwrap();
-        assert_eq!(cell.load(&epoch::pin()).get().version, 2);
+        assert_eq!(cell.load(&procsnap::pin()).get().version, 2);
     });
 }
 
@@ -239,7 +239,7 @@ fn drop_after_reader(forget_cell: bool) {
     let reader = {
         let cell = cell.clone();
         thread::spawn(move || {
-            let guard = epoch::pin();
+            let guard = procsnap::pin();
             let seen = *cell.load(&guard).get_ref();
             assert!(seen.version <= 1);
             // Let go of the cell while still pinned: if this is the last handle, the cell is
@@ -250,7 +250,7 @@ fn drop_after_reader(forget_cell: bool) {
         })
     };
     {
-        let guard = epoch::pin();
+        let guard = procsnap::pin();
         let swap = cell
             .update(&guard, |old| {
                 let s = old.get_ref();

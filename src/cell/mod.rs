@@ -28,13 +28,67 @@ mod locked;
 
 pub use locked::LockedCell;
 
+use std::fmt;
+use std::ops::Deref;
 use std::sync::atomic::Ordering;
 
-use crossbeam_epoch::{Atomic, Owned};
+use crossbeam_epoch::{self as epoch, Atomic, Owned};
 
 use crate::state::ProcessState;
 
-pub use crossbeam_epoch::{Guard, pin};
+/// This thread pinned on crossbeam's default epoch collector, the collector every cell defers
+/// its replaced values to: while the guard lives, nothing read through it is freed.
+///
+/// Only [`pin`] makes one. A guard of another `crossbeam_epoch::Collector` would not hold our
+/// snapshots back (nor would that collector wait for our readers), so the cells accept only
+/// this type, and a reference read under a foreign guard cannot dangle:
+///
+/// ```compile_fail
+/// let collector = crossbeam_epoch::Collector::new();
+/// let handle = collector.register();
+/// let cell = procsnap::StateCell::default();
+/// let foreign = handle.pin();
+/// let _ = cell.load(&foreign); // expected `procsnap::Guard`, found `crossbeam_epoch::Guard`
+/// ```
+///
+/// It dereferences to the crossbeam guard for the rest of its API (`flush`, `defer`, ...), but
+/// never mutably, so the pin inside cannot be swapped for another collector's.
+#[must_use = "the thread unpins as soon as the guard is dropped"]
+pub struct Guard {
+    inner: epoch::Guard,
+}
+
+/// Pins this thread on the default collector (re-entrant: nested pins are cheap).
+#[inline]
+pub fn pin() -> Guard {
+    Guard {
+        inner: epoch::pin(),
+    }
+}
+
+impl Guard {
+    /// Unpins and pins again, letting values replaced meanwhile be freed. Taking `&mut self`
+    /// ends every reference read under the guard before it.
+    #[inline]
+    pub fn repin(&mut self) {
+        self.inner.repin();
+    }
+}
+
+impl Deref for Guard {
+    type Target = epoch::Guard;
+
+    #[inline]
+    fn deref(&self) -> &epoch::Guard {
+        &self.inner
+    }
+}
+
+impl fmt::Debug for Guard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad("Guard { .. }")
+    }
+}
 
 /// The outcome of a successful [`StateCell::update`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,9 +236,10 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
         // Acquire: pairs with the Release of the CAS in `update` that published this value, so
         // its contents are visible.
         let shared = self.current.load(Ordering::Acquire, guard);
-        // SAFETY: `current` is never null (see the field), and `guard` pins this thread, so the
-        // value cannot be reclaimed before `'g` ends: replacing or dropping it only defers its
-        // destruction to the collector, which waits for this guard.
+        // SAFETY: `current` is never null (see the field), and `guard` pins this thread on the
+        // default collector (a `Guard` only comes from `pin`), so the value cannot be reclaimed
+        // before `'g` ends: replacing or dropping it only defers its destruction to that same
+        // collector, which waits for this guard.
         unsafe { shared.deref() }
     }
 
@@ -202,7 +257,8 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
         let mut spare: Option<Owned<T>> = None;
         let mut retries = 0;
         loop {
-            // SAFETY: never null (see the field); pinned by `guard`, so not reclaimed while read.
+            // SAFETY: never null (see the field); `guard` pins us on the default collector, the
+            // one every replaced value is deferred to, so it is not reclaimed while read.
             let old = unsafe { current.deref() };
             let value = f(old)?;
             let next = match spare.take() {
@@ -223,8 +279,9 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
             ) {
                 Ok(installed) => {
                     // SAFETY: unlinked by our successful CAS (deferred once, here), so no new
-                    // reader can reach it; the collector drops it, on any thread (`T: Send`),
-                    // only after every reader pinned now has unpinned.
+                    // reader can reach it; the default collector (every `Guard` is of it) drops
+                    // it, on any thread (`T: Send`), only after every reader pinned now has
+                    // unpinned.
                     unsafe { guard.defer_destroy(current) };
                     // SAFETY: `installed` is the non-null `Owned` we just published; pinned by
                     // `guard`, so it outlives `'g` even if replaced at once.
@@ -260,8 +317,8 @@ impl Default for StateCell {
     }
 }
 
-impl std::fmt::Debug for StateCell {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for StateCell {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("StateCell").field(&self.snapshot()).finish()
     }
 }

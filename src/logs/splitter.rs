@@ -17,8 +17,9 @@ pub const DEFAULT_MAX_LINE: usize = 16 * 1024;
 ///   and including the next `\n`, is discarded (a `\r` in the discarded part starts nothing new).
 ///   So one line of input is never more than one emitted line, and a flood of one endless line
 ///   costs no memory beyond the maximum.
-/// - Bytes that are not UTF-8 are replaced with U+FFFD (lossy conversion), so an emitted text may
-///   be a little longer than the input it came from.
+/// - Bytes that are not UTF-8 are replaced with U+FFFD (lossy conversion, three bytes for each
+///   bad byte); a line that this makes longer than the maximum is cut again, with
+///   `truncated = true`, so no emitted text is ever longer than the maximum.
 /// - At end of file, [`finish`](LineSplitter::finish) emits the last line even if it has no `\n`.
 ///
 /// Any split of the input into `push` calls (inside a line, between `\r` and `\n`, inside a UTF-8
@@ -128,7 +129,7 @@ impl LineSplitter {
     /// ```
     pub fn finish(&mut self, mut emit: impl FnMut(&str, bool)) {
         if !self.discarding && !self.buf.is_empty() {
-            emit(&String::from_utf8_lossy(&self.buf), false);
+            self.emit(self.buf.len(), false, &mut emit);
         }
         self.buf.clear();
         self.cr = false;
@@ -150,17 +151,26 @@ impl LineSplitter {
             return;
         }
         self.buf.extend_from_slice(&seg[..room]);
-        let keep = complete_utf8_prefix(&self.buf);
-        emit(&String::from_utf8_lossy(&self.buf[..keep]), true);
+        self.emit(complete_utf8_prefix(&self.buf), true, emit);
         self.buf.clear();
         self.discarding = true;
+    }
+
+    /// Emits the first `len` bytes of the line, lossily decoded and cut to the maximum.
+    fn emit(&self, len: usize, truncated: bool, emit: &mut impl FnMut(&str, bool)) {
+        let text: Cow<'_, str> = String::from_utf8_lossy(&self.buf[..len]);
+        if text.len() <= self.max_line {
+            emit(&text, truncated);
+        } else {
+            // Replacement characters made it longer: cut at a character boundary.
+            emit(&text[..text.floor_char_boundary(self.max_line)], true);
+        }
     }
 
     /// Handles a `\n`.
     fn end_line(&mut self, emit: &mut impl FnMut(&str, bool)) {
         if !self.discarding {
-            let text: Cow<'_, str> = String::from_utf8_lossy(&self.buf);
-            emit(&text, false);
+            self.emit(self.buf.len(), false, emit);
         }
         self.buf.clear();
         self.cr = false;
@@ -231,6 +241,22 @@ mod tests {
     fn splits_on_newline_and_strips_crlf() {
         let out = assert_boundary_independent(100, b"a\nbb\r\n\nccc\r\n");
         assert_eq!(out, [l("a"), l("bb"), l(""), l("ccc")]);
+    }
+
+    /// Each bad byte becomes a three-byte U+FFFD; the line is cut again to the maximum.
+    #[test]
+    fn replacement_characters_never_exceed_the_maximum() {
+        let r = "\u{FFFD}";
+        // Cut by bytes first (5 > 4), then by the decoded length (4 × 3 > 4).
+        let out = assert_boundary_independent(4, b"\xff\xff\xff\xff\xff\nok\n");
+        assert_eq!(out, [(r.to_owned(), true), l("ok")]);
+        // Within the byte budget, over it once decoded; at end of file too.
+        assert_eq!(split(4, b"\xff\xff\n"), [(r.to_owned(), true)]);
+        assert_eq!(split(4, b"a\xff"), [(format!("a{r}"), false)]);
+        assert_eq!(split(4, b"ab\xff"), [("ab".to_owned(), true)]);
+        for (text, _) in split(16 * 1024, &[0xff; 40_000]) {
+            assert!(text.len() <= 16 * 1024, "{}", text.len());
+        }
     }
 
     #[test]

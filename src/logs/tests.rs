@@ -290,7 +290,9 @@ fn flood_through_splitter_and_ring_stays_bounded() {
         chunk.clear();
         while chunk.len() < 64 * 1024 {
             match rng.below(200) {
-                0 => chunk.resize(chunk.len() + 40_000, b'L'), // continues over 16 KiB
+                // Continues over 16 KiB; bad bytes decode to three bytes each.
+                0 => chunk.resize(chunk.len() + 40_000, b'L'),
+                199 => chunk.resize(chunk.len() + 40_000, 0xff),
                 1..=8 => chunk.extend_from_slice(b"12%\r57%\r"),
                 9..=16 => chunk.extend_from_slice(b"bad \xff\xc3\r\n"),
                 _ => {
@@ -310,7 +312,7 @@ fn flood_through_splitter_and_ring_stays_bounded() {
         fed += chunk.len();
     }
     split.finish(&mut emit);
-    assert!(lines > 100_000, "{lines}");
+    assert!(lines > 90_000, "{lines}");
     assert!(truncated > 0);
     assert!(ring.bytes() <= max);
     assert!(ring.dropped_lines() > 0);
