@@ -12,7 +12,7 @@ use loom::sync::Arc;
 use loom::thread;
 use procsnap::{CommandSpec, Event, Exit, Registry, Reserve};
 
-use common::{model, outlive_teardown};
+use common::{assert_child_fails, model, outlive_teardown};
 
 fn spec() -> CommandSpec {
     CommandSpec::new("true")
@@ -23,27 +23,53 @@ fn spec() -> CommandSpec {
 /// registered.
 #[test]
 fn concurrent_reserve_starts_one() {
-    model(4, || {
-        let registry = Arc::new(Registry::new());
-        let other = {
-            let registry = registry.clone();
-            thread::spawn(move || registry.reserve("dev", spec()))
-        };
-        let mine = registry.reserve("dev", spec());
-        let theirs = other.join().unwrap();
+    model(4, || two_reserves(|r, name| r.reserve(name, spec())));
+}
 
-        let (started, running) = match (mine, theirs) {
-            (Reserve::Started(s), Reserve::AlreadyRunning(r))
-            | (Reserve::AlreadyRunning(r), Reserve::Started(s)) => (s, r),
-            (a, b) => panic!("expected exactly one Started, got {a:?} and {b:?}"),
-        };
-        assert_eq!(started.id(), running.id());
-        assert_eq!(registry.len(), 1);
-        let guard = procsnap::pin();
-        let listed: Vec<_> = registry.list(&guard).iter().map(|p| p.id()).collect();
-        assert_eq!(listed, [started.id()]);
-        outlive_teardown(registry.list(&guard));
-    });
+/// brummer's e5 as it was built: look for a running process, then insert one. Two steps, two
+/// CASes, and loom must find the interleaving in which both callers start a process.
+fn check_then_act(registry: &Registry, name: &str) -> Reserve {
+    match registry.find_running(name) {
+        Some(running) => Reserve::AlreadyRunning(running),
+        None => Reserve::Started(registry.insert(name, spec(), 0)),
+    }
+}
+
+#[test]
+#[ignore = "must fail: run by loom_catches_check_then_act_reserve"]
+fn check_then_act_reserve_model() {
+    model(4, || two_reserves(check_then_act));
+}
+
+#[test]
+fn loom_catches_check_then_act_reserve() {
+    assert_child_fails(
+        "check_then_act_reserve_model",
+        "expected exactly one Started",
+    );
+}
+
+/// Two threads reserve "dev" at once through `reserve`; exactly one may start it.
+fn two_reserves(reserve: fn(&Registry, &str) -> Reserve) {
+    let registry = Arc::new(Registry::new());
+    let other = {
+        let registry = registry.clone();
+        thread::spawn(move || reserve(&registry, "dev"))
+    };
+    let mine = reserve(&registry, "dev");
+    let theirs = other.join().unwrap();
+
+    let (started, running) = match (mine, theirs) {
+        (Reserve::Started(s), Reserve::AlreadyRunning(r))
+        | (Reserve::AlreadyRunning(r), Reserve::Started(s)) => (s, r),
+        (a, b) => panic!("expected exactly one Started, got {a:?} and {b:?}"),
+    };
+    assert_eq!(started.id(), running.id());
+    assert_eq!(registry.len(), 1);
+    let guard = procsnap::pin();
+    let listed: Vec<_> = registry.list(&guard).iter().map(|p| p.id()).collect();
+    assert_eq!(listed, [started.id()]);
+    outlive_teardown(registry.list(&guard));
 }
 
 /// A `reserve` racing with the end of the process that holds the name: it either sees the old
