@@ -255,6 +255,10 @@ impl<T: Clone> Broadcast<T> {
     /// Pushes a clone of `item` to every live subscriber and returns how many there were.
     /// Never blocks on a subscriber.
     ///
+    /// An item pushed out of a full queue is dropped while the subscriber list is read-locked,
+    /// so an item's `Drop` must not drop a [`Subscription`] of this same bus (that would wait
+    /// for the write lock on this thread, forever).
+    ///
     /// ```
     /// let bus = procsnap::Broadcast::new();
     /// let (_a, _b) = (bus.subscribe(4), bus.subscribe(4));

@@ -29,7 +29,9 @@
 //! - Reads ([`StateCell::load`], [`Registry::list`]) are wait-free once pinned and allocate
 //!   nothing; [`StateCell::snapshot`] pins, copies and unpins.
 //! - Writers are lock-free; every successful [`StateCell::update`] bumps `version` by one.
-//! - Memory is reclaimed once no pinned reader can see it.
+//! - Memory is never reclaimed while a pinned reader can still see it; it is freed later, by
+//!   whichever thread's collection gets to it (a thread's last few deferred snapshots wait in its
+//!   local bag until it pins again or exits).
 //! - Reading a state never waits on a stop, a spawn or the reaper.
 //!
 //! # Limits

@@ -233,7 +233,9 @@ impl Registry {
 
     /// Registers a new `Pending` process under `name` unless an unfinished one already has it,
     /// deciding in one CAS: of any number of concurrent `reserve`s of one name, exactly one gets
-    /// [`Reserve::Started`] while that process is unfinished.
+    /// [`Reserve::Started`] while that process is unfinished (none does if an unfinished process
+    /// of that name was already registered, by [`insert`](Self::insert) say: all get
+    /// [`Reserve::AlreadyRunning`] with it).
     pub fn reserve(&self, name: &str, spec: CommandSpec) -> Reserve {
         self.reserve_with(name, spec, 0)
     }

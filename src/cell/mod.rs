@@ -139,7 +139,8 @@ impl StateCell {
         self.inner.load(guard)
     }
 
-    /// A copy of the current snapshot: pins, copies, unpins. No allocation.
+    /// A copy of the current snapshot: pins, copies, unpins. No allocation (beyond a thread's
+    /// very first pin, which registers it with the collector).
     ///
     /// To read many cells, pin once and use [`load`](Self::load) instead.
     #[inline]
