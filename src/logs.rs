@@ -32,7 +32,7 @@ pub use splitter::{DEFAULT_MAX_LINE, LineSplitter};
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
 /// Which output stream of a process a line came from.
@@ -83,15 +83,17 @@ pub struct LogLine {
     pub at: SystemTime,
     /// The stream it came from.
     pub stream: Stream,
-    /// The text, without its line terminator.
-    pub text: Box<str>,
+    /// The text, without its line terminator. Shared: copying a line out of the ring (which
+    /// readers do under the ring's lock) is a reference-count increment, not an allocation.
+    pub text: Arc<str>,
     /// True when the original line was longer than allowed and this is only its beginning.
     pub truncated: bool,
 }
 
 /// Bytes charged for each stored line on top of its text: the size of the [`LogLine`] itself
-/// (its slot in the ring). Allocator overhead of the text is not counted.
-pub const LINE_OVERHEAD: usize = std::mem::size_of::<LogLine>();
+/// (its slot in the ring) and the two reference counts beside the text. Allocator overhead is
+/// not counted.
+pub const LINE_OVERHEAD: usize = std::mem::size_of::<LogLine>() + 2 * std::mem::size_of::<usize>();
 
 /// How many lines [`LogRing::search`] examines per lock acquisition.
 const SEARCH_CHUNK: usize = 256;
@@ -181,7 +183,7 @@ impl LogRing {
         };
         let cost = text.len() + LINE_OVERHEAD;
         // Built outside the lock: the allocation and the clock read need no exclusion.
-        let text: Box<str> = text.into();
+        let text: Arc<str> = text.into();
         let at = SystemTime::now();
         let mut inner = self.lock();
         while inner.bytes + cost > self.max_bytes {

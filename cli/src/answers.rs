@@ -135,7 +135,7 @@ fn entry(p: &Process, label: &str, line: LogLine) -> LogEntry {
         id: line.seq.to_string(),
         process_id: label.to_owned(),
         process_name: p.name().to_owned(),
-        content: line.text.into(),
+        content: line.text.to_string(),
         timestamp: crate::timefmt::rfc3339(line.at),
         is_error: line.stream.is_error(),
         truncated: line.truncated,
