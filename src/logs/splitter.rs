@@ -162,8 +162,13 @@ impl LineSplitter {
         if text.len() <= self.max_line {
             emit(&text, truncated);
         } else {
-            // Replacement characters made it longer: cut at a character boundary.
-            emit(&text[..text.floor_char_boundary(self.max_line)], true);
+            // Replacement characters made it longer: cut at a character boundary
+            // (`floor_char_boundary` is newer than our MSRV).
+            let mut end = self.max_line;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            emit(&text[..end], true);
         }
     }
 
