@@ -500,3 +500,17 @@ fn wait_and_events_for_many_quick_children() {
         .count();
     assert_eq!(finals, 50);
 }
+
+/// A grace too large to add to an `Instant` (a CLI's `--grace 1e19`) is capped, not a panic of
+/// the reaper thread: the stop works and the supervisor keeps serving.
+#[test]
+fn an_enormous_grace_is_capped() {
+    let sup = Fixture::new();
+    let p = sup
+        .spawn("long", CommandSpec::new("sleep").arg("300"))
+        .unwrap();
+    let end = sup.stop(p.id(), Duration::MAX).unwrap();
+    assert_eq!(end.status, Status::Stopped);
+    let q = sup.spawn("after", CommandSpec::new("true")).unwrap();
+    assert_eq!(sup.wait(q.id()).unwrap().status, Status::Success);
+}

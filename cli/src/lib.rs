@@ -21,3 +21,17 @@ pub mod run;
 pub mod style;
 pub mod timefmt;
 pub mod wire;
+
+/// The [`procsnap::Supervisor`] both front ends run on: `grace` also applies to the leftovers of
+/// a group whose leader exited and to the stop when it is dropped; `event_capacity` bounds each
+/// subscription.
+pub fn supervisor(
+    grace: std::time::Duration,
+    event_capacity: usize,
+) -> std::io::Result<procsnap::Supervisor> {
+    procsnap::Supervisor::with_config(procsnap::SupervisorConfig {
+        grace,
+        event_capacity,
+        ..procsnap::SupervisorConfig::default()
+    })
+}

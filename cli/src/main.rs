@@ -68,9 +68,16 @@ enum Command {
     },
 }
 
+/// The longest `--grace`: a day (the Supervisor itself caps any grace at a year).
+const MAX_GRACE_SECS: f64 = 24.0 * 60.0 * 60.0;
+
 fn grace(secs: f64) -> Result<Duration, String> {
-    Duration::try_from_secs_f64(secs)
-        .map_err(|_| format!("--grace {secs}: expected a non-negative number of seconds"))
+    if !(0.0..=MAX_GRACE_SECS).contains(&secs) {
+        return Err(format!(
+            "--grace {secs}: expected seconds from 0 to {MAX_GRACE_SECS} (a day)"
+        ));
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| format!("--grace {secs}: {e}"))
 }
 
 fn main() -> ExitCode {

@@ -240,7 +240,8 @@ pub fn serve(project: Project, grace: Duration) -> ExitCode {
 async fn serve_async(project: Project, grace: Duration) -> ExitCode {
     use tokio::signal::unix::{SignalKind, signal};
 
-    let sup = match Supervisor::new() {
+    // No subscriber: the tools read the registry and the log rings.
+    let sup = match crate::supervisor(grace, 1) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("procsnap mcp: cannot start the supervisor: {e}");

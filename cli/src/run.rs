@@ -10,9 +10,11 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
-use procsnap::{CommandSpec, ProcId, ProcessState, Status, Supervisor, SupervisorEvent};
+use procsnap::{CommandSpec, ProcId, ProcessState, Status, SupervisorEvent};
 
 use crate::project::Project;
 use crate::style::Prefixer;
@@ -22,6 +24,15 @@ use crate::style::Prefixer;
 const STATUS_DELAY: Duration = Duration::from_millis(100);
 /// How often the event queue is drained.
 const TICK: Duration = Duration::from_millis(10);
+/// Undelivered events our subscription keeps before the oldest are dropped (and counted): at
+/// most 64 MiB even if every line is at the 16 KiB cap, ~0.5 MiB for typical lines.
+const EVENT_CAPACITY: usize = 4096;
+/// Formatted output handed to the writer thread at once (a tick stops draining events there).
+const CHUNK_BYTES: usize = 1 << 20;
+/// Chunks the writer thread may hold before the event loop waits for it.
+const WRITER_CHUNKS: usize = 4;
+/// After an interrupt, how long leftover output may take to be written before we exit anyway.
+const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
 
 /// One thing to run: a declared script or an ad-hoc `name=command`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,30 +100,119 @@ enum Interrupt {
     Pipe,
 }
 
-/// Locked, buffered stdout (flushed once per tick) that remembers a broken pipe.
+/// Stdout, written by a thread of its own.
+///
+/// The event loop formats a tick's output into a buffer and hands it over without blocking. A
+/// reader that stops reading (a paused pager, Ctrl-S, a stalled ssh session) then blocks only
+/// the writer thread: signals are still handled, and while the writer is behind the loop stops
+/// draining events, so the subscription's bound (oldest events dropped, and counted) is what
+/// limits memory, not a growing buffer.
 struct Out {
-    w: std::io::BufWriter<std::io::StdoutLock<'static>>,
-    broken: bool,
+    buf: Vec<u8>,
+    /// A chunk the writer could not take yet.
+    pending: Option<Vec<u8>>,
+    tx: Option<SyncSender<Vec<u8>>>,
+    broken: Arc<AtomicBool>,
+    /// Closed (disconnected) when the writer thread ends.
+    finished: Receiver<()>,
 }
 
 impl Out {
     fn new() -> Out {
+        let (tx, rx) = sync_channel::<Vec<u8>>(WRITER_CHUNKS);
+        let (done_tx, finished) = sync_channel::<()>(0);
+        let broken = Arc::new(AtomicBool::new(false));
+        let flag = broken.clone();
+        let spawned = std::thread::Builder::new()
+            .name("procsnap-stdout".into())
+            .spawn(move || {
+                let _done = done_tx; // dropped when this thread ends
+                let mut stdout = std::io::stdout().lock();
+                for chunk in rx {
+                    // Relaxed: a flag polled once per tick; it orders no other data.
+                    if !flag.load(Ordering::Relaxed)
+                        && stdout
+                            .write_all(&chunk)
+                            .and_then(|()| stdout.flush())
+                            .is_err()
+                    {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            eprintln!("procsnap: cannot start the output thread: {e}");
+            broken.store(true, Ordering::Relaxed);
+        }
         Out {
-            w: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
-            broken: false,
+            buf: Vec::with_capacity(64 * 1024),
+            pending: None,
+            tx: Some(tx),
+            broken,
+            finished,
         }
     }
 
     fn write_fmt(&mut self, args: std::fmt::Arguments<'_>) {
-        if !self.broken && self.w.write_fmt(args).is_err() {
-            self.broken = true;
+        let _ = self.buf.write_fmt(args); // writing into a Vec cannot fail
+    }
+
+    /// True when this tick's output is big enough to hand over before formatting more.
+    fn full(&self) -> bool {
+        self.buf.len() >= CHUNK_BYTES
+    }
+
+    /// True while the writer has not taken everything handed to it.
+    fn behind(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// True once stdout failed (EPIPE: `procsnap run … | head`).
+    fn broken(&self) -> bool {
+        self.broken.load(Ordering::Relaxed)
+    }
+
+    /// Hands the buffered output to the writer, never blocking.
+    fn flush(&mut self) {
+        if self.pending.is_none() && !self.buf.is_empty() {
+            self.pending = Some(std::mem::replace(
+                &mut self.buf,
+                Vec::with_capacity(64 * 1024),
+            ));
+        }
+        let (Some(tx), Some(chunk)) = (&self.tx, self.pending.take()) else {
+            return;
+        };
+        match tx.try_send(chunk) {
+            Ok(()) => {}
+            Err(TrySendError::Full(chunk)) => self.pending = Some(chunk),
+            Err(TrySendError::Disconnected(_)) => self.broken.store(true, Ordering::Relaxed),
         }
     }
 
-    fn flush(&mut self) {
-        if !self.broken && self.w.flush().is_err() {
-            self.broken = true;
+    /// Hands over what is left and waits for the writer to write it: as long as it takes when
+    /// `limit` is `None`, else at most `limit` (after an interrupt a blocked stdout must not
+    /// keep us alive).
+    fn finish(mut self, limit: Option<Duration>) {
+        let end = limit.map(|l| Instant::now() + l);
+        loop {
+            self.flush();
+            if !self.behind() || self.tx.is_none() {
+                break;
+            }
+            if end.is_some_and(|e| Instant::now() >= e) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
+        drop(self.tx.take()); // the writer ends after the last chunk
+        let _ = match end {
+            None => self.finished.recv().map_err(|_| ()),
+            Some(e) => self
+                .finished
+                .recv_timeout(e.saturating_duration_since(Instant::now()))
+                .map_err(|_| ()),
+        };
     }
 }
 
@@ -154,7 +254,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             return ExitCode::FAILURE;
         }
     };
-    let sup = match Supervisor::new() {
+    let sup = match crate::supervisor(grace, EVENT_CAPACITY) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("procsnap: cannot start the supervisor: {e}");
@@ -220,7 +320,10 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
                 }
             }
         }
-        for ev in events.drain(4096) {
+        // While the writer is behind (stdout blocked), events wait in the bounded subscription.
+        out.flush();
+        while !out.behind() && !out.full() {
+            let Some(ev) = events.pop() else { break };
             match ev {
                 SupervisorEvent::Line { id, line } => {
                     if let Some(t) = tracked.get(&id) {
@@ -244,7 +347,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             }
         }
         // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
-        if out.broken && interrupt == Interrupt::None {
+        if out.broken() && interrupt == Interrupt::None {
             interrupt = Interrupt::Pipe;
             let s = sup.clone();
             tokio::task::spawn_blocking(move || s.stop_all(grace));
@@ -290,6 +393,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             break;
         }
     }
+    out.finish((interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT));
 
     let any_failed = failed_to_start
         || tracked

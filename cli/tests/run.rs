@@ -394,3 +394,73 @@ fn closed_stdout_stops_every_group() {
     assert_eq!(status.code(), Some(141));
     assert_eq!(group_members(pgid), Vec::<u32>::new());
 }
+
+/// Resident memory of `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Nobody reads our stdout (a paused pager, a stalled ssh session) while a script floods it:
+/// memory stays bounded, and Ctrl-C still stops everything at once.
+#[test]
+fn ctrl_c_works_while_stdout_is_blocked() {
+    let p = TempProject::procfile(&[(
+        "flood",
+        "echo $$ > flood.pid; sleep 300 & yes \"$(printf '%01000d' 0)\"",
+    )]);
+    let mut child = Command::new(BIN)
+        .args(["run", "--dir", dir(&p), "--grace", "5", "flood"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped()) // never read
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let unread = child.stdout.take();
+    let file = p.path().join("flood.pid");
+    assert!(eventually(TIMEOUT, || read_pid(&file).is_some()));
+    let pgid = read_pid(&file).unwrap();
+    let mut guard = KillOnDrop(child, vec![pgid]);
+    // Long enough for the pipe, the writer and the subscription to fill up several times over.
+    std::thread::sleep(Duration::from_secs(2));
+    let rss = rss_kib(guard.0.id());
+    assert!(rss < 200 * 1024, "{rss} KiB resident with stdout blocked");
+    kill("INT", guard.0.id() as i64);
+    let status = wait_exit(&mut guard.0, Duration::from_secs(10))
+        .expect("Ctrl-C is handled while stdout is blocked");
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(group_members(pgid), Vec::<u32>::new());
+    drop(unread);
+}
+
+/// `--grace` is also the grace of a group's leftovers after its leader exits on its own.
+#[test]
+fn grace_applies_to_leftovers_of_a_leader_that_exited() {
+    let p = TempProject::procfile(&[(
+        "lead",
+        "(trap '' TERM; sleep 300) & sleep 0.2; echo started",
+    )]);
+    let t = Instant::now();
+    let out = procsnap(&["run", "--dir", dir(&p), "--grace", "0.3", "lead"], &[]);
+    assert!(out.stdout.contains("lead | started"), "{}", out.stdout);
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "took {:?}: the default 5 s grace was used",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn grace_out_of_range_is_a_usage_error() {
+    let p = TempProject::procfile(&[("a", "true")]);
+    for bad in ["1e19", "-1", "NaN", "inf"] {
+        let arg = format!("--grace={bad}");
+        let out = procsnap(&["run", "--dir", dir(&p), &arg, "a"], &[]);
+        assert_eq!(out.status.code(), Some(2), "--grace {bad}: {}", out.stderr);
+        assert!(out.stderr.contains("--grace"), "{}", out.stderr);
+    }
+}

@@ -93,7 +93,8 @@ pub struct SupervisorConfig {
     /// Undelivered events kept per subscriber (default 65536); older ones are dropped.
     pub event_capacity: usize,
     /// How long the leftovers of a group whose leader exited get between SIGTERM and SIGKILL,
-    /// and the grace of [`Supervisor::stop_all`] on drop (default 5 s).
+    /// and the grace of [`Supervisor::stop_all`] on drop (default 5 s). Every grace is capped
+    /// at one year.
     pub grace: Duration,
 }
 
@@ -472,7 +473,8 @@ impl Supervisor {
     /// Stops process `id`: the reaper moves it `Running → Stopping` (one CAS), sends SIGTERM
     /// to its whole group, and SIGKILL after `grace`. Returns the final state once the leader
     /// is reaped **and** the group is empty. Stopping a finished process returns its final
-    /// state and signals nothing; a concurrent second stop waits for the same end.
+    /// state and signals nothing; a concurrent second stop waits for the same end. `grace` is
+    /// capped at one year (so `Duration::MAX` means "never SIGKILL", in practice).
     pub fn stop(&self, id: ProcId, grace: Duration) -> Result<ProcessState, StopError> {
         let process = self
             .shared

@@ -63,6 +63,15 @@ const LINGER_POLL: Duration = Duration::from_millis(2);
 /// After a SIGKILL, how long to wait for the group to empty before giving up on it (members
 /// stuck in uninterruptible sleep).
 const KILL_PATIENCE: Duration = Duration::from_secs(2);
+/// No grace is longer than this (a year): a larger one, however large, means "as long as it
+/// takes" in practice, and capping it keeps every deadline representable.
+pub(crate) const MAX_GRACE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// `now + grace`, with `grace` capped at [`MAX_GRACE`] so the sum cannot overflow.
+fn deadline(now: Instant, grace: Duration) -> Instant {
+    let grace = grace.min(MAX_GRACE);
+    now.checked_add(grace).unwrap_or(now)
+}
 /// A group that lingers this long after its leader was reaped is also checked in /proc
 /// (see [`procfs`]), at most once per `PROC_SCAN_EVERY`.
 const PROC_SCAN_AFTER: Duration = Duration::from_millis(20);
@@ -292,7 +301,7 @@ impl Reaper {
         c.lingering_since.get_or_insert(now);
         if !c.term_sent {
             term_group(c);
-            c.kill_at = Some(now + grace);
+            c.kill_at = Some(deadline(now, grace));
         }
         if c.killed_at.is_some_and(|at| now >= at + KILL_PATIENCE) {
             self.finalize(id);
@@ -322,7 +331,7 @@ impl Reaper {
         if !c.term_sent {
             term_group(c);
         }
-        let at = Instant::now() + grace;
+        let at = deadline(Instant::now(), grace);
         c.kill_at = Some(c.kill_at.map_or(at, |k| k.min(at)));
         self.mark_timed(id);
     }
