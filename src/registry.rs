@@ -10,6 +10,7 @@
 //! decision taken on one listing stays right for as long as the listing is current. That is what
 //! makes [`Registry::reserve`] decide "start it" or "it is already running" in one CAS.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
@@ -341,6 +342,58 @@ impl Registry {
         removed
     }
 
+    /// Removes the finished processes of each name except its `keep` most recent ones (highest
+    /// ids), and returns the removed, in id order. A long-running host calls this after starting
+    /// processes, so that finished runs (and their logs) do not pile up without bound while the
+    /// latest results stay listed.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Event, Exit, Registry};
+    /// use std::time::SystemTime;
+    ///
+    /// let r = Registry::new();
+    /// let at = SystemTime::now();
+    /// for _ in 0..4 {
+    ///     let p = r.insert("test", CommandSpec::new("true"), 0);
+    ///     p.state().update(|s| s.apply(Event::Started { pid: 1, at })).unwrap();
+    ///     p.state().update(|s| s.apply(Event::Exited { exit: Exit::code(0), at })).unwrap();
+    /// }
+    /// let live = r.insert("test", CommandSpec::new("true"), 0); // Pending: never removed
+    /// let removed = r.prune_finished(2);
+    /// assert_eq!(removed.iter().map(|p| p.id().get()).collect::<Vec<_>>(), [1, 2]);
+    /// let guard = procsnap::pin();
+    /// let left: Vec<u64> = r.list(&guard).iter().map(|p| p.id().get()).collect();
+    /// assert_eq!(left, [3, 4, live.id().get()]);
+    /// ```
+    pub fn prune_finished(&self, keep: usize) -> Vec<Arc<Process>> {
+        let guard = &pin();
+        let mut removed = Vec::new();
+        let swapped: Result<_, Infallible> = self.processes.update(guard, |list| {
+            removed.clear();
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            let mut kept = Vec::with_capacity(list.processes.len());
+            // Newest first, so the first `keep` finished of each name are the most recent.
+            for p in list.processes.iter().rev() {
+                let finished = p.state.load(guard).is_finished();
+                let n = seen.entry(&p.name).or_default();
+                if finished && *n >= keep {
+                    removed.push(p.clone());
+                } else {
+                    *n += usize::from(finished);
+                    kept.push(p.clone());
+                }
+            }
+            kept.reverse();
+            Ok(Listing {
+                processes: kept,
+                next_id: list.next_id,
+            })
+        });
+        let _ = swapped;
+        removed.reverse();
+        removed
+    }
+
     /// How many processes are registered.
     pub fn len(&self) -> usize {
         self.list(&pin()).len()
@@ -534,5 +587,33 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r.get(b.id()).unwrap().id(), b.id());
         assert!(r.find_running("a").is_none());
+    }
+
+    #[test]
+    fn prune_keeps_the_newest_finished_of_each_name_and_every_live_one() {
+        let r = Registry::new();
+        let mut ids = Vec::new();
+        // a: finished, live, finished, finished; b: finished, finished.
+        for (name, done) in [
+            ("a", true),
+            ("b", true),
+            ("a", false),
+            ("a", true),
+            ("b", true),
+            ("a", true),
+        ] {
+            let p = r.insert(name, spec(), 0);
+            if done {
+                finish(&p);
+            }
+            ids.push(p.id().get());
+        }
+        let removed: Vec<u64> = r.prune_finished(1).iter().map(|p| p.id().get()).collect();
+        assert_eq!(removed, [1, 2, 4]);
+        let guard = pin();
+        let left: Vec<u64> = r.list(&guard).iter().map(|p| p.id().get()).collect();
+        assert_eq!(left, [3, 5, 6]);
+        assert_eq!(r.prune_finished(0).len(), 2);
+        assert_eq!(r.len(), 1);
     }
 }

@@ -41,6 +41,10 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| format!("internal error: {e}"))
 }
 
+/// Finished processes kept per script name (with their logs) for `scripts_status` and the
+/// logs tools; older finished runs are removed whenever a process is started.
+const KEEP_FINISHED: usize = 5;
+
 impl Server {
     /// The project as it is on disk now: package.json and the Procfile are re-read on each
     /// call that needs them (two small files), so scripts added or edited while the server runs
@@ -48,6 +52,35 @@ impl Server {
     fn project(&self) -> Result<Project, String> {
         Project::discover(&self.project.dir).map_err(|e| e.to_string())
     }
+
+    /// [`project`](Self::project) off the runtime thread: a slow file system (or a FIFO where
+    /// package.json should be) must not stall the other requests.
+    async fn load_project(&self) -> Result<Project, String> {
+        let dir = self.project.dir.clone();
+        blocking(move || Project::discover(&dir).map_err(|e| e.to_string())).await?
+    }
+}
+
+/// `run_unique`, except that a process still stopping (TERM sent, group not yet empty) does not
+/// count as running: wait for its end (bounded by the grace period and the SIGKILL), then start.
+/// Then drop finished runs beyond [`KEEP_FINISHED`] per name, so a long session stays bounded.
+fn run_script(
+    sup: &procsnap::Supervisor,
+    name: &str,
+    spec: procsnap::CommandSpec,
+) -> Result<Reserve, procsnap::SpawnError> {
+    let reserved = loop {
+        let r = sup.run_unique(name, spec.clone())?;
+        if let Reserve::AlreadyRunning(p) = &r
+            && p.state().snapshot().status == procsnap::Status::Stopping
+            && sup.wait(p.id()).is_some()
+        {
+            continue;
+        }
+        break r;
+    };
+    sup.registry().prune_finished(KEEP_FINISHED);
+    Ok(reserved)
 }
 
 #[tool_router]
@@ -65,7 +98,7 @@ impl Server {
         description = "List the scripts this project declares (package.json scripts and Procfile entries) with their commands. Only these can be started with scripts_run."
     )]
     async fn scripts_list(&self) -> Result<Json<ScriptsList>, String> {
-        Ok(Json(answers::scripts_list(&self.project()?)))
+        Ok(Json(answers::scripts_list(&self.load_project().await?)))
     }
 
     #[tool(
@@ -75,7 +108,7 @@ impl Server {
         &self,
         Parameters(p): Parameters<RunParams>,
     ) -> Result<Json<ScriptsRun>, String> {
-        let project = self.project()?;
+        let project = self.load_project().await?;
         let Some(script) = project.script(&p.name) else {
             return Err(format!(
                 "unknown script {:?}; available scripts: {}",
@@ -88,7 +121,7 @@ impl Server {
         let (sup, name) = (self.sup.clone(), p.name.clone());
         // A duplicate's process has left `Pending` (`run_unique` waits for a racing winner's
         // spawn), so the answer carries its real status and start time.
-        let reserved = blocking(move || sup.run_unique(&name, spec))
+        let reserved = blocking(move || run_script(&sup, &name, spec))
             .await?
             .map_err(|e| format!("cannot start {:?}: {e}", p.name))?;
         Ok(Json(match reserved {
@@ -166,9 +199,13 @@ impl Server {
     ) -> Result<Json<ScriptsRestart>, String> {
         let proc = answers::resolve(self.sup.registry(), &p.process_id)?;
         let (sup, id, grace) = (self.sup.clone(), proc.id(), self.grace);
-        let new = blocking(move || sup.restart(id, grace))
-            .await?
-            .map_err(|e| format!("cannot restart {}: {e}", p.process_id))?;
+        let new = blocking(move || {
+            let new = sup.restart(id, grace);
+            sup.registry().prune_finished(KEEP_FINISHED);
+            new
+        })
+        .await?
+        .map_err(|e| format!("cannot restart {}: {e}", p.process_id))?;
         let s = new.state().snapshot();
         Ok(Json(ScriptsRestart {
             success: true,
