@@ -88,3 +88,28 @@ fn waitpid_nohang_only_touches_its_pid() {
         Some(libc::ECHILD)
     );
 }
+
+/// Only stdin, stdout and stderr cross into the child: a descriptor the host holds without
+/// close-on-exec (here a dup of stderr at fd ≥ 100) is not inherited.
+#[test]
+fn child_gets_only_its_three_standard_descriptors() {
+    // SAFETY: F_DUPFD on our own open stderr returns a new descriptor (>= 100) or -1; without
+    // FD_CLOEXEC, as an inherited descriptor would be.
+    let leaked = unsafe { libc::fcntl(2, libc::F_DUPFD, 100) };
+    assert!(leaked >= 100);
+    let sup = procsnap::Supervisor::new().unwrap();
+    let p = sup
+        .spawn("fds", CommandSpec::shell("ls /proc/$$/fd; true"))
+        .unwrap();
+    let end = sup.wait(p.id()).unwrap();
+    // SAFETY: `leaked` is ours, opened above and closed once here.
+    unsafe { libc::close(leaked) };
+    assert_eq!(end.status, procsnap::Status::Success);
+    let fds: Vec<String> = p
+        .logs()
+        .tail(100)
+        .iter()
+        .map(|l| l.text.to_string())
+        .collect();
+    assert_eq!(fds, ["0", "1", "2"], "the shell's descriptors");
+}

@@ -12,6 +12,7 @@
 //! | stdin `/dev/null` (or a given fd) | `posix_spawn_file_actions_addopen`/`adddup2` |
 //! | stdout, stderr: fresh pipes | `pipe2(O_CLOEXEC)` + `adddup2` (dup2 clears close-on-exec on the copy) |
 //! | working directory | `posix_spawn_file_actions_addchdir_np` (glibc ≥ 2.29) |
+//! | no other descriptor | `posix_spawn_file_actions_addclosefrom_np` (glibc ≥ 2.34) |
 //! | environment | the parent's `environ`, or a copy with the spec's overrides |
 //!
 //! The parent's ends of the pipes are close-on-exec (no other child inherits them) and
@@ -152,6 +153,12 @@ pub fn spawn_with_fds(
         };
         r.map_err(|e| fail("posix_spawn_file_actions", e))?;
     }
+    // Nothing else crosses over: a descriptor the host inherited without close-on-exec (a
+    // listening socket, a lock file) must not stay open in every child, holding a port or a
+    // pipe open long after the host is gone.
+    actions
+        .close_from(targets)
+        .map_err(|e| fail("posix_spawn_file_actions", e))?;
     if let Some(dir) = &cwd {
         actions
             .chdir(dir)
@@ -373,6 +380,21 @@ impl<'a> FileActions<'a> {
                 0,
             )
         })
+    }
+
+    /// Closes every descriptor from `fd` up in the child (glibc ≥ 2.34; elsewhere the child
+    /// keeps what the host did not mark close-on-exec, as with std's `Command`).
+    fn close_from(&mut self, fd: libc::c_int) -> io::Result<()> {
+        #[cfg(target_env = "gnu")]
+        {
+            // SAFETY: the actions were initialised in `new`; the call records one integer.
+            cvt_nz(unsafe { libc::posix_spawn_file_actions_addclosefrom_np(self.ptr(), fd) })
+        }
+        #[cfg(not(target_env = "gnu"))]
+        {
+            let _ = fd;
+            Ok(())
+        }
     }
 
     fn chdir(&mut self, dir: &CString) -> io::Result<()> {
