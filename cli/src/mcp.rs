@@ -315,7 +315,16 @@ async fn serve_async(project: Project, grace: Duration) -> ExitCode {
         }
     };
     let stopper = sup.clone();
-    let _ = blocking(move || stopper.stop_all(grace)).await;
+    let stopping = blocking(move || stopper.stop_all(grace));
+    // A second SIGTERM or SIGINT while the groups get their grace: kill them now.
+    tokio::select! {
+        _ = stopping => {}
+        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+            eprintln!("procsnap mcp: second signal; killing all processes");
+            let killer = sup.clone();
+            let _ = blocking(move || killer.stop_all(Duration::ZERO)).await;
+        }
+    }
     // Let the last replies reach the client (bounded: a client that stopped reading must not
     // keep us alive).
     let _ = tokio::time::timeout(Duration::from_secs(1), framed.writer).await;

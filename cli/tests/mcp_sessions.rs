@@ -91,3 +91,27 @@ fn finished_runs_are_pruned_to_the_most_recent_five() {
     let err = m.tool_error("logs_stream", json!({"processId": ids[0]}));
     assert!(err.contains("unknown"), "{err}");
 }
+
+/// SIGTERM stops every group with the grace period; a second SIGTERM meanwhile kills them at
+/// once, as a second Ctrl-C does for `procsnap run`.
+#[test]
+fn a_second_signal_kills_at_once() {
+    let p = TempProject::procfile(&[("deaf", "trap '' TERM; while :; do sleep 0.1; done")]);
+    let mut m = Mcp::start(p.path(), &["--grace", "60"]);
+    m.initialize();
+    let run = m.ok("scripts_run", json!({"name": "deaf"}));
+    let pgid = m.pid_of(run["processId"].as_str().unwrap());
+    let server = m.child.id() as i64;
+    kill("TERM", server);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !group_members(pgid).is_empty(),
+        "the grace period is running"
+    );
+    kill("TERM", server);
+    let status = m
+        .wait(Duration::from_secs(10))
+        .expect("exits after the second signal");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(group_members(pgid), Vec::<u32>::new());
+}
