@@ -514,3 +514,18 @@ fn an_enormous_grace_is_capped() {
     let q = sup.spawn("after", CommandSpec::new("true")).unwrap();
     assert_eq!(sup.wait(q.id()).unwrap().status, Status::Success);
 }
+
+/// A watchdog killed from outside is replaced by the reaper at once, with a new pid.
+#[test]
+fn a_killed_watchdog_is_replaced() {
+    let sup = Fixture::new();
+    let first = sup.watchdog_pid();
+    // Spawned like any child, the watchdog leads its own group.
+    procsnap::sys::killpg(first, libc::SIGKILL).unwrap();
+    assert!(
+        common::eventually(secs(5), || sup.watchdog_pid() != first),
+        "no new watchdog"
+    );
+    let now = sup.watchdog_pid().as_raw();
+    assert!(std::path::Path::new(&format!("/proc/{now}")).exists());
+}

@@ -117,7 +117,13 @@ struct Reaper {
     last_scan: Option<Instant>,
     buf: Vec<u8>,
     shutting_down: bool,
+    /// The pid of a watchdog that died and could not be replaced yet, and when to try again
+    /// (out of processes or descriptors for a moment, say).
+    watchdog_retry: Option<(Pid, Instant)>,
 }
+
+/// How long after a failed watchdog respawn the next attempt is made.
+const WATCHDOG_RETRY: Duration = Duration::from_secs(1);
 
 /// Marks the reaper gone and wakes every waiter, also when the loop panics.
 struct GoneOnDrop(Arc<Shared>);
@@ -139,6 +145,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         last_scan: None,
         buf: vec![0; 64 * 1024],
         shutting_down: false,
+        watchdog_retry: None,
     };
     reaper.watch_watchdog();
     reaper.run();
@@ -201,6 +208,10 @@ impl Reaper {
             if let Some(d) = d {
                 wait = Some(wait.map_or(d, |w| w.min(d)));
             }
+        }
+        if let Some((_, at)) = self.watchdog_retry {
+            let left = at.saturating_duration_since(now);
+            wait = Some(wait.map_or(left, |w| w.min(left)));
         }
         match wait {
             None => -1,
@@ -338,6 +349,11 @@ impl Reaper {
 
     /// Deadlines and lingering groups: only the children on the timer list.
     fn tick(&mut self) {
+        if let Some((dead, at)) = self.watchdog_retry
+            && Instant::now() >= at
+        {
+            self.respawn_watchdog(dead);
+        }
         if self.timed.is_empty() {
             return;
         }
@@ -402,10 +418,19 @@ impl Reaper {
         };
         let _ = self.shared.epoll.delete(fd.as_fd());
         let dead = self.shared.watchdog.pid();
-        if matches!(sys::waitpid_nohang(dead), Ok(Some(_)))
-            && matches!(self.shared.watchdog.respawn(dead), Ok(Some(_)))
-        {
-            self.watch_watchdog();
+        if matches!(sys::waitpid_nohang(dead), Ok(Some(_))) {
+            self.respawn_watchdog(dead);
+        }
+    }
+
+    /// Replaces the dead watchdog; if that fails, tries again every [`WATCHDOG_RETRY`] (the
+    /// groups stay recorded in the table, so a late watchdog still covers all of them).
+    fn respawn_watchdog(&mut self, dead: Pid) {
+        self.watchdog_retry = None;
+        match self.shared.watchdog.respawn(dead) {
+            Ok(Some(_)) => self.watch_watchdog(),
+            Ok(None) => {} // shutting down, or already replaced
+            Err(_) => self.watchdog_retry = Some((dead, Instant::now() + WATCHDOG_RETRY)),
         }
     }
 
