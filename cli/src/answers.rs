@@ -159,9 +159,14 @@ fn targets(registry: &Registry, process_id: Option<&str>) -> Result<Vec<Arc<Proc
     }
 }
 
+/// A log entry's `id`: `<processId>-<seq>` (see [`LogEntry::id`]).
+pub fn log_id(process_id: &str, seq: u64) -> String {
+    format!("{process_id}-{seq}")
+}
+
 fn entry(p: &Process, label: &str, line: LogLine) -> LogEntry {
     LogEntry {
-        id: line.seq.to_string(),
+        id: log_id(label, line.seq),
         process_id: label.to_owned(),
         process_name: p.name().to_owned(),
         content: line.text.to_string(),
@@ -520,6 +525,43 @@ mod tests {
             e.starts_with("invalid regex \"a(b\": ") && e.contains('^'),
             "{e}"
         );
+    }
+
+    /// The id was the bare sequence number while the docs and the output schema promised one
+    /// that names the process.
+    #[test]
+    fn log_entry_ids_are_the_process_id_and_the_capture_sequence() {
+        let (r, dev, build) = registry();
+        let logs = logs_stream(&r, &StreamParams::default()).unwrap().logs;
+        let mut last: Option<u64> = None;
+        for e in &logs {
+            let seq =
+                e.id.strip_prefix(&format!("{}-", e.process_id))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or_else(|| panic!("{:?} is not <processId>-<seq>", e.id));
+            assert!(
+                last.is_none_or(|l| seq > l),
+                "ids follow capture order: {logs:?}"
+            );
+            last = Some(seq);
+        }
+        let first_dev = dev.logs().tail(10)[0].seq;
+        assert_eq!(logs[0].id, format!("{}-{first_dev}", dev.label()));
+        assert_eq!(
+            logs[1].id,
+            log_id(&build.label(), build.logs().tail(10)[0].seq)
+        );
+        // Search results carry the same ids as the stream.
+        let found = logs_search(
+            &r,
+            &SearchParams {
+                query: "GET".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .results;
+        assert_eq!(found[0].id, logs[3].id);
     }
 
     #[test]
