@@ -6,8 +6,9 @@
 //! package.json entry and records a warning. A malformed file is an error that names the file
 //! and the line:column; nothing here panics on input.
 //!
-//! Either file is read only up to [`MAX_FILE_BYTES`], and parsing is linear in its size (a
-//! package.json of 100,000 scripts is no problem).
+//! Both files may start with a UTF-8 byte order mark (npm accepts one); positions are counted
+//! after it, as an editor shows them. Either file is read only up to [`MAX_FILE_BYTES`], and
+//! parsing is linear in its size (a package.json of 100,000 scripts is no problem).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -55,6 +56,9 @@ impl PackageManager {
 
 /// The largest package.json or Procfile read; a bigger one is an error naming the file.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The UTF-8 byte order mark, skipped at the start of a file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// How many script names [`Project::names`] lists.
 const MAX_NAMES: usize = 50;
@@ -272,7 +276,8 @@ impl Project {
     }
 }
 
-/// The text of `path` (`None` if it does not exist), at most [`MAX_FILE_BYTES`] long.
+/// The text of `path` (`None` if it does not exist), without a leading UTF-8 BOM, at most
+/// [`MAX_FILE_BYTES`] long.
 fn read_optional(path: &Path) -> Result<Option<String>, ProjectError> {
     read_capped(path, MAX_FILE_BYTES)
 }
@@ -298,6 +303,11 @@ fn read_capped(path: &Path, limit: u64) -> Result<Option<String>, ProjectError> 
             path: path.to_owned(),
             limit,
         });
+    }
+    // npm accepts a BOM (many Windows editors write one); positions below are counted after
+    // it, as an editor shows them.
+    if bytes.starts_with(UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
     }
     match String::from_utf8(bytes) {
         Ok(text) => Ok(Some(text)),
@@ -661,6 +671,45 @@ mod tests {
         assert_eq!(
             e("é€: x"),
             "Procfile:1:1: invalid character 'é' in process name (use letters, digits, _ - .)"
+        );
+    }
+
+    /// npm accepts a package.json that starts with a UTF-8 BOM (Windows editors write one);
+    /// we rejected it with `1:1: expected a JSON object, found '\u{feff}'`.
+    #[test]
+    fn a_leading_bom_is_skipped_and_positions_stay_right() {
+        let d = TempDir::new("bom");
+        let bom = |text: &str| format!("\u{feff}{text}");
+        d.write("package.json", &bom(r#"{"scripts":{"dev":"vite"}}"#))
+            .write("Procfile", &bom("web: node s.js\n"));
+        let p = Project::discover(&d.0).unwrap();
+        let names: Vec<_> = p.scripts.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["dev", "web"]);
+        // Positions as an editor shows them, the same as without the BOM.
+        for text in ["{\"scripts\": {\"dev\": 42}}", "\n  []"] {
+            d.write("package.json", text);
+            let plain = Project::discover(&d.0).unwrap_err().to_string();
+            d.write("package.json", &bom(text));
+            assert_eq!(Project::discover(&d.0).unwrap_err().to_string(), plain);
+        }
+        fs::write(d.0.join("package.json"), b"\xEF\xBB\xBF{\n \"a\xff\": 1}").unwrap();
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(e.contains("package.json:2:4: not valid UTF-8"), "{e}");
+        fs::remove_file(d.0.join("package.json")).unwrap();
+        d.write("Procfile", &bom("  we b: x"));
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "Procfile:1:5: invalid character ' ' in process name (use letters, digits, _ - .)"
+            ),
+            "{e}"
+        );
+        // Only a leading BOM: one inside a name is still an error.
+        d.write("Procfile", "web: x\n\u{feff}w: y\n");
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(
+            e.contains("Procfile:2:1: invalid character '\\u{feff}'"),
+            "{e}"
         );
     }
 

@@ -186,6 +186,27 @@ fn unknown_targets_and_bad_projects_are_usage_errors() {
     );
 }
 
+/// Both files may start with a UTF-8 BOM, as npm allows: they were rejected with
+/// `1:1: expected a JSON object, found '\u{feff}'` / `invalid character '\u{feff}'`.
+#[test]
+fn files_starting_with_a_bom_are_read() {
+    let p = TempProject::new();
+    p.write(
+        "package.json",
+        "\u{feff}{\"scripts\": {\"build\": \"tsc\"}}",
+    );
+    p.write("Procfile", "\u{feff}worker: echo working\n");
+    let out = procsnap(&["list", "--dir", dir(&p)], &[]);
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "build   tsc  [npm]\nworker  echo working  [Procfile]\n"
+    );
+    let out = procsnap(&["run", "--dir", dir(&p), "worker"], &[]);
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("worker | working"), "{}", out.stdout);
+}
+
 #[test]
 fn list_shows_both_sources_and_the_package_manager() {
     let p = TempProject::new();
