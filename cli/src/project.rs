@@ -223,12 +223,20 @@ impl Project {
         }
 
         let package_manager = declared_pm.unwrap_or_else(|| lockfile_manager(&dir));
-        Ok(Project {
+        let mut project = Project {
             dir,
             package_manager,
             scripts,
             warnings,
-        })
+        };
+        let refused: Vec<String> = project
+            .scripts
+            .iter()
+            .filter_map(|s| project.refusal(s))
+            .map(|why| format!("{}: {why}", pkg_path.display()))
+            .collect();
+        project.warnings.extend(refused);
+        Ok(project)
     }
 
     /// The declared script called `name`.
@@ -254,10 +262,30 @@ impl Project {
         names.join(", ")
     }
 
+    /// Why `script` cannot be run, if it cannot: a package.json script whose name starts with
+    /// `-` would reach the package manager as an option (`npm run -v` prints npm's version),
+    /// not as a script name. (`npm run -- -v` does run it, but that is not checked for yarn,
+    /// pnpm and bun.) Procfile entries run through `/bin/sh -c <command>`, so their names
+    /// never reach an argument list and any name is fine.
+    pub fn refusal(&self, script: &Script) -> Option<String> {
+        (script.source == Source::PackageJson && script.name.starts_with('-')).then(|| {
+            format!(
+                "script {:?} cannot be run: a name starting with '-' would be read as an \
+                 option by the package manager ({} run {}), not as the script's name; rename it",
+                clip(&script.name),
+                self.package_manager.as_str(),
+                clip(&script.name)
+            )
+        })
+    }
+
     /// How to run a declared script: `<pm> run <name>` or `/bin/sh -c <command>`, in the
-    /// project directory.
-    pub fn spec(&self, script: &Script) -> CommandSpec {
-        match script.source {
+    /// project directory; or why it cannot be run ([`Project::refusal`]).
+    pub fn try_spec(&self, script: &Script) -> Result<CommandSpec, String> {
+        if let Some(why) = self.refusal(script) {
+            return Err(why);
+        }
+        Ok(match script.source {
             Source::PackageJson => CommandSpec::new(self.package_manager.as_str())
                 .args(["run", script.name.as_str()])
                 .cwd(&self.dir)
@@ -267,7 +295,25 @@ impl Project {
                     script.name
                 )),
             Source::Procfile => CommandSpec::shell(script.command.clone()).cwd(&self.dir),
-        }
+        })
+    }
+
+    /// [`Project::try_spec`] for callers that start whatever they get: a script that cannot
+    /// be run becomes a command that prints why on stderr and exits with code 2, so it fails
+    /// with a clear message and nothing else is run in its place.
+    pub fn spec(&self, script: &Script) -> CommandSpec {
+        self.try_spec(script).unwrap_or_else(|why| {
+            // The message is `$1`, never part of the shell text.
+            CommandSpec::new("/bin/sh")
+                .args([
+                    "-c",
+                    "printf 'procsnap: %s\\n' \"$1\" >&2; exit 2",
+                    "procsnap",
+                ])
+                .arg(&why)
+                .cwd(&self.dir)
+                .display_as(format!("(not run) {why}"))
+        })
     }
 
     /// An ad-hoc command (CLI only): `/bin/sh -c <command>` in the project directory.
@@ -711,6 +757,55 @@ mod tests {
             e.contains("Procfile:2:1: invalid character '\\u{feff}'"),
             "{e}"
         );
+    }
+
+    /// `{"scripts":{"-v":"echo hi"}}` ran `npm run -v`: npm's version, not the script.
+    #[test]
+    fn a_script_named_like_an_option_is_refused_not_given_to_the_package_manager() {
+        let d = TempDir::new("dash");
+        d.write(
+            "package.json",
+            r#"{"scripts":{"-v":"echo hi","--help":"echo help","a-b":"echo ok"}}"#,
+        )
+        .write("Procfile", "-w: echo from procfile\n");
+        let p = Project::discover(&d.0).unwrap();
+        for name in ["-v", "--help"] {
+            let script = p.script(name).unwrap();
+            let why = p.try_spec(script).unwrap_err();
+            assert!(
+                why.contains(&format!("script {name:?} cannot be run"))
+                    && why.contains("read as an option by the package manager"),
+                "{why}"
+            );
+            // Started anyway, it prints why and fails; the package manager never runs.
+            let spec = p.spec(script);
+            assert_eq!(spec.program(), "/bin/sh");
+            assert!(!spec.get_args().iter().any(|a| a == "run"), "{spec:?}");
+            assert_eq!(spec.get_args().last().unwrap(), why.as_str());
+            let out = std::process::Command::new(spec.program())
+                .args(spec.get_args())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                format!("procsnap: {why}\n")
+            );
+            assert!(out.stdout.is_empty());
+            assert!(
+                p.warnings.iter().any(|w| w.contains(&why)),
+                "{:?}",
+                p.warnings
+            );
+        }
+        // A '-' elsewhere is fine, and so is a Procfile name: it never reaches an argv.
+        assert_eq!(
+            p.try_spec(p.script("a-b").unwrap()).unwrap().get_args(),
+            ["run", "a-b"]
+        );
+        let w = p.try_spec(p.script("-w").unwrap()).unwrap();
+        assert_eq!(w.get_args(), ["-c", "echo from procfile"]);
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
     }
 
     /// 100,000 scripts took 12 s (a linear search per key); a 200,000-script file would have

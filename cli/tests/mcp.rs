@@ -473,6 +473,35 @@ fn undecodable_requests_get_a_parse_error_with_their_id_and_the_server_keeps_ser
     );
 }
 
+/// A package.json script named `-v` was started as `npm run -v` (npm's version, exit 0).
+#[test]
+fn a_script_named_like_an_option_fails_with_a_clear_error() {
+    let p = TempProject::new();
+    p.write(
+        "package.json",
+        r#"{"scripts": {"-v": "echo RAN-THE-SCRIPT"}}"#,
+    );
+    let mut m = Mcp::start_initialized(p.path());
+    let run = m.ok("scripts_run", json!({"name": "-v"}));
+    let id = run["processId"].as_str().unwrap().to_owned();
+    let end = wait_finished(&mut m, &id);
+    assert_eq!(end["status"], "failed", "{end}");
+    assert_eq!(end["exitCode"], 2, "{end}");
+    let logs = m.ok("logs_stream", json!({"processId": id}))["logs"].clone();
+    let text: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        text,
+        [
+            "procsnap: script \"-v\" cannot be run: a name starting with '-' would be read as an option by the package manager (npm run -v), not as the script's name; rename it"
+        ]
+    );
+}
+
 #[test]
 fn modern_era_needs_no_handshake() {
     let p = project();
