@@ -48,6 +48,18 @@ def error_text(result, tool):
     return " ".join(c.text for c in result.content if getattr(c, "type", None) == "text")
 
 
+def check_log_ids(logs):
+    """Log entry ids are `<processId>-<seq>`, as the output schema says; in one answer (oldest
+    first) the seqs are distinct and increasing."""
+    seqs = []
+    for e in logs:
+        prefix = e["processId"] + "-"
+        seq = e["id"][len(prefix):]
+        check(e["id"].startswith(prefix) and seq.isdigit(), f"log id {e['id']!r} is not <processId>-<seq>: {e}")
+        seqs.append(int(seq))
+    check(all(a < b for a, b in zip(seqs, seqs[1:])), f"log ids not in capture order: {[e['id'] for e in logs]}")
+
+
 async def call(c, tool, args=None):
     return structured(await c.call_tool(tool, args or {}), tool)
 
@@ -121,6 +133,8 @@ async def session(binary, project, mode):
         check(len(allout["logs"]) > len(errs["logs"]), "level=error must drop stdout lines")
         last = await call(c, "logs_stream", {"limit": 2})
         check(len(last["logs"]) == 2, f"limit: {last}")
+        check_log_ids(allout["logs"])
+        check_log_ids(last["logs"])
         print(f"[{mode}] logs_stream: level=error gave {len(errs['logs'])} stderr lines of {len(allout['logs'])}; limit honoured")
 
         await wait_log(c, {"processId": ids["build"]}, "built dist")

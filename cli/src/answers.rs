@@ -4,6 +4,7 @@
 //! anything. Status reads every process under one pin (one consistent, ordered view, no lock
 //! and no per-process pin); errors are messages that say what is available.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -22,6 +23,19 @@ pub const DEFAULT_LIMIT: usize = 100;
 pub const MAX_LIMIT: usize = 10_000;
 /// Compiled-size cap for a client's regex (the regex crate's default is 10 MiB).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// How many characters of a client-supplied string an error message echoes.
+pub(crate) const CLIP_CHARS: usize = 200;
+
+/// `text` cut to its first [`CLIP_CHARS`] characters, with `…` appended when it was cut: for
+/// echoing client input in error messages, so a 15 MB name does not come back whole. Cuts on
+/// a character boundary; borrows when nothing is cut.
+pub(crate) fn clip(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(CLIP_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((at, _)) => Cow::Owned(format!("{}…", &text[..at])),
+    }
+}
 
 /// `scripts_list`.
 pub fn scripts_list(project: &Project) -> ScriptsList {
@@ -42,7 +56,8 @@ pub fn resolve(registry: &Registry, process_id: &str) -> Result<Arc<Process>, St
         .filter(|p| p.label() == process_id)
         .ok_or_else(|| {
             format!(
-                "unknown processId {process_id:?}; known processes: {}",
+                "unknown processId {:?}; known processes: {}",
+                clip(process_id),
                 known_processes(registry)
             )
         })
@@ -85,7 +100,8 @@ pub fn scripts_status(
         let project = project()?;
         if project.script(n).is_none() {
             return Err(format!(
-                "unknown script {n:?}; available scripts: {}",
+                "unknown script {:?}; available scripts: {}",
+                clip(n),
                 project.names()
             ));
         }
@@ -105,6 +121,19 @@ pub fn status_view(registry: &Registry, name: Option<&str>, now: SystemTime) -> 
         .map(|p| ProcessInfo::new(p.label(), p.name(), p.state().load(&guard), now))
         .collect();
     ScriptsStatus { processes }
+}
+
+/// `invalid regex "(": …`. The regex crate's message quotes the whole pattern (with a caret
+/// under the fault); for a pattern too long to echo, only its last line (the reason) is kept.
+fn regex_error(query: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    match clip(query) {
+        Cow::Borrowed(q) => format!("invalid regex {q:?}: {text}"),
+        Cow::Owned(q) => {
+            let reason = text.lines().last().unwrap_or_default();
+            format!("invalid regex {q:?}: {}", clip(reason))
+        }
+    }
 }
 
 fn limit(requested: Option<u32>) -> usize {
@@ -130,9 +159,14 @@ fn targets(registry: &Registry, process_id: Option<&str>) -> Result<Vec<Arc<Proc
     }
 }
 
+/// A log entry's `id`: `<processId>-<seq>` (see [`LogEntry::id`]).
+pub fn log_id(process_id: &str, seq: u64) -> String {
+    format!("{process_id}-{seq}")
+}
+
 fn entry(p: &Process, label: &str, line: LogLine) -> LogEntry {
     LogEntry {
-        id: line.seq.to_string(),
+        id: log_id(label, line.seq),
         process_id: label.to_owned(),
         process_name: p.name().to_owned(),
         content: line.text.to_string(),
@@ -182,7 +216,15 @@ pub fn logs_search(registry: &Registry, params: &SearchParams) -> Result<LogsSea
     let level = params.level.unwrap_or_default();
     let limit = limit(params.limit);
     let since = match params.since.as_deref() {
-        Some(s) => Some(parse_rfc3339(s).map_err(|e| format!("since: {e}"))?),
+        // The parser's message quotes its input: for a long input, take the message it gives
+        // for the clipped text (which is no time either).
+        Some(s) => Some(parse_rfc3339(s).map_err(|e| {
+            let e = match clip(s) {
+                Cow::Owned(short) => parse_rfc3339(&short).err().unwrap_or(e),
+                Cow::Borrowed(_) => e,
+            };
+            format!("since: {e}")
+        })?),
         None => None,
     };
     let regex = if params.regex.unwrap_or(false) {
@@ -190,7 +232,7 @@ pub fn logs_search(registry: &Registry, params: &SearchParams) -> Result<LogsSea
             RegexBuilder::new(&params.query)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .build()
-                .map_err(|e| format!("invalid regex {:?}: {e}", params.query))?,
+                .map_err(|e| regex_error(&params.query, &e))?,
         )
     } else {
         None
@@ -434,6 +476,92 @@ mod tests {
         );
         let e = search(&r, "", |p| p.since = Some("yesterday".into())).unwrap_err();
         assert!(e.starts_with("since: "), "{e}");
+    }
+
+    #[test]
+    fn clip_cuts_long_text_on_a_char_boundary() {
+        assert!(matches!(clip("dev"), Cow::Borrowed("dev")));
+        let exact = "x".repeat(CLIP_CHARS);
+        assert!(matches!(clip(&exact), Cow::Borrowed(_)));
+        let long = "é".repeat(CLIP_CHARS + 1);
+        let c = clip(&long);
+        assert_eq!(c.chars().count(), CLIP_CHARS + 1);
+        assert_eq!(c, format!("{}…", "é".repeat(CLIP_CHARS)));
+    }
+
+    /// A client's 15 MB name used to come back whole in the error message.
+    #[test]
+    fn errors_echo_client_input_clipped() {
+        let (r, dev, _) = registry();
+        let huge = "x".repeat(15 << 20);
+        let clipped = format!("\"{}…\"", "x".repeat(CLIP_CHARS));
+        let e = resolve(&r, &huge).unwrap_err();
+        assert!(e.len() < 1000 && e.contains(&clipped), "{e}");
+        assert!(e.contains(&dev.label()), "still says what exists: {e}");
+        let e = scripts_status(&r, Some(&huge), || Ok(project())).unwrap_err();
+        assert!(e.len() < 1000 && e.contains(&clipped), "{e}");
+        assert!(e.contains("available scripts: dev"), "{e}");
+        let e = logs_stream(
+            &r,
+            &StreamParams {
+                process_id: Some(huge.clone()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert!(e.len() < 1000, "{e}");
+        let e = search(&r, "", |p| p.process_id = Some(huge.clone())).unwrap_err();
+        assert!(e.len() < 1000, "{e}");
+        let e = search(&r, "", |p| p.since = Some(huge.clone())).unwrap_err();
+        assert!(e.len() < 1000 && e.contains("RFC 3339"), "{e}");
+        // The regex crate quotes the whole pattern; a long one keeps only the reason.
+        let bad = format!("({}", "x".repeat(100_000));
+        let e = search(&r, &bad, |p| p.regex = Some(true)).unwrap_err();
+        assert!(e.len() < 1000 && e.contains("unclosed group"), "{e}");
+        assert!(e.starts_with(&format!("invalid regex \"({}…\"", "x".repeat(199))));
+        // Short input is echoed whole, with the regex crate's pointer to the fault.
+        let e = search(&r, "a(b", |p| p.regex = Some(true)).unwrap_err();
+        assert!(
+            e.starts_with("invalid regex \"a(b\": ") && e.contains('^'),
+            "{e}"
+        );
+    }
+
+    /// The id was the bare sequence number while the docs and the output schema promised one
+    /// that names the process.
+    #[test]
+    fn log_entry_ids_are_the_process_id_and_the_capture_sequence() {
+        let (r, dev, build) = registry();
+        let logs = logs_stream(&r, &StreamParams::default()).unwrap().logs;
+        let mut last: Option<u64> = None;
+        for e in &logs {
+            let seq =
+                e.id.strip_prefix(&format!("{}-", e.process_id))
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or_else(|| panic!("{:?} is not <processId>-<seq>", e.id));
+            assert!(
+                last.is_none_or(|l| seq > l),
+                "ids follow capture order: {logs:?}"
+            );
+            last = Some(seq);
+        }
+        let first_dev = dev.logs().tail(10)[0].seq;
+        assert_eq!(logs[0].id, format!("{}-{first_dev}", dev.label()));
+        assert_eq!(
+            logs[1].id,
+            log_id(&build.label(), build.logs().tail(10)[0].seq)
+        );
+        // Search results carry the same ids as the stream.
+        let found = logs_search(
+            &r,
+            &SearchParams {
+                query: "GET".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .results;
+        assert_eq!(found[0].id, logs[3].id);
     }
 
     #[test]

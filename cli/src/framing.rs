@@ -1,67 +1,161 @@
 //! Newline-delimited JSON-RPC framing in front of rmcp's stdio transport.
 //!
 //! rmcp answers well-formed JSON of the wrong shape with `-32600 Invalid Request`, but drops a
-//! line that is not JSON at all without a word (rust-sdk#938: replying to garbage can start an
+//! line that it cannot parse without a word (rust-sdk#938: replying to garbage can start an
 //! error storm with a peer that echoes). A client that sent a truncated or mangled request
 //! then waits forever. JSON-RPC 2.0 wants a `-32700 Parse error`, so this layer reads stdin
-//! itself, answers each unparseable line with one, and forwards every other line unchanged.
-//! The reply is itself valid JSON, so an echoing peer gets silence from rmcp, not a storm.
+//! itself, answers each line rmcp could not decode, and forwards every other line unchanged.
+//! The reply is itself a valid JSON-RPC message (an error response, which rmcp drops), so an
+//! echoing peer gets silence, not a storm.
 //!
-//! The `id` is omitted (it cannot be read from the line), as MCP 2025-11-25 and 2026-07-28
-//! specify and as rmcp does for its own `-32600`; JSON-RPC 2.0 would send `"id": null`, which
-//! the MCP schema does not allow.
+//! "Could not decode" is decided by decoding exactly as rmcp 3.11's stdio transport does: a
+//! leading UTF-8 BOM skipped, then `serde_json::from_slice` into rmcp's own message type
+//! ([`RxJsonRpcMessage<RoleServer>`]). A cheaper pre-check (say, `IgnoredAny`) accepts lines
+//! that rmcp's parse then rejects and drops: an invalid UTF-8 byte or a lone surrogate
+//! (`"\ud800"`) in a string, a number out of range (`1e999`), nesting deeper than serde_json's
+//! 128 levels. serde_json counts all of these as syntax errors, so they get `-32700` here.
+//!
+//! Valid JSON that is not a valid message (rmcp's `-32600`) is answered here too when it is a
+//! request whose `id` can be read, so the reply carries that `id` and the client can match it
+//! to its call; otherwise it goes to rmcp, which answers `-32600` without an `id` (or ignores a
+//! non-MCP notification, as it does for compatibility).
+//!
+//! The `id` of a `-32700` reply is the request's when it can still be read from the line (a
+//! well-formed object whose only fault is deep inside, e.g. a bad string in `params`), and is
+//! omitted otherwise, as MCP 2025-11-25 and 2026-07-28 specify and as rmcp does for its own
+//! `-32600`; JSON-RPC 2.0 would send `"id": null`, which the MCP schema does not allow. An `id`
+//! is only ever taken from something with a `method` (a request), never from a response, whose
+//! `id` belongs to the server's own requests.
 //!
 //! Output from rmcp and from this layer goes through one writer task, whole lines at a time, so
 //! they never interleave inside a line.
 
+use rmcp::RoleServer;
+use rmcp::service::RxJsonRpcMessage;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+use serde_json::error::Category;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::answers::clip;
+
 /// The longest line accepted (rmcp's own default).
 pub const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// JSON-RPC 2.0 `Parse error`.
+pub const PARSE_ERROR: i32 = -32700;
+/// JSON-RPC 2.0 `Invalid Request`.
+pub const INVALID_REQUEST: i32 = -32600;
+
+/// The UTF-8 byte order mark, which rmcp's transport skips at the start of a line.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// What to do with one incoming line.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Well-formed JSON: rmcp decides.
+    /// A message rmcp decodes (or valid JSON rmcp itself answers or ignores): forward it.
     Forward,
     /// Blank: ignore.
     Skip,
-    /// Not JSON: answer with this reply line (no trailing newline).
+    /// rmcp could not decode it: answer with this reply line (no trailing newline).
     Reply(String),
 }
 
 /// Classifies one line (without its `\n`).
 pub fn classify(line: &[u8]) -> Verdict {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if line.iter().all(u8::is_ascii_whitespace) {
+    let body = line.strip_prefix(UTF8_BOM).unwrap_or(line);
+    if body.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Skip;
     }
-    match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
-        Ok(_) => Verdict::Forward,
-        Err(e)
-            if matches!(
-                e.classify(),
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof
-            ) =>
-        {
-            Verdict::Reply(parse_error(&format!(
+    if let Err(e) = std::str::from_utf8(body) {
+        return Verdict::Reply(error_reply(
+            PARSE_ERROR,
+            request_id(body).as_ref(),
+            &format!(
+                "Parse error: invalid UTF-8 at byte {} (JSON text must be UTF-8)",
+                e.valid_up_to()
+            ),
+        ));
+    }
+    // Exactly rmcp's decode (transport/async_rw.rs, `try_parse_with_compatibility`).
+    let Err(e) = serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(body) else {
+        return Verdict::Forward;
+    };
+    match e.classify() {
+        // rmcp drops these silently.
+        Category::Syntax | Category::Eof => Verdict::Reply(error_reply(
+            PARSE_ERROR,
+            request_id(body).as_ref(),
+            &format!(
                 "Parse error: {e} (each JSON-RPC message must be one JSON object on one line)"
-            )))
+            ),
+        )),
+        // Valid JSON, not a valid message: rmcp answers -32600 without an id (or ignores a
+        // non-MCP notification). A request with a readable id gets its answer from us, with
+        // the id; anything else is left to rmcp.
+        Category::Data | Category::Io => {
+            // The typed parse stops at the first mismatch; text after a complete value (`{}
+            // trailing`) is still no JSON.
+            if let Err(syntax) = serde_json::from_slice::<IgnoredAny>(body) {
+                return Verdict::Reply(error_reply(
+                    PARSE_ERROR,
+                    None,
+                    &format!("Parse error: {syntax}"),
+                ));
+            }
+            match request_id(body) {
+                Some(id) => Verdict::Reply(error_reply(
+                    INVALID_REQUEST,
+                    Some(&id),
+                    &format!("Invalid Request: {}", clip(&e.to_string())),
+                )),
+                None => Verdict::Forward,
+            }
         }
-        // Valid JSON that serde could not take (e.g. nesting too deep): let rmcp answer it.
-        Err(_) => Verdict::Forward,
     }
 }
 
-/// A `-32700` reply line.
-pub fn parse_error(message: &str) -> String {
-    serde_json::json!({
+/// The `id` of a request (an object with a `method`), read as leniently as possible: every
+/// other member is skipped without validation, so a line whose fault lies elsewhere (a bad
+/// string or number in `params`, nesting too deep) still yields its id. `None` for anything
+/// that is not an object, has no `method`, or whose `id` is not a string or a number.
+fn request_id(body: &[u8]) -> Option<Value> {
+    /// `id` and `method` only; serde's derive skips every other member with `IgnoredAny`.
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(default)]
+        id: Option<Value>,
+        #[serde(default)]
+        method: Option<IgnoredAny>,
+    }
+    // The derive would also read a struct from an array: insist on an object.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return None;
+    }
+    let probe: Probe = serde_json::from_slice(body).ok()?;
+    probe.method?;
+    probe.id.filter(|id| id.is_string() || id.is_number())
+}
+
+/// A JSON-RPC error reply line with `code`, the request's `id` when known (omitted otherwise).
+pub fn error_reply(code: i32, id: Option<&Value>, message: &str) -> String {
+    let mut reply = serde_json::json!({
         "jsonrpc": "2.0",
-        "error": { "code": -32700, "message": message }
-    })
-    .to_string()
+        "error": { "code": code, "message": message }
+    });
+    if let Some(id) = id {
+        reply["id"] = id.clone();
+    }
+    reply.to_string()
+}
+
+/// A `-32700` reply line without an `id`.
+pub fn parse_error(message: &str) -> String {
+    error_reply(PARSE_ERROR, None, message)
 }
 
 /// One line read with a length cap.
@@ -235,6 +329,7 @@ mod tests {
             "valid JSON, wrong shape: rmcp's -32600"
         );
         assert_eq!(classify(b"   \r"), Verdict::Skip);
+        assert_eq!(classify(b"\xEF\xBB\xBF"), Verdict::Skip);
         for bad in [&b"{not json"[..], b"{\"a\":", b"\xff\xfe", b"{} trailing"] {
             let Verdict::Reply(r) = classify(bad) else {
                 panic!("{bad:?}")
@@ -243,6 +338,128 @@ mod tests {
             assert_eq!(v["error"]["code"], -32700);
             assert_eq!(v["jsonrpc"], "2.0");
             assert!(v.get("id").is_none());
+        }
+    }
+
+    /// The reply to `line`, parsed, or a panic if `line` would have been forwarded.
+    fn reply(line: &[u8]) -> Value {
+        match classify(line) {
+            Verdict::Reply(r) => serde_json::from_str(&r).unwrap(),
+            other => panic!("{other:?} for {}", String::from_utf8_lossy(line)),
+        }
+    }
+
+    /// A `tools/call` request with id 7 whose `params` hold `bad` (raw JSON bytes).
+    fn call_with(bad: &[u8]) -> Vec<u8> {
+        [
+            &br#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"scripts_run","arguments":{"name":"#[..],
+            bad,
+            b"}}}",
+        ]
+        .concat()
+    }
+
+    /// Each of these passed the old `IgnoredAny` pre-check, then rmcp's own decode rejected it
+    /// and dropped it without a reply: the client waited forever.
+    #[test]
+    fn lines_rmcp_cannot_decode_get_a_parse_error_with_their_id() {
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let cases = [
+            ("invalid UTF-8 in a string", call_with(b"\"a\xffb\"")),
+            ("lone surrogate", call_with(br#""\ud800""#)),
+            ("number out of range", call_with(b"1e999")),
+            ("nesting over 128", call_with(deep.as_bytes())),
+        ];
+        for (what, line) in &cases {
+            assert!(
+                serde_json::from_slice::<IgnoredAny>(line).is_ok(),
+                "{what}: the old pre-check accepted it"
+            );
+            let v = reply(line);
+            assert_eq!(v["jsonrpc"], "2.0", "{what}: {v}");
+            assert_eq!(v["error"]["code"], PARSE_ERROR, "{what}: {v}");
+            assert_eq!(v["id"], 7, "{what}: {v}");
+            assert!(
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Parse error: "),
+                "{what}: {v}"
+            );
+        }
+        // The same faults with no readable request id: answered without one.
+        let top_level_deep = reply(deep.as_bytes());
+        assert_eq!(top_level_deep["error"]["code"], PARSE_ERROR);
+        assert!(top_level_deep.get("id").is_none(), "{top_level_deep}");
+        for no_id in [
+            &br#"{"jsonrpc":"2.0","method":"tools/call","params":{"n":1e999}}"#[..],
+            br#"{"jsonrpc":"2.0","id":7,"params":{"n":1e999}}"#, // no method: not a request
+            br#"{"jsonrpc":"2.0","id":"\ud800","method":"ping"}"#, // the id itself is bad
+            b"\xff{}",
+        ] {
+            let v = reply(no_id);
+            assert_eq!(v["error"]["code"], PARSE_ERROR, "{v}");
+            assert!(v.get("id").is_none(), "{v}");
+        }
+        // A string id comes back as it was sent.
+        let v = reply(br#"{"id":"req-1","jsonrpc":"2.0","method":"ping","params":{"x":"\udfff"}}"#);
+        assert_eq!(v["id"], "req-1", "{v}");
+    }
+
+    /// Valid JSON that is no valid message: a request with a readable id is answered -32600
+    /// with that id (rmcp would answer without one); the rest goes to rmcp, which answers
+    /// without an id or ignores a non-MCP notification.
+    #[test]
+    fn invalid_requests_with_an_id_are_answered_with_it() {
+        let v = reply(br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":5}"#);
+        assert_eq!(v["error"]["code"], INVALID_REQUEST, "{v}");
+        assert_eq!(v["id"], 9, "{v}");
+        // A message followed by more text is not JSON: a parse error (rmcp would stop reading
+        // at the message's fault and answer -32600).
+        let v = reply(br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":5} {}"#);
+        assert_eq!(v["error"]["code"], PARSE_ERROR, "{v}");
+        for forwarded in [
+            &b"42"[..],
+            br#"{"hello":"world"}"#,
+            br#"{"jsonrpc":"2.0","id":3,"result":{},"error":{}}"#, // a response: its id is ours
+            br#"{"jsonrpc":"2.0","method":"notifications/progress","params":5}"#,
+            br#"{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":1}}"#,
+        ] {
+            assert_eq!(
+                classify(forwarded),
+                Verdict::Forward,
+                "{}",
+                String::from_utf8_lossy(forwarded)
+            );
+        }
+    }
+
+    #[test]
+    fn valid_messages_are_forwarded_and_a_bom_is_skipped_as_rmcp_does() {
+        for ok in [
+            &br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#[..],
+            b"\xEF\xBB\xBF{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}",
+            br#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"\ud83d\ude00"}}"#,
+            br#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"scripts_list","arguments":{}}}"#,
+            br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        ] {
+            assert_eq!(classify(ok), Verdict::Forward, "{}", String::from_utf8_lossy(ok));
+        }
+    }
+
+    /// An echoing peer sends our replies back: each is a message rmcp decodes (an error
+    /// response, which it drops), so no reply to a reply, no storm.
+    #[test]
+    fn replies_are_messages_rmcp_decodes() {
+        for line in [
+            call_with(b"1e999"),
+            b"not json".to_vec(),
+            br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":5}"#.to_vec(),
+        ] {
+            let Verdict::Reply(r) = classify(&line) else {
+                panic!()
+            };
+            assert_eq!(classify(r.as_bytes()), Verdict::Forward, "{r}");
         }
     }
 

@@ -5,15 +5,23 @@
 //! `Procfile` (`name: command`, run with `/bin/sh -c`). A script declared by both keeps the
 //! package.json entry and records a warning. A malformed file is an error that names the file
 //! and the line:column; nothing here panics on input.
+//!
+//! Both files may start with a UTF-8 byte order mark (npm accepts one); positions are counted
+//! after it, as an editor shows them. Either file is read only up to [`MAX_FILE_BYTES`], and
+//! parsing is linear in its size (a package.json of 100,000 scripts is no problem).
 
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use procsnap::CommandSpec;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use crate::answers::clip;
 
 /// The package managers `package.json` scripts can be run with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +53,15 @@ impl PackageManager {
         }
     }
 }
+
+/// The largest package.json or Procfile read; a bigger one is an error naming the file.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The UTF-8 byte order mark, skipped at the start of a file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// How many script names [`Project::names`] lists.
+const MAX_NAMES: usize = 50;
 
 /// Lockfiles in priority order, each naming the manager that wrote it.
 const LOCKFILES: &[(&str, PackageManager)] = &[
@@ -100,6 +117,8 @@ pub enum ProjectError {
     },
     /// The directory itself is unusable.
     Dir { path: PathBuf, source: io::Error },
+    /// The file is larger than `limit` bytes ([`MAX_FILE_BYTES`]).
+    TooLarge { path: PathBuf, limit: u64 },
 }
 
 impl fmt::Display for ProjectError {
@@ -121,6 +140,12 @@ impl fmt::Display for ProjectError {
                     path.display()
                 )
             }
+            ProjectError::TooLarge { path, limit } => write!(
+                f,
+                "{}: too large (over {} MiB, the most procsnap reads)",
+                path.display(),
+                limit / (1024 * 1024)
+            ),
         }
     }
 }
@@ -129,7 +154,7 @@ impl std::error::Error for ProjectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ProjectError::Read { source, .. } | ProjectError::Dir { source, .. } => Some(source),
-            ProjectError::Syntax { .. } => None,
+            ProjectError::Syntax { .. } | ProjectError::TooLarge { .. } => None,
         }
     }
 }
@@ -174,29 +199,44 @@ impl Project {
 
         let procfile_path = dir.join("Procfile");
         if let Some(text) = read_optional(&procfile_path)? {
-            for (name, command) in parse_procfile(&procfile_path, &text)? {
-                if scripts.iter().any(|s| s.name == name) {
-                    warnings.push(format!(
-                        "{}: {name:?} is also a package.json script; using package.json's",
-                        procfile_path.display()
-                    ));
-                    continue;
+            let entries = parse_procfile(&procfile_path, &text)?;
+            let mut added = Vec::with_capacity(entries.len());
+            {
+                let declared: HashSet<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
+                for (name, command) in entries {
+                    if declared.contains(name.as_str()) {
+                        warnings.push(format!(
+                            "{}: {:?} is also a package.json script; using package.json's",
+                            procfile_path.display(),
+                            clip(&name)
+                        ));
+                        continue;
+                    }
+                    added.push(Script {
+                        name,
+                        command,
+                        source: Source::Procfile,
+                    });
                 }
-                scripts.push(Script {
-                    name,
-                    command,
-                    source: Source::Procfile,
-                });
             }
+            scripts.extend(added);
         }
 
         let package_manager = declared_pm.unwrap_or_else(|| lockfile_manager(&dir));
-        Ok(Project {
+        let mut project = Project {
             dir,
             package_manager,
             scripts,
             warnings,
-        })
+        };
+        let refused: Vec<String> = project
+            .scripts
+            .iter()
+            .filter_map(|s| project.refusal(s))
+            .map(|why| format!("{}: {why}", pkg_path.display()))
+            .collect();
+        project.warnings.extend(refused);
+        Ok(project)
     }
 
     /// The declared script called `name`.
@@ -204,19 +244,48 @@ impl Project {
         self.scripts.iter().find(|s| s.name == name)
     }
 
-    /// The names of all declared scripts, comma-separated (for error messages).
+    /// The names of the declared scripts, comma-separated (for error messages): the first
+    /// 50, then how many more, so a huge project does not make a huge message.
     pub fn names(&self) -> String {
         if self.scripts.is_empty() {
             return "(none: no package.json scripts or Procfile entries)".to_owned();
         }
-        let names: Vec<&str> = self.scripts.iter().map(|s| s.name.as_str()).collect();
+        let mut names: Vec<Cow<'_, str>> = self
+            .scripts
+            .iter()
+            .take(MAX_NAMES)
+            .map(|s| clip(&s.name))
+            .collect();
+        if self.scripts.len() > MAX_NAMES {
+            names.push(format!("and {} more", self.scripts.len() - MAX_NAMES).into());
+        }
         names.join(", ")
     }
 
+    /// Why `script` cannot be run, if it cannot: a package.json script whose name starts with
+    /// `-` would reach the package manager as an option (`npm run -v` prints npm's version),
+    /// not as a script name. (`npm run -- -v` does run it, but that is not checked for yarn,
+    /// pnpm and bun.) Procfile entries run through `/bin/sh -c <command>`, so their names
+    /// never reach an argument list and any name is fine.
+    pub fn refusal(&self, script: &Script) -> Option<String> {
+        (script.source == Source::PackageJson && script.name.starts_with('-')).then(|| {
+            format!(
+                "script {:?} cannot be run: a name starting with '-' would be read as an \
+                 option by the package manager ({} run {}), not as the script's name; rename it",
+                clip(&script.name),
+                self.package_manager.as_str(),
+                clip(&script.name)
+            )
+        })
+    }
+
     /// How to run a declared script: `<pm> run <name>` or `/bin/sh -c <command>`, in the
-    /// project directory.
-    pub fn spec(&self, script: &Script) -> CommandSpec {
-        match script.source {
+    /// project directory; or why it cannot be run ([`Project::refusal`]).
+    pub fn try_spec(&self, script: &Script) -> Result<CommandSpec, String> {
+        if let Some(why) = self.refusal(script) {
+            return Err(why);
+        }
+        Ok(match script.source {
             Source::PackageJson => CommandSpec::new(self.package_manager.as_str())
                 .args(["run", script.name.as_str()])
                 .cwd(&self.dir)
@@ -226,7 +295,25 @@ impl Project {
                     script.name
                 )),
             Source::Procfile => CommandSpec::shell(script.command.clone()).cwd(&self.dir),
-        }
+        })
+    }
+
+    /// [`Project::try_spec`] for callers that start whatever they get: a script that cannot
+    /// be run becomes a command that prints why on stderr and exits with code 2, so it fails
+    /// with a clear message and nothing else is run in its place.
+    pub fn spec(&self, script: &Script) -> CommandSpec {
+        self.try_spec(script).unwrap_or_else(|why| {
+            // The message is `$1`, never part of the shell text.
+            CommandSpec::new("/bin/sh")
+                .args([
+                    "-c",
+                    "printf 'procsnap: %s\\n' \"$1\" >&2; exit 2",
+                    "procsnap",
+                ])
+                .arg(&why)
+                .cwd(&self.dir)
+                .display_as(format!("(not run) {why}"))
+        })
     }
 
     /// An ad-hoc command (CLI only): `/bin/sh -c <command>` in the project directory.
@@ -235,25 +322,50 @@ impl Project {
     }
 }
 
+/// The text of `path` (`None` if it does not exist), without a leading UTF-8 BOM, at most
+/// [`MAX_FILE_BYTES`] long.
 fn read_optional(path: &Path) -> Result<Option<String>, ProjectError> {
-    match fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(Some(text)),
-            Err(e) => {
-                let (line, column) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
-                Err(ProjectError::Syntax {
-                    path: path.to_owned(),
-                    line,
-                    column,
-                    message: "not valid UTF-8".to_owned(),
-                })
-            }
-        },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(ProjectError::Read {
+    read_capped(path, MAX_FILE_BYTES)
+}
+
+fn read_capped(path: &Path, limit: u64) -> Result<Option<String>, ProjectError> {
+    let read_error = |source| ProjectError::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let file = match fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read_error(source)),
+    };
+    // One byte past the limit tells "too large" from "exactly the limit", without reading
+    // (or allocating for) the rest of a huge file.
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(read_error)?;
+    if bytes.len() as u64 > limit {
+        return Err(ProjectError::TooLarge {
             path: path.to_owned(),
-            source,
-        }),
+            limit,
+        });
+    }
+    // npm accepts a BOM (many Windows editors write one); positions below are counted after
+    // it, as an editor shows them.
+    if bytes.starts_with(UTF8_BOM) {
+        bytes.drain(..UTF8_BOM.len());
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) => {
+            let (line, column) = line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+            Err(ProjectError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                message: "not valid UTF-8".to_owned(),
+            })
+        }
     }
 }
 
@@ -280,7 +392,8 @@ struct PackageJson {
     package_manager: Option<String>,
 }
 
-/// `scripts` in file order (a later duplicate key replaces the earlier value in place).
+/// `scripts` in file order (a later duplicate key replaces the earlier value in place; an index
+/// by name keeps that linear).
 #[derive(Default)]
 struct OrderedScripts(Vec<(String, String)>);
 
@@ -294,13 +407,17 @@ impl<'de> Deserialize<'de> for OrderedScripts {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<OrderedScripts, A::Error> {
                 let mut out: Vec<(String, String)> = Vec::new();
+                let mut index: HashMap<String, usize> = HashMap::new();
                 while let Some((k, v)) = map.next_entry::<String, String>()? {
                     if k.is_empty() {
                         return Err(de::Error::custom("a script name cannot be empty"));
                     }
-                    match out.iter_mut().find(|(name, _)| *name == k) {
-                        Some(slot) => slot.1 = v,
-                        None => out.push((k, v)),
+                    match index.get(&k) {
+                        Some(&i) => out[i].1 = v,
+                        None => {
+                            index.insert(k.clone(), out.len());
+                            out.push((k, v));
+                        }
                     }
                 }
                 Ok(OrderedScripts(out))
@@ -352,6 +469,7 @@ fn parse_procfile(path: &Path, text: &str) -> Result<Vec<(String, String)>, Proj
         message,
     };
     let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
     for (i, raw) in text.lines().enumerate() {
         let lineno = i + 1;
         let line = raw.strip_suffix('\r').unwrap_or(raw);
@@ -387,11 +505,11 @@ fn parse_procfile(path: &Path, text: &str) -> Result<Vec<(String, String)>, Proj
             let col = line[..indent + colon + 1].chars().count() + 1;
             return Err(err(lineno, col, format!("missing command for {name:?}")));
         }
-        if out.iter().any(|(n, _)| n == name) {
+        if !seen.insert(name) {
             return Err(err(
                 lineno,
                 indent + 1,
-                format!("duplicate process name {name:?}"),
+                format!("duplicate process name {:?}", clip(name)),
             ));
         }
         out.push((name.to_owned(), command.to_owned()));
@@ -599,6 +717,173 @@ mod tests {
         assert_eq!(
             e("é€: x"),
             "Procfile:1:1: invalid character 'é' in process name (use letters, digits, _ - .)"
+        );
+    }
+
+    /// npm accepts a package.json that starts with a UTF-8 BOM (Windows editors write one);
+    /// we rejected it with `1:1: expected a JSON object, found '\u{feff}'`.
+    #[test]
+    fn a_leading_bom_is_skipped_and_positions_stay_right() {
+        let d = TempDir::new("bom");
+        let bom = |text: &str| format!("\u{feff}{text}");
+        d.write("package.json", &bom(r#"{"scripts":{"dev":"vite"}}"#))
+            .write("Procfile", &bom("web: node s.js\n"));
+        let p = Project::discover(&d.0).unwrap();
+        let names: Vec<_> = p.scripts.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["dev", "web"]);
+        // Positions as an editor shows them, the same as without the BOM.
+        for text in ["{\"scripts\": {\"dev\": 42}}", "\n  []"] {
+            d.write("package.json", text);
+            let plain = Project::discover(&d.0).unwrap_err().to_string();
+            d.write("package.json", &bom(text));
+            assert_eq!(Project::discover(&d.0).unwrap_err().to_string(), plain);
+        }
+        fs::write(d.0.join("package.json"), b"\xEF\xBB\xBF{\n \"a\xff\": 1}").unwrap();
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(e.contains("package.json:2:4: not valid UTF-8"), "{e}");
+        fs::remove_file(d.0.join("package.json")).unwrap();
+        d.write("Procfile", &bom("  we b: x"));
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(
+            e.ends_with(
+                "Procfile:1:5: invalid character ' ' in process name (use letters, digits, _ - .)"
+            ),
+            "{e}"
+        );
+        // Only a leading BOM: one inside a name is still an error.
+        d.write("Procfile", "web: x\n\u{feff}w: y\n");
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(
+            e.contains("Procfile:2:1: invalid character '\\u{feff}'"),
+            "{e}"
+        );
+    }
+
+    /// `{"scripts":{"-v":"echo hi"}}` ran `npm run -v`: npm's version, not the script.
+    #[test]
+    fn a_script_named_like_an_option_is_refused_not_given_to_the_package_manager() {
+        let d = TempDir::new("dash");
+        d.write(
+            "package.json",
+            r#"{"scripts":{"-v":"echo hi","--help":"echo help","a-b":"echo ok"}}"#,
+        )
+        .write("Procfile", "-w: echo from procfile\n");
+        let p = Project::discover(&d.0).unwrap();
+        for name in ["-v", "--help"] {
+            let script = p.script(name).unwrap();
+            let why = p.try_spec(script).unwrap_err();
+            assert!(
+                why.contains(&format!("script {name:?} cannot be run"))
+                    && why.contains("read as an option by the package manager"),
+                "{why}"
+            );
+            // Started anyway, it prints why and fails; the package manager never runs.
+            let spec = p.spec(script);
+            assert_eq!(spec.program(), "/bin/sh");
+            assert!(!spec.get_args().iter().any(|a| a == "run"), "{spec:?}");
+            assert_eq!(spec.get_args().last().unwrap(), why.as_str());
+            let out = std::process::Command::new(spec.program())
+                .args(spec.get_args())
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr),
+                format!("procsnap: {why}\n")
+            );
+            assert!(out.stdout.is_empty());
+            assert!(
+                p.warnings.iter().any(|w| w.contains(&why)),
+                "{:?}",
+                p.warnings
+            );
+        }
+        // A '-' elsewhere is fine, and so is a Procfile name: it never reaches an argv.
+        assert_eq!(
+            p.try_spec(p.script("a-b").unwrap()).unwrap().get_args(),
+            ["run", "a-b"]
+        );
+        let w = p.try_spec(p.script("-w").unwrap()).unwrap();
+        assert_eq!(w.get_args(), ["-c", "echo from procfile"]);
+        assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
+    }
+
+    /// 100,000 scripts took 12 s (a linear search per key); a 200,000-script file would have
+    /// taken ~50 s.
+    #[test]
+    fn many_scripts_parse_in_linear_time_and_names_stay_short() {
+        let d = TempDir::new("many");
+        let n = 200_000;
+        let mut json = String::from("{\"scripts\":{");
+        for i in 0..n {
+            json.push_str(&format!("\"s{i}\":\"echo {i}\","));
+        }
+        json.push_str("\"s7\":\"echo again\"}}");
+        d.write("package.json", &json);
+        // Every 1000th Procfile entry repeats a package.json name (kept from package.json).
+        let procfile: String = (0..n)
+            .map(|i| match i % 1000 {
+                0 => format!("p{i}: echo {i}\ns{i}x: x\ns{i}: dup\n"),
+                _ => format!("p{i}: echo {i}\ns{i}x: x\n"),
+            })
+            .collect();
+        d.write("Procfile", &procfile);
+        let t = std::time::Instant::now();
+        let p = Project::discover(&d.0).unwrap();
+        let took = t.elapsed();
+        assert_eq!(p.scripts.len(), 3 * n);
+        assert_eq!(
+            p.scripts[7].command, "echo again",
+            "a later duplicate wins in place"
+        );
+        assert_eq!(p.scripts[8].name, "s8");
+        assert_eq!(p.scripts[n].name, "p0");
+        assert_eq!(p.warnings.len(), n / 1000);
+        assert!(
+            took < std::time::Duration::from_secs(10),
+            "discovery of {} scripts took {took:?}",
+            3 * n
+        );
+        let names = p.names();
+        assert!(names.len() < 1000, "{names}");
+        assert!(
+            names.starts_with("s0, s1, s2") && names.ends_with(", and 599950 more"),
+            "{names}"
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_an_error_naming_it() {
+        let d = TempDir::new("big");
+        d.write("Procfile", &"x".repeat(101));
+        let e = read_capped(&d.0.join("Procfile"), 100)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("Procfile: too large (over 0 MiB, the most procsnap reads)"),
+            "{e}"
+        );
+        d.write("Procfile", &"x".repeat(100));
+        assert_eq!(
+            read_capped(&d.0.join("Procfile"), 100)
+                .unwrap()
+                .unwrap()
+                .len(),
+            100
+        );
+        // The real limit, through discovery (a sparse file: nothing is written to disk).
+        let f = fs::File::create(d.0.join("package.json")).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(
+            e.ends_with("package.json: too large (over 16 MiB, the most procsnap reads)"),
+            "{e}"
+        );
+        f.set_len(MAX_FILE_BYTES).unwrap();
+        let e = Project::discover(&d.0).unwrap_err().to_string();
+        assert!(
+            e.contains("package.json:1:1: expected a JSON object"),
+            "{e}"
         );
     }
 

@@ -130,7 +130,10 @@ pub struct ScriptsStatus {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogEntry {
-    /// `processId:seq`, unique per line.
+    /// `<processId>-<seq>`, e.g. `web-1-42`: brummer's `<processId>-<nanoseconds>` shape, with
+    /// the capture sequence number in place of the clock (two lines can share a timestamp,
+    /// brummer e4). Unique per line for the server's life; `seq` grows in capture order across
+    /// all processes.
     pub id: String,
     pub process_id: String,
     pub process_name: String,
@@ -241,6 +244,17 @@ mod tests {
     use super::*;
     use procsnap::{Event, Exit};
     use std::time::{Duration, UNIX_EPOCH};
+
+    /// The advertised output schema says what an id looks like, and says the same as the
+    /// value `answers` builds.
+    #[test]
+    fn log_entry_id_schema_describes_the_value() {
+        let schema = serde_json::to_value(schemars::schema_for!(LogEntry)).unwrap();
+        let doc = schema["properties"]["id"]["description"].as_str().unwrap();
+        assert!(doc.starts_with("`<processId>-<seq>`"), "{doc}");
+        assert_eq!(crate::answers::log_id("web-1", 42), "web-1-42");
+        assert!(doc.contains("`web-1-42`"), "{doc}");
+    }
 
     #[test]
     fn finished_process_has_end_duration_and_exit() {

@@ -424,6 +424,84 @@ fn malformed_json_gets_a_parse_error_and_the_server_keeps_serving() {
     );
 }
 
+/// Lines a lenient reader takes for JSON but rmcp's decode rejects: rmcp dropped each without
+/// a reply and the client waited forever. Each now gets -32700 with the request's id, and the
+/// server goes on serving.
+#[test]
+fn undecodable_requests_get_a_parse_error_with_their_id_and_the_server_keeps_serving() {
+    let p = project();
+    let mut m = Mcp::start_initialized(p.path());
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    let cases: [(&str, &[u8]); 4] = [
+        ("invalid UTF-8 byte 0xFF", b"\"hel\xfflo\""),
+        ("lone surrogate", br#""\ud800""#),
+        ("number out of range", b"1e999"),
+        ("200 levels of nesting", deep.as_bytes()),
+    ];
+    for (i, (what, bad)) in cases.into_iter().enumerate() {
+        let id = 1000 + i as u64;
+        let mut line = format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"scripts_run","arguments":{{"name":"#
+        )
+        .into_bytes();
+        line.extend_from_slice(bad);
+        line.extend_from_slice(b"}}}\n");
+        m.send_raw(&line);
+        let e = m.response(id);
+        assert_eq!(e["error"]["code"], -32700, "{what}: {e}");
+        assert_eq!(e["jsonrpc"], "2.0", "{what}: {e}");
+        let ping = m.request("ping", json!({}));
+        assert!(
+            ping.get("result").is_some(),
+            "{what}: then ping gave {ping}"
+        );
+    }
+    // The same fault at the top level (no id to read): answered without one.
+    m.send_raw(format!("{deep}\n").as_bytes());
+    let e = m.recv();
+    assert_eq!(e["error"]["code"], -32700, "{e}");
+    assert!(e.get("id").is_none(), "{e}");
+    // Valid JSON but an invalid request: -32600, now with its id.
+    m.send_raw(b"{\"jsonrpc\":\"2.0\",\"id\":2000,\"method\":\"tools/call\",\"params\":5}\n");
+    assert_eq!(m.response(2000)["error"]["code"], -32600);
+    assert!(m.other.is_empty(), "unexpected messages: {:?}", m.other);
+    assert!(
+        m.ok("scripts_status", json!({}))["processes"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A package.json script named `-v` was started as `npm run -v` (npm's version, exit 0).
+#[test]
+fn a_script_named_like_an_option_fails_with_a_clear_error() {
+    let p = TempProject::new();
+    p.write(
+        "package.json",
+        r#"{"scripts": {"-v": "echo RAN-THE-SCRIPT"}}"#,
+    );
+    let mut m = Mcp::start_initialized(p.path());
+    let run = m.ok("scripts_run", json!({"name": "-v"}));
+    let id = run["processId"].as_str().unwrap().to_owned();
+    let end = wait_finished(&mut m, &id);
+    assert_eq!(end["status"], "failed", "{end}");
+    assert_eq!(end["exitCode"], 2, "{end}");
+    let logs = m.ok("logs_stream", json!({"processId": id}))["logs"].clone();
+    let text: Vec<&str> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        text,
+        [
+            "procsnap: script \"-v\" cannot be run: a name starting with '-' would be read as an option by the package manager (npm run -v), not as the script's name; rename it"
+        ]
+    );
+}
+
 #[test]
 fn modern_era_needs_no_handshake() {
     let p = project();

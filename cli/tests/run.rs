@@ -186,6 +186,67 @@ fn unknown_targets_and_bad_projects_are_usage_errors() {
     );
 }
 
+/// Both files may start with a UTF-8 BOM, as npm allows: they were rejected with
+/// `1:1: expected a JSON object, found '\u{feff}'` / `invalid character '\u{feff}'`.
+#[test]
+fn files_starting_with_a_bom_are_read() {
+    let p = TempProject::new();
+    p.write(
+        "package.json",
+        "\u{feff}{\"scripts\": {\"build\": \"tsc\"}}",
+    );
+    p.write("Procfile", "\u{feff}worker: echo working\n");
+    let out = procsnap(&["list", "--dir", dir(&p)], &[]);
+    assert!(out.status.success(), "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "build   tsc  [npm]\nworker  echo working  [Procfile]\n"
+    );
+    let out = procsnap(&["run", "--dir", dir(&p), "worker"], &[]);
+    assert!(out.status.success(), "{}", out.stderr);
+    assert!(out.stdout.contains("worker | working"), "{}", out.stdout);
+}
+
+/// `{"scripts":{"-v":"echo hi"}}` ran `npm run -v`, which prints npm's version and exits 0.
+/// Now the script fails with a message that names it and says why; a Procfile entry of that
+/// name runs through the shell and is not affected.
+#[test]
+fn a_script_named_like_an_option_fails_with_a_clear_error() {
+    let p = TempProject::new();
+    p.write(
+        "package.json",
+        r#"{"scripts": {"-v": "echo RAN-THE-SCRIPT"}}"#,
+    );
+    p.write("Procfile", "-w: echo procfile entry ran\n");
+    let out = procsnap(&["run", "--dir", dir(&p), "--", "-v"], &[]);
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "-v | procsnap: script \"-v\" cannot be run: a name starting with '-' would be read as an option by the package manager (npm run -v)"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("-v | failed with code 2"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("RAN-THE-SCRIPT"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("warning: ") && out.stderr.contains("\"-v\" cannot be run"),
+        "{}",
+        out.stderr
+    );
+    let out = procsnap(&["run", "--dir", dir(&p), "--", "-w"], &[]);
+    assert!(out.status.success(), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("-w | procfile entry ran"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn list_shows_both_sources_and_the_package_manager() {
     let p = TempProject::new();
