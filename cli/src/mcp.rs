@@ -16,7 +16,7 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
-use crate::answers;
+use crate::answers::{self, clip};
 use crate::framing;
 use crate::project::Project;
 use crate::timefmt::{human, rfc3339};
@@ -112,18 +112,18 @@ impl Server {
         let Some(script) = project.script(&p.name) else {
             return Err(format!(
                 "unknown script {:?}; available scripts: {}",
-                p.name,
+                clip(&p.name),
                 project.names()
             ));
         };
-        let spec = project.spec(script);
+        let spec = project.spec(script)?;
         let command = script.command.clone();
         let (sup, name) = (self.sup.clone(), p.name.clone());
         // A duplicate's process has left `Pending` (`run_unique` waits for a racing winner's
         // spawn), so the answer carries its real status and start time.
         let reserved = blocking(move || run_script(&sup, &name, spec))
             .await?
-            .map_err(|e| format!("cannot start {:?}: {e}", p.name))?;
+            .map_err(|e| format!("cannot start {:?}: {e}", clip(&p.name)))?;
         Ok(Json(match reserved {
             Reserve::Started(proc) => {
                 let s = proc.state().snapshot();

@@ -281,7 +281,7 @@ impl Project {
 
     /// How to run a declared script: `<pm> run <name>` or `/bin/sh -c <command>`, in the
     /// project directory; or why it cannot be run ([`Project::refusal`]).
-    pub fn try_spec(&self, script: &Script) -> Result<CommandSpec, String> {
+    pub fn spec(&self, script: &Script) -> Result<CommandSpec, String> {
         if let Some(why) = self.refusal(script) {
             return Err(why);
         }
@@ -295,24 +295,6 @@ impl Project {
                     script.name
                 )),
             Source::Procfile => CommandSpec::shell(script.command.clone()).cwd(&self.dir),
-        })
-    }
-
-    /// [`Project::try_spec`] for callers that start whatever they get: a script that cannot
-    /// be run becomes a command that prints why on stderr and exits with code 2, so it fails
-    /// with a clear message and nothing else is run in its place.
-    pub fn spec(&self, script: &Script) -> CommandSpec {
-        self.try_spec(script).unwrap_or_else(|why| {
-            // The message is `$1`, never part of the shell text.
-            CommandSpec::new("/bin/sh")
-                .args([
-                    "-c",
-                    "printf 'procsnap: %s\\n' \"$1\" >&2; exit 2",
-                    "procsnap",
-                ])
-                .arg(&why)
-                .cwd(&self.dir)
-                .display_as(format!("(not run) {why}"))
         })
     }
 
@@ -555,7 +537,7 @@ mod tests {
         let names: Vec<_> = p.scripts.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["dev", "build", "a"]);
         assert_eq!(p.package_manager, PackageManager::Npm);
-        let spec = p.spec(p.script("dev").unwrap());
+        let spec = p.spec(p.script("dev").unwrap()).unwrap();
         assert_eq!(spec.program(), "npm");
         assert_eq!(spec.get_args(), ["run", "dev"]);
         assert_eq!(spec.get_cwd(), Some(p.dir.as_path()));
@@ -691,7 +673,7 @@ mod tests {
             ]
         );
         assert_eq!(p.warnings.len(), 1);
-        let spec = p.spec(p.script("worker").unwrap());
+        let spec = p.spec(p.script("worker").unwrap()).unwrap();
         assert_eq!(spec.program(), "/bin/sh");
         assert_eq!(spec.to_string(), "sh -c 'echo hi'");
     }
@@ -771,27 +753,12 @@ mod tests {
         let p = Project::discover(&d.0).unwrap();
         for name in ["-v", "--help"] {
             let script = p.script(name).unwrap();
-            let why = p.try_spec(script).unwrap_err();
+            let why = p.spec(script).unwrap_err();
             assert!(
                 why.contains(&format!("script {name:?} cannot be run"))
                     && why.contains("read as an option by the package manager"),
                 "{why}"
             );
-            // Started anyway, it prints why and fails; the package manager never runs.
-            let spec = p.spec(script);
-            assert_eq!(spec.program(), "/bin/sh");
-            assert!(!spec.get_args().iter().any(|a| a == "run"), "{spec:?}");
-            assert_eq!(spec.get_args().last().unwrap(), why.as_str());
-            let out = std::process::Command::new(spec.program())
-                .args(spec.get_args())
-                .output()
-                .unwrap();
-            assert_eq!(out.status.code(), Some(2));
-            assert_eq!(
-                String::from_utf8_lossy(&out.stderr),
-                format!("procsnap: {why}\n")
-            );
-            assert!(out.stdout.is_empty());
             assert!(
                 p.warnings.iter().any(|w| w.contains(&why)),
                 "{:?}",
@@ -800,10 +767,10 @@ mod tests {
         }
         // A '-' elsewhere is fine, and so is a Procfile name: it never reaches an argv.
         assert_eq!(
-            p.try_spec(p.script("a-b").unwrap()).unwrap().get_args(),
+            p.spec(p.script("a-b").unwrap()).unwrap().get_args(),
             ["run", "a-b"]
         );
-        let w = p.try_spec(p.script("-w").unwrap()).unwrap();
+        let w = p.spec(p.script("-w").unwrap()).unwrap();
         assert_eq!(w.get_args(), ["-c", "echo from procfile"]);
         assert_eq!(p.warnings.len(), 2, "{:?}", p.warnings);
     }

@@ -49,7 +49,7 @@ pub fn resolve_targets(project: &Project, args: &[String]) -> Result<Vec<Target>
         let target = if let Some(script) = project.script(arg) {
             Target {
                 name: script.name.clone(),
-                spec: project.spec(script),
+                spec: project.spec(script)?,
             }
         } else if let Some((name, command)) = arg.split_once('=') {
             if name.is_empty()
