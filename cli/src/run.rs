@@ -352,8 +352,9 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             let s = sup.clone();
             tokio::task::spawn_blocking(move || s.stop_all(grace));
         }
+        // Reported once the writer has caught up, as one line for the whole gap.
         let dropped = events.dropped();
-        if dropped > dropped_seen {
+        if dropped > dropped_seen && !out.behind() {
             out_writeln!(
                 out,
                 "procsnap: {} output events dropped (output too fast for this terminal)",
