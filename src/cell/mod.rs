@@ -251,10 +251,8 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
         // Acquire: pairs with the Release of the CAS in `update` that published this value, so
         // its contents are visible.
         let shared = self.current.load(Ordering::Acquire, guard);
-        // SAFETY: `current` is never null (see the field), and `guard` pins this thread on the
-        // default collector (a `Guard` only comes from `pin`), so the value cannot be reclaimed
-        // before `'g` ends: replacing or dropping it only defers its destruction to that same
-        // collector, which waits for this guard.
+        // SAFETY: never null (see the field); `guard` pins us on the default collector (only
+        // `pin` makes a `Guard`), where replacing or dropping the value defers its destruction.
         unsafe { shared.deref() }
     }
 
@@ -293,10 +291,9 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
                 guard,
             ) {
                 Ok(installed) => {
-                    // SAFETY: unlinked by our successful CAS (deferred once, here), so no new
-                    // reader can reach it; the default collector (every `Guard` is of it) drops
-                    // it, on any thread (`T: Send`), only after every reader pinned now has
-                    // unpinned.
+                    // SAFETY: unlinked by our CAS (deferred once, here); the default collector
+                    // (every `Guard`'s) drops it, on any thread (`T: Send`), after every reader
+                    // pinned now has unpinned.
                     unsafe { guard.defer_destroy(current) };
                     // SAFETY: `installed` is the non-null `Owned` we just published; pinned by
                     // `guard`, so it outlives `'g` even if replaced at once.
