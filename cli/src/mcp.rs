@@ -234,7 +234,8 @@ impl Server {
         &self,
         Parameters(p): Parameters<StreamParams>,
     ) -> Result<Json<LogsStream>, String> {
-        answers::logs_stream(self.sup.registry(), &p).map(Json)
+        let sup = self.sup.clone();
+        blocking(move || answers::logs_stream(sup.registry(), &p).map(Json)).await?
     }
 
     #[tool(
@@ -244,7 +245,9 @@ impl Server {
         &self,
         Parameters(p): Parameters<SearchParams>,
     ) -> Result<Json<LogsSearch>, String> {
-        answers::logs_search(self.sup.registry(), &p).map(Json)
+        // Off the runtime thread: a regex over every process's output can take a while.
+        let sup = self.sup.clone();
+        blocking(move || answers::logs_search(sup.registry(), &p).map(Json)).await?
     }
 }
 
