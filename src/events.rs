@@ -23,8 +23,11 @@
 use crossbeam_queue::ArrayQueue;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
+
+/// What a parked consumer is woken with (see [`EventQueue::park`]).
+type Waker = Box<dyn Fn() + Send + Sync>;
 
 /// A bounded multi-producer multi-consumer FIFO that drops its oldest item when full.
 ///
@@ -47,6 +50,10 @@ use std::sync::{Arc, PoisonError, RwLock, Weak};
 pub struct EventQueue<T> {
     queue: ArrayQueue<T>,
     dropped: AtomicU64,
+    /// Set by a consumer going to sleep ([`park`](EventQueue::park)); the next push clears it
+    /// and calls `waker`.
+    parked: AtomicBool,
+    waker: OnceLock<Waker>,
 }
 
 impl<T> EventQueue<T> {
@@ -66,6 +73,63 @@ impl<T> EventQueue<T> {
         EventQueue {
             queue: ArrayQueue::new(capacity),
             dropped: AtomicU64::new(0),
+            parked: AtomicBool::new(false),
+            waker: OnceLock::new(),
+        }
+    }
+
+    /// Sets the function that wakes this queue's consumer after it [`park`](Self::park)ed; it
+    /// runs on the pushing thread, so it must be quick and must not block (a
+    /// `tokio::sync::Notify::notify_one`, an eventfd write, `Thread::unpark`). Set once:
+    /// returns `false` if a waker was already set.
+    pub fn set_waker(&self, wake: impl Fn() + Send + Sync + 'static) -> bool {
+        self.waker.set(Box::new(wake)).is_ok()
+    }
+
+    /// Announces that the consumer is about to sleep until the next push, which then calls the
+    /// [waker](Self::set_waker) once. Returns `false`, and does not park, if an item is already
+    /// queued: take it first. A push that races with `park` is never missed: either `park`
+    /// sees its item, or the push sees the consumer parked and wakes it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let q = procsnap::EventQueue::new(8);
+    /// let wakes = Arc::new(AtomicUsize::new(0));
+    /// let w = wakes.clone();
+    /// q.set_waker(move || {
+    ///     w.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// q.push(1); // nobody parked: no wake-up
+    /// assert!(!q.park()); // an item is waiting
+    /// q.pop();
+    /// assert!(q.park());
+    /// q.push(2); // wakes the consumer, once
+    /// q.push(3);
+    /// assert_eq!(wakes.load(Ordering::Relaxed), 1);
+    /// ```
+    pub fn park(&self) -> bool {
+        // SeqCst store, then a SeqCst read of the queue: with the fence in `push` (its item
+        // before its read of `parked`), at least one side sees the other's write.
+        self.parked.store(true, Ordering::SeqCst);
+        if self.queue.is_empty() {
+            return true;
+        }
+        self.parked.store(false, Ordering::Relaxed);
+        false
+    }
+
+    /// After a push: wakes a parked consumer, once.
+    fn wake(&self) {
+        let Some(waker) = self.waker.get() else {
+            return; // nobody can be parked without a way to be woken
+        };
+        // SeqCst: orders the push before the read of `parked` (see `park`).
+        fence(Ordering::SeqCst);
+        // Relaxed load first: the swap (a locked RMW) only when a consumer is parked.
+        if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel) {
+            waker();
         }
     }
 
@@ -84,6 +148,7 @@ impl<T> EventQueue<T> {
             // Relaxed: a statistic; it orders nothing else.
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+        self.wake();
     }
 
     /// Removes and returns the oldest item, if any.

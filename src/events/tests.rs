@@ -212,3 +212,51 @@ fn subscription_outlives_broadcast() {
     assert_eq!(sub.pop(), Some("last words"));
     drop(sub); // no hub left to unsubscribe from: must not panic
 }
+
+/// A consumer that parks whenever the queue is empty and sleeps until woken never misses an
+/// item: every push that races with `park` either is seen by `park` or wakes the consumer.
+/// Ping-pong, so that every push is the last one for a while: a lost wake-up leaves the
+/// consumer asleep with the item queued, and the producer's wait times out.
+#[test]
+fn a_parked_consumer_is_always_woken() {
+    let n: u64 = if cfg!(miri) { 50 } else { 20_000 };
+    let q = Arc::new(EventQueue::new(4));
+    let taken = Arc::new(AtomicU64::new(0));
+    let consumer = {
+        let (q, taken) = (q.clone(), taken.clone());
+        thread::spawn(move || {
+            let me = thread::current();
+            assert!(q.set_waker(move || me.unpark()));
+            assert!(!q.set_waker(|| {}), "a second waker is refused");
+            let mut parks = 0u64;
+            while taken.load(Ordering::Relaxed) < n {
+                if q.pop().is_some() {
+                    taken.fetch_add(1, Ordering::Relaxed);
+                } else if q.park() {
+                    parks += 1;
+                    thread::park_timeout(Duration::from_secs(30));
+                }
+            }
+            parks
+        })
+    };
+    while q.waker.get().is_none() {
+        thread::yield_now();
+    }
+    for i in 0..n {
+        q.push(i);
+        let pushed = Instant::now();
+        while taken.load(Ordering::Relaxed) <= i {
+            assert!(
+                pushed.elapsed() < Duration::from_secs(5),
+                "item {i} not taken: the consumer missed its wake-up"
+            );
+            thread::yield_now();
+        }
+    }
+    let parks = consumer.join().unwrap();
+    assert!(
+        parks > n / 10,
+        "the consumer parked {parks} times: the test proves little"
+    );
+}
