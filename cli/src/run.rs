@@ -22,8 +22,11 @@ use crate::style::Prefixer;
 /// How long a status line learnt from the state cell (its event was dropped) waits for output
 /// events still queued.
 const STATUS_DELAY: Duration = Duration::from_millis(100);
-/// How often the event queue is drained.
+/// How often the event queue is drained while there is work.
 const TICK: Duration = Duration::from_millis(10);
+/// The longest sleep while idle (no event, nothing to print): a safety net, since a published
+/// event wakes the loop at once.
+const IDLE_TICK: Duration = Duration::from_secs(1);
 /// Undelivered events our subscription keeps before the oldest are dropped (and counted): at
 /// most 64 MiB even if every line is at the 16 KiB cap, ~0.5 MiB for typical lines.
 const EVENT_CAPACITY: usize = 4096;
@@ -263,6 +266,10 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
     };
     let prefixer = Prefixer::new(targets.iter().map(|t| t.name.as_str()), color);
     let events = sup.subscribe();
+    // Idle, the loop sleeps until the next event rather than ticking.
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let waker = wake.clone();
+    events.set_waker(move || waker.notify_one());
     let mut out = Out::new();
     let mut tracked: HashMap<ProcId, Tracked> = HashMap::new();
     let mut failed_to_start = false;
@@ -294,11 +301,15 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
     let mut interrupt = Interrupt::None;
     let mut kills_sent = false;
     let mut dropped_seen = 0;
-    let mut ticker = tokio::time::interval(TICK);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        // Busy (events queued, output waiting for the writer, a status line due): drain again
+        // after a tick, which batches output. Idle: sleep until an event is published (the
+        // queue wakes us), a signal, or the slow tick that re-checks the state cells.
+        let status_due = tracked.values().any(|t| t.ended.is_some() && !t.reported);
+        let idle = !out.behind() && !status_due && events.park();
         tokio::select! {
-            _ = ticker.tick() => {}
+            _ = tokio::time::sleep(if idle { IDLE_TICK } else { TICK }) => {}
+            _ = wake.notified(), if idle => {}
             _ = sigint.recv() => {
                 if interrupt == Interrupt::None {
                     interrupt = Interrupt::Int;

@@ -521,3 +521,39 @@ fn grace_out_of_range_is_a_usage_error() {
         assert!(out.stderr.contains("--grace"), "{}", out.stderr);
     }
 }
+
+/// Voluntary context switches of every thread of `pid` so far.
+fn switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .filter_map(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// With a script running quietly, `procsnap run` sleeps until something happens instead of
+/// ticking (it woke ~120 times a second before).
+#[test]
+fn run_sleeps_while_its_scripts_are_quiet() {
+    let p = TempProject::procfile(&[("quiet", "echo $$ > quiet.pid; sleep 300 & wait")]);
+    let (child, pgids) = start_long_running(&p, &["quiet"], &[]);
+    let mut guard = KillOnDrop(child, pgids);
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = guard.0.id();
+    let before = switches(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    let woke = switches(pid) - before;
+    assert!(woke < 20, "{woke} wake-ups in 2 s while idle");
+    kill("INT", pid as i64);
+    assert_eq!(
+        wait_exit(&mut guard.0, Duration::from_secs(10)).and_then(|s| s.code()),
+        Some(130)
+    );
+}
