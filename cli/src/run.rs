@@ -301,7 +301,7 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
     let mut interrupt = Interrupt::None;
     let mut kills_sent = false;
     let mut dropped_seen = 0;
-    loop {
+    while !tracked.values().all(|t| t.reported) {
         // Busy (events queued, output waiting for the writer, a status line due): drain again
         // after a tick, which batches output. Idle: sleep until an event is published (the
         // queue wakes us), a signal, or the slow tick that re-checks the state cells.
@@ -401,9 +401,6 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             );
         }
         out.flush();
-        if tracked.values().all(|t| t.reported) {
-            break;
-        }
     }
     out.finish((interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT));
 
