@@ -557,3 +557,25 @@ fn run_sleeps_while_its_scripts_are_quiet() {
         Some(130)
     );
 }
+
+/// A script whose package manager is missing fails to start: reported at once, exit code 1,
+/// and no waiting for events that cannot come.
+#[test]
+fn nothing_started_exits_at_once() {
+    let p = TempProject::new();
+    p.write("package.json", r#"{"scripts": {"a": "echo hi"}}"#);
+    let t = Instant::now();
+    let out = procsnap(&["run", "--dir", dir(&p), "a"], &[("PATH", "/nonexistent")]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("a | failed to start: cannot spawn `npm`"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        t.elapsed() < Duration::from_millis(900),
+        "took {:?}",
+        t.elapsed()
+    );
+}
