@@ -144,11 +144,19 @@ impl<T> EventQueue<T> {
     /// assert_eq!(q.dropped(), 1);
     /// ```
     pub fn push(&self, item: T) {
-        if self.queue.force_push(item).is_some() {
+        drop(self.push_displacing(item));
+    }
+
+    /// [`push`](Self::push), handing back the item it dropped (if the queue was full) so that
+    /// the caller chooses where it is destroyed.
+    fn push_displacing(&self, item: T) -> Option<T> {
+        let displaced = self.queue.force_push(item);
+        if displaced.is_some() {
             // Relaxed: a statistic; it orders nothing else.
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         self.wake();
+        displaced
     }
 
     /// Removes and returns the oldest item, if any.
@@ -318,11 +326,9 @@ impl<T: Clone> Broadcast<T> {
     }
 
     /// Pushes a clone of `item` to every live subscriber and returns how many there were.
-    /// Never blocks on a subscriber.
-    ///
-    /// An item pushed out of a full queue is dropped while the subscriber list is read-locked,
-    /// so an item's `Drop` must not drop a [`Subscription`] of this same bus (that would wait
-    /// for the write lock on this thread, forever).
+    /// Never blocks on a subscriber. Items pushed out of full queues are dropped after the
+    /// subscriber list is released, so an item's `Drop` may even drop a [`Subscription`] of
+    /// this same bus.
     ///
     /// ```
     /// let bus = procsnap::Broadcast::new();
@@ -335,13 +341,19 @@ impl<T: Clone> Broadcast<T> {
             .subscribers
             .read()
             .unwrap_or_else(PoisonError::into_inner);
+        // Allocates only when a queue was full.
+        let mut displaced = Vec::new();
         if let Some(((_, last), rest)) = subscribers.split_last() {
             for (_, queue) in rest {
-                queue.push(item.clone());
+                displaced.extend(queue.push_displacing(item.clone()));
             }
-            last.push(item); // the last one gets the original: one clone fewer
+            // The last one gets the original: one clone fewer.
+            displaced.extend(last.push_displacing(item));
         }
-        subscribers.len()
+        let n = subscribers.len();
+        drop(subscribers);
+        drop(displaced);
+        n
     }
 
     /// How many subscriptions are live.

@@ -260,3 +260,29 @@ fn a_parked_consumer_is_always_woken() {
         "the consumer parked {parks} times: the test proves little"
     );
 }
+
+/// An item whose `Drop` drops a subscription of the same bus: pushed out of a full queue by
+/// `publish`, it is dropped after the subscriber list is released (dropping it under the read
+/// lock would wait for the write lock on the same thread, forever).
+#[test]
+fn an_item_may_own_a_subscription_of_its_own_bus() {
+    #[derive(Clone)]
+    struct Item(Arc<std::sync::Mutex<Option<Subscription<Item>>>>);
+
+    let (done_tx, done) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        let bus = Broadcast::new();
+        let watcher = bus.subscribe(1);
+        let owned = bus.subscribe(1);
+        bus.publish(Item(Arc::new(std::sync::Mutex::new(Some(owned)))));
+        assert_eq!(bus.subscriber_count(), 2);
+        // Both queues are full: this pushes the first item out of both, and its last
+        // reference (holding `owned`) goes with them.
+        bus.publish(Item(Arc::new(std::sync::Mutex::new(None))));
+        assert_eq!(bus.subscriber_count(), 1);
+        assert_eq!(watcher.dropped(), 1);
+        done_tx.send(()).unwrap();
+    });
+    done.recv_timeout(Duration::from_secs(10))
+        .expect("publish deadlocked dropping a displaced item");
+}
