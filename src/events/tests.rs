@@ -267,7 +267,10 @@ fn a_parked_consumer_is_always_woken() {
 #[test]
 fn an_item_may_own_a_subscription_of_its_own_bus() {
     #[derive(Clone)]
-    struct Item(Arc<std::sync::Mutex<Option<Subscription<Item>>>>);
+    struct Item(
+        #[expect(dead_code, reason = "held only to be dropped")]
+        Arc<std::sync::Mutex<Option<Subscription<Item>>>>,
+    );
 
     let (done_tx, done) = std::sync::mpsc::channel();
     thread::spawn(move || {
