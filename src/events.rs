@@ -20,20 +20,23 @@
 //! assert_eq!(slow.dropped(), 3);
 //! ```
 
-use crossbeam_queue::ArrayQueue;
+use crossbeam_queue::{ArrayQueue, SegQueue};
 use std::fmt;
 use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 
 /// What a parked consumer is woken with (see [`EventQueue::park`]).
 type Waker = Box<dyn Fn() + Send + Sync>;
 
-/// A bounded multi-producer multi-consumer FIFO that drops its oldest item when full.
+/// A multi-producer multi-consumer FIFO that never blocks a producer: either bounded, dropping
+/// its oldest item when full ([`new`](EventQueue::new)), or lossless with a high-water mark that
+/// producers honour by pausing ([`lossless`](EventQueue::lossless)).
 ///
-/// A wrapper around [`crossbeam_queue::ArrayQueue`]: [`push`](EventQueue::push) never blocks
-/// and never fails. Items pushed by one thread are popped in the order it pushed them; each item
-/// is popped at most once.
+/// The bounded kind wraps [`crossbeam_queue::ArrayQueue`]: [`push`](EventQueue::push) never
+/// blocks and never fails. Items pushed by one thread are popped in the order it pushed them;
+/// each item is popped at most once.
 ///
 /// ```
 /// use procsnap::EventQueue;
@@ -48,12 +51,25 @@ type Waker = Box<dyn Fn() + Send + Sync>;
 /// assert_eq!(q.dropped(), 1);
 /// ```
 pub struct EventQueue<T> {
-    queue: ArrayQueue<T>,
+    store: Store<T>,
     dropped: AtomicU64,
     /// Set by a consumer going to sleep ([`park`](EventQueue::park)); the next push clears it
     /// and calls `waker`.
     parked: AtomicBool,
     waker: OnceLock<Waker>,
+    /// Set by a producer that found the queue full ([`want_room`](EventQueue::want_room)); the
+    /// consumer clears it and calls `on_room` once it has taken the queue down to half.
+    room_wanted: AtomicBool,
+    on_room: OnceLock<Waker>,
+}
+
+/// Where an [`EventQueue`] keeps its items.
+enum Store<T> {
+    /// At most `capacity` items; a push into a full ring drops the oldest.
+    Ring(ArrayQueue<T>),
+    /// Unbounded storage that never drops: `high_water` is the length at which
+    /// [`EventQueue::is_full`] asks producers to pause.
+    Lossless { queue: SegQueue<T>, high_water: usize },
 }
 
 impl<T> EventQueue<T> {
@@ -70,11 +86,128 @@ impl<T> EventQueue<T> {
     /// ```
     pub fn new(capacity: usize) -> EventQueue<T> {
         assert!(capacity > 0, "EventQueue capacity must be at least 1");
+        EventQueue::with_store(Store::Ring(ArrayQueue::new(capacity)))
+    }
+
+    /// An empty queue that never drops an item: it is full ([`is_full`](Self::is_full)) at
+    /// `high_water` items, and a producer that honours that ([`want_room`](Self::want_room))
+    /// pauses until the consumer has taken it down to half. A push into a full lossless queue
+    /// still succeeds: the mark bounds memory only as far as the producers respect it.
+    ///
+    /// # Panics
+    ///
+    /// If `high_water` is 0.
+    ///
+    /// ```
+    /// let q = procsnap::EventQueue::lossless(2);
+    /// (0..5).for_each(|i| q.push(i)); // past the mark: kept all the same
+    /// assert!(q.is_full());
+    /// assert_eq!(q.drain(usize::MAX), [0, 1, 2, 3, 4]);
+    /// assert_eq!(q.dropped(), 0);
+    /// ```
+    pub fn lossless(high_water: usize) -> EventQueue<T> {
+        assert!(high_water > 0, "EventQueue high-water mark must be at least 1");
+        EventQueue::with_store(Store::Lossless {
+            queue: SegQueue::new(),
+            high_water,
+        })
+    }
+
+    fn with_store(store: Store<T>) -> EventQueue<T> {
         EventQueue {
-            queue: ArrayQueue::new(capacity),
+            store,
             dropped: AtomicU64::new(0),
             parked: AtomicBool::new(false),
             waker: OnceLock::new(),
+            room_wanted: AtomicBool::new(false),
+            on_room: OnceLock::new(),
+        }
+    }
+
+    /// True for a queue made by [`lossless`](Self::lossless).
+    ///
+    /// ```
+    /// assert!(procsnap::EventQueue::<u8>::lossless(4).is_lossless());
+    /// assert!(!procsnap::EventQueue::<u8>::new(4).is_lossless());
+    /// ```
+    pub fn is_lossless(&self) -> bool {
+        matches!(self.store, Store::Lossless { .. })
+    }
+
+    /// True when the queue holds [`capacity`](Self::capacity) items or more (a lossless queue
+    /// can hold more than its mark).
+    ///
+    /// ```
+    /// let q = procsnap::EventQueue::new(1);
+    /// assert!(!q.is_full());
+    /// q.push(());
+    /// assert!(q.is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        self.len() >= self.capacity()
+    }
+
+    /// Sets the function that tells a paused producer that a lossless queue has room again (see
+    /// [`want_room`](Self::want_room)); it runs on the consuming thread, so it must be quick
+    /// and must not block. Set once: returns `false` if one was already set.
+    pub fn set_on_room(&self, room: impl Fn() + Send + Sync + 'static) -> bool {
+        self.on_room.set(Box::new(room)).is_ok()
+    }
+
+    /// For a producer that honours the high-water mark: `false` when there is room (produce on);
+    /// `true` when the queue is full, in which case the [room function](Self::set_on_room) is
+    /// called once the consumer has taken the queue down to half of its mark. A consumer that
+    /// pops concurrently is never missed: either this call sees its pops, or the consumer sees
+    /// the request. Always `false` for a bounded, drop-oldest queue (it never makes anyone wait).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// let q = procsnap::EventQueue::lossless(4);
+    /// let resumed = Arc::new(AtomicBool::new(false));
+    /// let r = resumed.clone();
+    /// q.set_on_room(move || r.store(true, Ordering::Relaxed));
+    /// (0..4).for_each(|i| q.push(i));
+    /// assert!(q.want_room()); // full: pause
+    /// q.pop();
+    /// assert!(!resumed.load(Ordering::Relaxed)); // 3 left: not yet down to half
+    /// q.pop();
+    /// assert!(resumed.load(Ordering::Relaxed)); // 2 left: produce again
+    /// assert!(!q.want_room());
+    /// ```
+    pub fn want_room(&self) -> bool {
+        if !self.is_lossless() || !self.is_full() {
+            return false;
+        }
+        // SeqCst store, then a SeqCst read of the queue's length: with the fence in
+        // `after_pop` (its pop before its read of `room_wanted`), at least one side sees the
+        // other's write.
+        self.room_wanted.store(true, Ordering::SeqCst);
+        if self.is_full() {
+            return true;
+        }
+        // Emptied meanwhile. If the consumer saw the request too, it calls `on_room` once more
+        // than needed: a spurious resume, which is harmless.
+        self.room_wanted.store(false, Ordering::Relaxed);
+        false
+    }
+
+    /// After items were taken from a lossless queue: tells a paused producer once the queue is
+    /// down to half its mark.
+    fn after_pop(&self) {
+        let Store::Lossless { queue, high_water } = &self.store else {
+            return;
+        };
+        // SeqCst: orders the pop before the read of `room_wanted` (see `want_room`).
+        fence(Ordering::SeqCst);
+        if self.room_wanted.load(Ordering::Relaxed)
+            && queue.len() <= high_water / 2
+            && self.room_wanted.swap(false, Ordering::AcqRel)
+        {
+            if let Some(room) = self.on_room.get() {
+                room();
+            }
         }
     }
 
@@ -113,23 +246,30 @@ impl<T> EventQueue<T> {
         // SeqCst store, then a SeqCst read of the queue: with the fence in `push` (its item
         // before its read of `parked`), at least one side sees the other's write.
         self.parked.store(true, Ordering::SeqCst);
-        if self.queue.is_empty() {
+        if self.is_empty() {
             return true;
         }
         self.parked.store(false, Ordering::Relaxed);
         false
     }
 
-    /// After a push: wakes a parked consumer, once.
-    fn wake(&self) {
-        let Some(waker) = self.waker.get() else {
-            return; // nobody can be parked without a way to be woken
-        };
+    /// After a push: true when a consumer was parked, which the caller must now wake (once) with
+    /// [`call_waker`](Self::call_waker).
+    fn take_parked(&self) -> bool {
+        if self.waker.get().is_none() {
+            return false; // nobody can be parked without a way to be woken
+        }
         // SeqCst: orders the push before the read of `parked` (see `park`).
         fence(Ordering::SeqCst);
         // Relaxed load first: the swap (a locked RMW) only when a consumer is parked.
-        if self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel) {
-            waker();
+        self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel)
+    }
+
+    /// Runs the consumer's waker. A waker that panics does not unwind into the producer (the
+    /// panic hook has reported it): a supervisor's threads must outlive a broken consumer.
+    fn call_waker(&self) {
+        if let Some(waker) = self.waker.get() {
+            let _ = catch_unwind(AssertUnwindSafe(waker));
         }
     }
 
@@ -144,19 +284,31 @@ impl<T> EventQueue<T> {
     /// assert_eq!(q.dropped(), 1);
     /// ```
     pub fn push(&self, item: T) {
-        drop(self.push_displacing(item));
+        let pushed = self.push_quiet(item);
+        if pushed.wake {
+            self.call_waker();
+        }
     }
 
-    /// [`push`](Self::push), handing back the item it dropped (if the queue was full) so that
-    /// the caller chooses where it is destroyed.
-    fn push_displacing(&self, item: T) -> Option<T> {
-        let displaced = self.queue.force_push(item);
+    /// [`push`](Self::push) without running the waker: hands back the item it dropped (if a
+    /// bounded queue was full), so that the caller chooses where it is destroyed, and whether
+    /// a parked consumer must be woken, so that the caller chooses when.
+    fn push_quiet(&self, item: T) -> Pushed<T> {
+        let displaced = match &self.store {
+            Store::Ring(queue) => queue.force_push(item),
+            Store::Lossless { queue, .. } => {
+                queue.push(item);
+                None
+            }
+        };
         if displaced.is_some() {
             // Relaxed: a statistic; it orders nothing else.
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        self.wake();
-        displaced
+        Pushed {
+            displaced,
+            wake: self.take_parked(),
+        }
     }
 
     /// Removes and returns the oldest item, if any.
@@ -168,7 +320,19 @@ impl<T> EventQueue<T> {
     /// assert_eq!(q.pop(), None);
     /// ```
     pub fn pop(&self) -> Option<T> {
-        self.queue.pop()
+        let item = self.pop_quiet();
+        if item.is_some() {
+            self.after_pop();
+        }
+        item
+    }
+
+    /// The oldest item, without telling a paused producer about the room made.
+    fn pop_quiet(&self) -> Option<T> {
+        match &self.store {
+            Store::Ring(queue) => queue.pop(),
+            Store::Lossless { queue, .. } => queue.pop(),
+        }
     }
 
     /// Removes and returns up to `max` items, oldest first.
@@ -182,17 +346,21 @@ impl<T> EventQueue<T> {
     /// assert_eq!(q.drain(usize::MAX), [3, 4]);
     /// ```
     pub fn drain(&self, max: usize) -> Vec<T> {
-        let mut out = Vec::with_capacity(max.min(self.queue.len()));
+        let mut out = Vec::with_capacity(max.min(self.len()));
         while out.len() < max {
-            match self.queue.pop() {
+            match self.pop_quiet() {
                 Some(item) => out.push(item),
                 None => break,
             }
         }
+        if !out.is_empty() {
+            self.after_pop();
+        }
         out
     }
 
-    /// How many items were dropped because the queue was full, since it was created.
+    /// How many items were dropped because the queue was full, since it was created (always 0
+    /// for a lossless queue).
     ///
     /// ```
     /// let q = procsnap::EventQueue::new(1);
@@ -211,7 +379,10 @@ impl<T> EventQueue<T> {
     /// assert_eq!(q.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
-        self.queue.len()
+        match &self.store {
+            Store::Ring(queue) => queue.len(),
+            Store::Lossless { queue, .. } => queue.len(),
+        }
     }
 
     /// True when no item is queued.
@@ -220,22 +391,38 @@ impl<T> EventQueue<T> {
     /// assert!(procsnap::EventQueue::<()>::new(4).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.queue.is_empty()
+        match &self.store {
+            Store::Ring(queue) => queue.is_empty(),
+            Store::Lossless { queue, .. } => queue.is_empty(),
+        }
     }
 
-    /// The most items the queue holds.
+    /// The most items a bounded queue holds, or a lossless queue's high-water mark.
     ///
     /// ```
     /// assert_eq!(procsnap::EventQueue::<()>::new(3).capacity(), 3);
+    /// assert_eq!(procsnap::EventQueue::<()>::lossless(5).capacity(), 5);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.queue.capacity()
+        match &self.store {
+            Store::Ring(queue) => queue.capacity(),
+            Store::Lossless { high_water, .. } => *high_water,
+        }
     }
+}
+
+/// What [`EventQueue::push_quiet`] did.
+struct Pushed<T> {
+    /// The oldest item, pushed out of a full bounded queue.
+    displaced: Option<T>,
+    /// A consumer was parked: wake it.
+    wake: bool,
 }
 
 impl<T> fmt::Debug for EventQueue<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EventQueue")
+            .field("lossless", &self.is_lossless())
             .field("len", &self.len())
             .field("capacity", &self.capacity())
             .field("dropped", &self.dropped())
@@ -310,7 +497,11 @@ impl<T: Clone> Broadcast<T> {
     /// assert_eq!(sub.drain(10), [2]);
     /// ```
     pub fn subscribe(&self, capacity: usize) -> Subscription<T> {
-        let queue = Arc::new(EventQueue::new(capacity));
+        self.add(EventQueue::new(capacity))
+    }
+
+    fn add(&self, queue: EventQueue<T>) -> Subscription<T> {
+        let queue = Arc::new(queue);
         // Relaxed: only uniqueness matters; the list itself is guarded by the lock.
         let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
         self.hub
@@ -336,24 +527,77 @@ impl<T: Clone> Broadcast<T> {
     /// assert_eq!(bus.publish("tick"), 2);
     /// ```
     pub fn publish(&self, item: T) -> usize {
+        let (n, wakes) = self.publish_quiet(item);
+        wakes.run();
+        n
+    }
+
+    /// [`publish`](Self::publish) without running any subscriber's waker: the caller runs them
+    /// with [`Wakes::run`] when it holds no lock a waker might need.
+    pub(crate) fn publish_quiet(&self, item: T) -> (usize, Wakes<T>) {
         let subscribers = self
             .hub
             .subscribers
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        // Allocates only when a queue was full.
+        // Both allocate only when a queue was full or a consumer parked.
         let mut displaced = Vec::new();
+        let mut wakes = Wakes(Vec::new());
+        let mut push = |queue: &Arc<EventQueue<T>>, item: T| {
+            let pushed = queue.push_quiet(item);
+            displaced.extend(pushed.displaced);
+            if pushed.wake {
+                wakes.0.push(Arc::clone(queue));
+            }
+        };
         if let Some(((_, last), rest)) = subscribers.split_last() {
             for (_, queue) in rest {
-                displaced.extend(queue.push_displacing(item.clone()));
+                push(queue, item.clone());
             }
             // The last one gets the original: one clone fewer.
-            displaced.extend(last.push_displacing(item));
+            push(last, item);
         }
         let n = subscribers.len();
         drop(subscribers);
         drop(displaced);
-        n
+        (n, wakes)
+    }
+
+    /// A new subscriber that never loses an item: see [`EventQueue::lossless`]. Producers that
+    /// honour its `high_water` mark check [`want_room`](Self::want_room) before producing; the
+    /// subscriber's [room function](EventQueue::set_on_room) is theirs to set.
+    ///
+    /// # Panics
+    ///
+    /// If `high_water` is 0.
+    ///
+    /// ```
+    /// let bus = procsnap::Broadcast::new();
+    /// let sub = bus.subscribe_lossless(2);
+    /// for i in 0..3 {
+    ///     bus.publish(i);
+    /// }
+    /// assert!(bus.want_room()); // a producer that honours the mark pauses now
+    /// assert_eq!(sub.drain(usize::MAX), [0, 1, 2]);
+    /// assert!(!bus.want_room());
+    /// ```
+    pub fn subscribe_lossless(&self, high_water: usize) -> Subscription<T> {
+        self.add(EventQueue::lossless(high_water))
+    }
+
+    /// True when some lossless subscriber is at its high-water mark: a producer that honours
+    /// backpressure pauses, and each such subscriber's room function runs once it has caught up
+    /// (see [`EventQueue::want_room`]).
+    pub fn want_room(&self) -> bool {
+        let subscribers = self
+            .hub
+            .subscribers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Every full one is asked (not just the first), so each tells when it has room.
+        subscribers
+            .iter()
+            .fold(false, |full, (_, queue)| queue.want_room() | full)
     }
 
     /// How many subscriptions are live.
@@ -385,6 +629,19 @@ impl<T> fmt::Debug for Broadcast<T> {
         f.debug_struct("Broadcast")
             .field("subscribers", &n)
             .finish()
+    }
+}
+
+/// Consumers to wake after a [`Broadcast::publish_quiet`].
+#[must_use = "parked consumers stay asleep unless the wakes are run"]
+pub(crate) struct Wakes<T>(Vec<Arc<EventQueue<T>>>);
+
+impl<T> Wakes<T> {
+    /// Wakes each parked consumer, once.
+    pub(crate) fn run(self) {
+        for queue in self.0 {
+            queue.call_waker();
+        }
     }
 }
 

@@ -289,3 +289,92 @@ fn an_item_may_own_a_subscription_of_its_own_bus() {
     done.recv_timeout(Duration::from_secs(10))
         .expect("publish deadlocked dropping a displaced item");
 }
+
+#[test]
+fn lossless_queue_keeps_everything_in_order() {
+    let q = EventQueue::lossless(64);
+    let done = AtomicBool::new(false);
+    let received = thread::scope(|s| {
+        let consumer = s.spawn(|| consume_in_order(&done, || q.pop()));
+        produce(THREADS, |t, i| q.push((t, i)));
+        done.store(true, Ordering::Release);
+        consumer.join().unwrap()
+    });
+    assert_eq!(received, THREADS * PER_THREAD);
+    assert_eq!(q.dropped(), 0);
+}
+
+/// A producer that pauses whenever `want_room` says so, and waits to be told there is room,
+/// never waits forever: every pop that races with `want_room` is either seen by it or tells the
+/// producer. The queue never grows past its mark, and nothing is lost.
+#[test]
+fn a_paused_producer_is_always_resumed() {
+    let n: u64 = if cfg!(miri) { 100 } else { 200_000 };
+    const MARK: usize = 8;
+    let q = Arc::new(EventQueue::lossless(MARK));
+    let producer = thread::current();
+    assert!(q.set_on_room(move || producer.unpark()));
+    assert!(!q.set_on_room(|| {}), "a second room function is refused");
+    let consumer = {
+        let q = q.clone();
+        thread::spawn(move || {
+            let mut next = 0;
+            while next < n {
+                match q.pop() {
+                    Some(i) => {
+                        assert_eq!(i, next);
+                        next += 1;
+                    }
+                    None => thread::yield_now(),
+                }
+            }
+        })
+    };
+    let mut pauses = 0u64;
+    for i in 0..n {
+        while q.want_room() {
+            pauses += 1;
+            let paused = Instant::now();
+            thread::park_timeout(Duration::from_secs(5));
+            assert!(
+                paused.elapsed() < Duration::from_secs(5),
+                "item {i}: the producer was never told about the room made"
+            );
+        }
+        q.push(i);
+        assert!(q.len() <= MARK + 1);
+    }
+    consumer.join().unwrap();
+    assert!(pauses > 0, "the producer never paused: the test proves little");
+}
+
+#[test]
+fn want_room_is_false_for_bounded_queues_and_broadcasts_without_lossless_subscribers() {
+    let q = EventQueue::new(1);
+    q.push(1);
+    q.push(2);
+    assert!(q.is_full() && !q.want_room());
+    let bus = Broadcast::new();
+    let _lossy = bus.subscribe(1);
+    bus.publish(1);
+    bus.publish(2);
+    assert!(!bus.want_room());
+    let lossless = bus.subscribe_lossless(1);
+    assert!(!bus.want_room());
+    bus.publish(3);
+    assert!(bus.want_room());
+    assert_eq!(lossless.pop(), Some(3));
+    assert!(!bus.want_room());
+}
+
+/// A consumer's waker that panics does not unwind into the publisher (a supervisor's reaper
+/// publishes: it must outlive a broken consumer).
+#[test]
+fn a_panicking_waker_does_not_reach_the_publisher() {
+    let bus = Broadcast::new();
+    let sub = bus.subscribe(4);
+    sub.set_waker(|| panic!("broken consumer"));
+    assert!(sub.park());
+    assert_eq!(bus.publish(1), 1);
+    assert_eq!(sub.pop(), Some(1));
+}
