@@ -69,7 +69,10 @@ enum Store<T> {
     Ring(ArrayQueue<T>),
     /// Unbounded storage that never drops: `high_water` is the length at which
     /// [`EventQueue::is_full`] asks producers to pause.
-    Lossless { queue: SegQueue<T>, high_water: usize },
+    Lossless {
+        queue: SegQueue<T>,
+        high_water: usize,
+    },
 }
 
 impl<T> EventQueue<T> {
@@ -106,7 +109,10 @@ impl<T> EventQueue<T> {
     /// assert_eq!(q.dropped(), 0);
     /// ```
     pub fn lossless(high_water: usize) -> EventQueue<T> {
-        assert!(high_water > 0, "EventQueue high-water mark must be at least 1");
+        assert!(
+            high_water > 0,
+            "EventQueue high-water mark must be at least 1"
+        );
         EventQueue::with_store(Store::Lossless {
             queue: SegQueue::new(),
             high_water,
@@ -535,6 +541,19 @@ impl<T: Clone> Broadcast<T> {
     /// [`publish`](Self::publish) without running any subscriber's waker: the caller runs them
     /// with [`Wakes::run`] when it holds no lock a waker might need.
     pub(crate) fn publish_quiet(&self, item: T) -> (usize, Wakes<T>) {
+        self.publish_all_quiet(std::iter::once(item))
+    }
+
+    /// Publishes several items in order under one acquisition of the subscriber list (items
+    /// that arrived together, such as the lines of one read of a pipe); returns how many
+    /// subscribers there were.
+    pub(crate) fn publish_all(&self, items: impl IntoIterator<Item = T>) -> usize {
+        let (n, wakes) = self.publish_all_quiet(items);
+        wakes.run();
+        n
+    }
+
+    fn publish_all_quiet(&self, items: impl IntoIterator<Item = T>) -> (usize, Wakes<T>) {
         let subscribers = self
             .hub
             .subscribers
@@ -546,16 +565,19 @@ impl<T: Clone> Broadcast<T> {
         let mut push = |queue: &Arc<EventQueue<T>>, item: T| {
             let pushed = queue.push_quiet(item);
             displaced.extend(pushed.displaced);
+            // Once per queue: a parked consumer is unparked by the first push.
             if pushed.wake {
                 wakes.0.push(Arc::clone(queue));
             }
         };
         if let Some(((_, last), rest)) = subscribers.split_last() {
-            for (_, queue) in rest {
-                push(queue, item.clone());
+            for item in items {
+                for (_, queue) in rest {
+                    push(queue, item.clone());
+                }
+                // The last one gets the original: one clone fewer.
+                push(last, item);
             }
-            // The last one gets the original: one clone fewer.
-            push(last, item);
         }
         let n = subscribers.len();
         drop(subscribers);

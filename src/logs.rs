@@ -175,17 +175,62 @@ impl LogRing {
     /// assert_eq!(ring.last_seq(), b);
     /// ```
     pub fn push_line(&self, stream: Stream, text: &str, truncated: bool) -> u64 {
-        let room = self.max_bytes - LINE_OVERHEAD;
-        let (text, truncated) = if text.len() > room {
-            (&text[..floor_char_boundary(text, room)], true)
-        } else {
-            (text, truncated)
-        };
-        let cost = text.len() + LINE_OVERHEAD;
+        self.push(stream, text, truncated).seq
+    }
+
+    /// [`push_line`](Self::push_line), returning the line as stored (its text shared with the
+    /// ring: a reference-count increment, no copy).
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// let line = ring.push(Stream::Stderr, "boom", false);
+    /// assert_eq!(ring.get(line.seq), Some(line));
+    /// ```
+    pub fn push(&self, stream: Stream, text: &str, truncated: bool) -> LogLine {
         // Built outside the lock: the allocation and the clock read need no exclusion.
-        let text: Arc<str> = text.into();
+        let (text, truncated) = self.fit(text, truncated);
         let at = SystemTime::now();
+        self.store(&mut self.lock(), stream, at, text, truncated)
+    }
+
+    /// `text` as the ring stores it: shared, and cut at a character boundary (and marked
+    /// truncated) if it could not fit even in an empty ring.
+    pub(crate) fn fit(&self, text: &str, truncated: bool) -> (Arc<str>, bool) {
+        let room = self.max_bytes - LINE_OVERHEAD;
+        if text.len() > room {
+            (text[..floor_char_boundary(text, room)].into(), true)
+        } else {
+            (text.into(), truncated)
+        }
+    }
+
+    /// Appends lines of one stream that arrived together (one read of a pipe), each made by
+    /// [`fit`](Self::fit), under one lock and with one timestamp; appends each line as stored
+    /// to `stored`.
+    pub(crate) fn push_fitted(
+        &self,
+        stream: Stream,
+        at: SystemTime,
+        lines: impl IntoIterator<Item = (Arc<str>, bool)>,
+        stored: &mut Vec<LogLine>,
+    ) {
         let mut inner = self.lock();
+        for (text, truncated) in lines {
+            stored.push(self.store(&mut inner, stream, at, text, truncated));
+        }
+    }
+
+    /// Appends one fitted line under the lock, evicting the oldest until it fits.
+    fn store(
+        &self,
+        inner: &mut Inner,
+        stream: Stream,
+        at: SystemTime,
+        text: Arc<str>,
+        truncated: bool,
+    ) -> LogLine {
+        let cost = text.len() + LINE_OVERHEAD;
         while inner.bytes + cost > self.max_bytes {
             let Some(old) = inner.lines.pop_front() else {
                 break; // unreachable: cost <= max_bytes, so an empty ring always has room
@@ -197,14 +242,15 @@ impl LogRing {
         // counter only has to hand out unique numbers; the mutex orders the ring itself.
         let seq = NEXT_SEQ.fetch_add(1, Ordering::Relaxed);
         inner.bytes += cost;
-        inner.lines.push_back(LogLine {
+        let line = LogLine {
             seq,
             at,
             stream,
             text,
             truncated,
-        });
-        seq
+        };
+        inner.lines.push_back(line.clone());
+        line
     }
 
     /// The last `n` lines, oldest first.

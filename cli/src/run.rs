@@ -1,39 +1,44 @@
 //! `procsnap run`: scripts in the foreground with prefixed output.
 //!
 //! Every target runs in its own process group on the Supervisor. Output arrives as
-//! `SupervisorEvent::Line`s through one subscription taken before the first spawn, so no line is
-//! missed and lines print in capture order; a process's final `State` event comes after all of
-//! its lines, so its status line follows its output. Ctrl-C or SIGTERM stops every group
-//! (SIGTERM, then SIGKILL after the grace period); a second Ctrl-C kills them at once.
+//! `SupervisorEvent::Line`s through one lossless subscription taken before the first spawn, so
+//! no line is missed or dropped and lines print in capture order; a process's final `State`
+//! event comes after all of its lines, so its status line follows its output. A stdout slower
+//! than the scripts holds them back (see [`Out`]) instead of losing their lines.
+//!
+//! Signals, as a terminal user means them: Ctrl-C, SIGTERM or SIGHUP (the terminal closed)
+//! stops every group (SIGTERM, then SIGKILL after the grace period), with status lines; a
+//! second Ctrl-C or SIGTERM kills them at once. Ctrl-Z suspends every group and then procsnap
+//! itself; `fg` or `bg` (SIGCONT) resumes the groups.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use procsnap::{CommandSpec, ProcId, ProcessState, Status, SupervisorEvent};
+use procsnap::{
+    CommandSpec, ProcId, ProcessState, Status, Subscription, Supervisor, SupervisorEvent,
+};
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGSTOP, SIGTERM, SIGTSTP};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::project::Project;
-use crate::style::Prefixer;
+use crate::style::{Prefixer, write_line};
 
-/// How long a status line learnt from the state cell (its event was dropped) waits for output
-/// events still queued.
-const STATUS_DELAY: Duration = Duration::from_millis(100);
-/// How often the event queue is drained while there is work.
-const TICK: Duration = Duration::from_millis(10);
-/// The longest sleep while idle (no event, nothing to print): a safety net, since a published
-/// event wakes the loop at once.
+/// Undelivered events our subscription holds before the supervisor stops reading the
+/// scripts' output (and they block in `write` once their pipes are full).
+const HIGH_WATER: usize = 4096;
+/// Output formatted before it is handed to the writer thread.
+const CHUNK_BYTES: usize = 256 * 1024;
+/// Chunks the writer thread may hold before the loop stops taking events.
+const WRITER_CHUNKS: usize = 2;
+/// Events taken from the subscription at once.
+const EVENT_BATCH: usize = 512;
+/// The longest sleep while idle: a safety net, since a published event wakes the loop at once.
 const IDLE_TICK: Duration = Duration::from_secs(1);
-/// Undelivered events our subscription keeps before the oldest are dropped (and counted): at
-/// most 64 MiB even if every line is at the 16 KiB cap, ~0.5 MiB for typical lines.
-const EVENT_CAPACITY: usize = 4096;
-/// Formatted output handed to the writer thread at once (a tick stops draining events there).
-const CHUNK_BYTES: usize = 1 << 20;
-/// Chunks the writer thread may hold before the event loop waits for it.
-const WRITER_CHUNKS: usize = 4;
 /// After an interrupt, how long leftover output may take to be written before we exit anyway.
 const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
 
@@ -87,10 +92,36 @@ pub fn resolve_targets(project: &Project, args: &[String]) -> Result<Vec<Target>
 
 struct Tracked {
     name: String,
+    /// Position on the command line: the status lines of processes that end together are
+    /// printed in this order.
     slot: usize,
-    /// Set when the process reached a terminal state: print the status line at this instant.
-    ended: Option<(Instant, ProcessState)>,
-    reported: bool,
+    /// `name  | `, coloured, written before each of its lines.
+    prefix: String,
+    /// Its final state, once its status line was written.
+    ended: Option<ProcessState>,
+    /// On the idle tick: its state cell said finished, but its final event had not arrived.
+    stale_seen: bool,
+}
+
+/// Hashes a [`ProcId`] (a unique number) with one multiplication: looked up once per line.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: spreads consecutive ids over the high bits hashbrown uses.
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// Why the foreground run ended early.
@@ -99,31 +130,33 @@ enum Interrupt {
     None,
     Int,
     Term,
+    Hup,
     /// stdout was closed (EPIPE).
     Pipe,
 }
 
 /// Stdout, written by a thread of its own.
 ///
-/// The event loop formats a tick's output into a buffer and hands it over without blocking. A
-/// reader that stops reading (a paused pager, Ctrl-S, a stalled ssh session) then blocks only
-/// the writer thread: signals are still handled, and while the writer is behind the loop stops
-/// draining events, so the subscription's bound (oldest events dropped, and counted) is what
-/// limits memory, not a growing buffer.
+/// The event loop formats output into `buf` and hands it over a chunk at a time through a
+/// bounded channel. When stdout is slower than the scripts (a file on a slow disk, a pipe into
+/// a slow reader, a paused pager), the channel fills, the loop stops taking events, our
+/// lossless subscription reaches its mark and the supervisor stops reading the scripts' pipes:
+/// the scripts block in `write`, as in a shell pipeline. Nothing is dropped, memory stays
+/// bounded, and the loop still handles signals, since only the writer thread is blocked.
 struct Out {
     buf: Vec<u8>,
-    /// A chunk the writer could not take yet.
+    /// A chunk handed to the writer as soon as the channel has room.
     pending: Option<Vec<u8>>,
-    tx: Option<SyncSender<Vec<u8>>>,
+    tx: Option<tokio::sync::mpsc::Sender<Vec<u8>>>,
     broken: Arc<AtomicBool>,
-    /// Closed (disconnected) when the writer thread ends.
-    finished: Receiver<()>,
+    /// Resolves (with an error) when the writer thread ends.
+    done: tokio::sync::oneshot::Receiver<()>,
 }
 
 impl Out {
     fn new() -> Out {
-        let (tx, rx) = sync_channel::<Vec<u8>>(WRITER_CHUNKS);
-        let (done_tx, finished) = sync_channel::<()>(0);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(WRITER_CHUNKS);
+        let (done_tx, done) = tokio::sync::oneshot::channel::<()>();
         let broken = Arc::new(AtomicBool::new(false));
         let flag = broken.clone();
         let spawned = std::thread::Builder::new()
@@ -131,8 +164,9 @@ impl Out {
             .spawn(move || {
                 let _done = done_tx; // dropped when this thread ends
                 let mut stdout = std::io::stdout().lock();
-                for chunk in rx {
-                    // Relaxed: a flag polled once per tick; it orders no other data.
+                while let Some(chunk) = rx.blocking_recv() {
+                    // Relaxed: a flag read by the loop; it orders no other data. After a
+                    // failure, chunks are still taken (and discarded) so the loop never waits.
                     if !flag.load(Ordering::Relaxed)
                         && stdout
                             .write_all(&chunk)
@@ -148,11 +182,11 @@ impl Out {
             broken.store(true, Ordering::Relaxed);
         }
         Out {
-            buf: Vec::with_capacity(64 * 1024),
+            buf: Vec::with_capacity(CHUNK_BYTES),
             pending: None,
             tx: Some(tx),
             broken,
-            finished,
+            done,
         }
     }
 
@@ -160,14 +194,9 @@ impl Out {
         let _ = self.buf.write_fmt(args); // writing into a Vec cannot fail
     }
 
-    /// True when this tick's output is big enough to hand over before formatting more.
-    fn full(&self) -> bool {
-        self.buf.len() >= CHUNK_BYTES
-    }
-
-    /// True while the writer has not taken everything handed to it.
-    fn behind(&self) -> bool {
-        self.pending.is_some()
+    /// True while more output may be formatted before the writer takes some.
+    fn has_room(&self) -> bool {
+        self.buf.len() < CHUNK_BYTES
     }
 
     /// True once stdout failed (EPIPE: `procsnap run … | head`).
@@ -175,47 +204,50 @@ impl Out {
         self.broken.load(Ordering::Relaxed)
     }
 
-    /// Hands the buffered output to the writer, never blocking.
-    fn flush(&mut self) {
+    /// Makes the formatted output the next chunk for the writer, unless one is waiting already.
+    fn stage(&mut self) {
         if self.pending.is_none() && !self.buf.is_empty() {
-            self.pending = Some(std::mem::replace(
-                &mut self.buf,
-                Vec::with_capacity(64 * 1024),
-            ));
+            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_BYTES));
+            self.pending = Some(chunk);
         }
-        let (Some(tx), Some(chunk)) = (&self.tx, self.pending.take()) else {
-            return;
+    }
+
+    /// Hands the waiting chunk to the writer once the channel has room.
+    async fn send_pending(&mut self) {
+        let (Some(tx), Some(_)) = (&self.tx, &self.pending) else {
+            return std::future::pending().await;
         };
-        match tx.try_send(chunk) {
-            Ok(()) => {}
-            Err(TrySendError::Full(chunk)) => self.pending = Some(chunk),
-            Err(TrySendError::Disconnected(_)) => self.broken.store(true, Ordering::Relaxed),
+        match tx.reserve().await {
+            Ok(permit) => permit.send(self.pending.take().expect("checked above")),
+            Err(_) => {
+                // The writer thread is gone: nothing can be written any more.
+                self.broken.store(true, Ordering::Relaxed);
+                self.pending = None;
+            }
         }
     }
 
     /// Hands over what is left and waits for the writer to write it: as long as it takes when
     /// `limit` is `None`, else at most `limit` (after an interrupt a blocked stdout must not
     /// keep us alive).
-    fn finish(mut self, limit: Option<Duration>) {
-        let end = limit.map(|l| Instant::now() + l);
-        loop {
-            self.flush();
-            if !self.behind() || self.tx.is_none() {
-                break;
+    async fn finish(mut self, limit: Option<Duration>) {
+        let work = async move {
+            loop {
+                self.stage();
+                if self.pending.is_none() || self.tx.is_none() {
+                    break;
+                }
+                self.send_pending().await;
             }
-            if end.is_some_and(|e| Instant::now() >= e) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        drop(self.tx.take()); // the writer ends after the last chunk
-        let _ = match end {
-            None => self.finished.recv().map_err(|_| ()),
-            Some(e) => self
-                .finished
-                .recv_timeout(e.saturating_duration_since(Instant::now()))
-                .map_err(|_| ()),
+            drop(self.tx.take()); // the writer ends after the last chunk
+            let _ = self.done.await;
         };
+        match limit {
+            None => work.await,
+            Some(limit) => {
+                let _ = tokio::time::timeout(limit, work).await;
+            }
+        }
     }
 }
 
@@ -223,8 +255,30 @@ impl Out {
 macro_rules! out_writeln {
     ($out:expr, $($arg:tt)*) => {{
         $out.write_fmt(format_args!($($arg)*));
-        $out.write_fmt(format_args!("\n"));
+        $out.buf.push(b'\n');
     }};
+}
+
+/// The signals `run` handles.
+struct Signals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+    tstp: Signal,
+    cont: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        let on = |sig: i32| signal(SignalKind::from_raw(sig));
+        Ok(Signals {
+            int: on(SIGINT)?,
+            term: on(SIGTERM)?,
+            hup: on(SIGHUP)?,
+            tstp: on(SIGTSTP)?,
+            cont: on(SIGCONT)?,
+        })
+    }
 }
 
 /// Runs `targets` until they all end; returns the process exit code.
@@ -245,175 +299,240 @@ pub fn run(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCode {
 }
 
 async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCode {
-    use tokio::signal::unix::{SignalKind, signal};
-
-    let (mut sigint, mut sigterm) = match (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) {
-        (Ok(i), Ok(t)) => (i, t),
-        (Err(e), _) | (_, Err(e)) => {
+    let mut signals = match Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
             eprintln!("procsnap: cannot handle signals: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let sup = match crate::supervisor(grace, EVENT_CAPACITY) {
+    let sup = match crate::supervisor(grace, 1) {
         Ok(s) => Arc::new(s),
         Err(e) => {
             eprintln!("procsnap: cannot start the supervisor: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let prefixer = Prefixer::new(targets.iter().map(|t| t.name.as_str()), color);
-    let events = sup.subscribe();
-    // Idle, the loop sleeps until the next event rather than ticking.
+    // Taken before the first spawn: no line is missed.
+    let events = sup.subscribe_lossless(HIGH_WATER);
     let wake = Arc::new(tokio::sync::Notify::new());
     let waker = wake.clone();
     events.set_waker(move || waker.notify_one());
-    let mut out = Out::new();
-    let mut tracked: HashMap<ProcId, Tracked> = HashMap::new();
-    let mut failed_to_start = false;
+    let prefixer = Prefixer::new(targets.iter().map(|t| t.name.as_str()), color);
+    let mut session = Session::new(sup, grace, prefixer);
+    session.start(targets);
+    while !session.all_reported() {
+        let drained = session.take_events(&events);
+        session.out.stage();
+        if session.out.broken() && session.interrupt == Interrupt::None {
+            // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
+            session.interrupt(Interrupt::Pipe);
+        }
+        if session.interrupt != Interrupt::None && session.out.pending.is_some() {
+            // Interrupted while stdout is blocked: the final states need not wait for it.
+            session.report_from_cells(true);
+        }
+        // Sleep until an event is published (the queue wakes us), a signal, the writer taking
+        // a chunk, or the slow tick; go on at once if more events can be taken now.
+        let parked = session.out.has_room() && drained && events.park();
+        let more = session.out.has_room() && !parked;
+        tokio::select! {
+            biased;
+            _ = signals.int.recv() => session.on_interrupt(Interrupt::Int),
+            _ = signals.term.recv() => session.on_interrupt(Interrupt::Term),
+            _ = signals.hup.recv() => session.on_interrupt(Interrupt::Hup),
+            _ = signals.tstp.recv() => session.suspend().await,
+            _ = signals.cont.recv() => session.resume().await,
+            _ = session.out.send_pending() => {}
+            _ = std::future::ready(()), if more => {}
+            _ = wake.notified(), if parked => {}
+            _ = tokio::time::sleep(IDLE_TICK), if !more => session.report_from_cells(false),
+        }
+    }
+    let limit = (session.interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT);
+    let code = session.exit_code();
+    session.out.finish(limit).await;
+    code
+}
 
-    for (slot, t) in targets.into_iter().enumerate() {
-        match sup.spawn(&t.name, t.spec) {
-            Ok(p) => {
-                tracked.insert(
-                    p.id(),
-                    Tracked {
+/// One `procsnap run`: the processes, their prefixes and how it ends.
+struct Session {
+    sup: Arc<Supervisor>,
+    grace: Duration,
+    prefixer: Prefixer,
+    tracked: HashMap<ProcId, Tracked, BuildHasherDefault<IdHasher>>,
+    out: Out,
+    interrupt: Interrupt,
+    kills_sent: bool,
+    failed_to_start: bool,
+}
+
+impl Session {
+    fn new(sup: Arc<Supervisor>, grace: Duration, prefixer: Prefixer) -> Session {
+        Session {
+            sup,
+            grace,
+            prefixer,
+            tracked: HashMap::default(),
+            out: Out::new(),
+            interrupt: Interrupt::None,
+            kills_sent: false,
+            failed_to_start: false,
+        }
+    }
+
+    /// Spawns every target; one that cannot start gets its error line at once.
+    fn start(&mut self, targets: Vec<Target>) {
+        for (slot, t) in targets.into_iter().enumerate() {
+            let prefix = self.prefixer.prefix(&t.name, slot);
+            match self.sup.spawn(&t.name, t.spec) {
+                Ok(p) => {
+                    let tracked = Tracked {
                         name: t.name,
                         slot,
+                        prefix,
                         ended: None,
-                        reported: false,
-                    },
-                );
-            }
-            Err(e) => {
-                failed_to_start = true;
-                out_writeln!(
-                    out,
-                    "{}failed to start: {e}",
-                    prefixer.prefix(&t.name, slot)
-                );
+                        stale_seen: false,
+                    };
+                    self.tracked.insert(p.id(), tracked);
+                }
+                Err(e) => {
+                    self.failed_to_start = true;
+                    out_writeln!(self.out, "{prefix}failed to start: {e}");
+                }
             }
         }
     }
 
-    let mut interrupt = Interrupt::None;
-    let mut kills_sent = false;
-    let mut dropped_seen = 0;
-    while !tracked.values().all(|t| t.reported) {
-        // Busy (events queued, output waiting for the writer, a status line due): drain again
-        // after a tick, which batches output. Idle: sleep until an event is published (the
-        // queue wakes us), a signal, or the slow tick that re-checks the state cells.
-        let status_due = tracked.values().any(|t| t.ended.is_some() && !t.reported);
-        let idle = !out.behind() && !status_due && events.park();
-        tokio::select! {
-            _ = tokio::time::sleep(if idle { IDLE_TICK } else { TICK }) => {}
-            _ = wake.notified(), if idle => {}
-            _ = sigint.recv() => {
-                if interrupt == Interrupt::None {
-                    interrupt = Interrupt::Int;
-                    out_writeln!(out, "procsnap: stopping all (Ctrl-C again to kill)");
-                    let s = sup.clone();
-                    tokio::task::spawn_blocking(move || s.stop_all(grace));
-                } else if !kills_sent {
-                    kills_sent = true;
-                    out_writeln!(out, "procsnap: killing all");
-                    let s = sup.clone();
-                    tokio::task::spawn_blocking(move || s.stop_all(Duration::ZERO));
-                }
-            }
-            _ = sigterm.recv() => {
-                if interrupt == Interrupt::None {
-                    interrupt = Interrupt::Term;
-                    let s = sup.clone();
-                    tokio::task::spawn_blocking(move || s.stop_all(grace));
-                }
-            }
-        }
-        // While the writer is behind (stdout blocked), events wait in the bounded subscription.
-        out.flush();
-        while !out.behind() && !out.full() {
-            let Some(ev) = events.pop() else { break };
-            match ev {
-                SupervisorEvent::Line { id, line } => {
-                    if let Some(t) = tracked.get(&id) {
-                        out_writeln!(
-                            out,
-                            "{}",
-                            prefixer.line(&t.name, t.slot, &line.text, line.truncated)
-                        );
-                    }
-                }
-                SupervisorEvent::State { id, state } => {
-                    if let Some(t) = tracked.get_mut(&id)
-                        && state.is_finished()
-                        && t.ended.is_none()
-                    {
-                        // The reaper publishes the final state only after the group is
-                        // empty and its pipes are drained: every line is already printed.
-                        t.ended = Some((Instant::now(), state));
-                    }
-                }
-            }
-        }
-        // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
-        if out.broken() && interrupt == Interrupt::None {
-            interrupt = Interrupt::Pipe;
-            let s = sup.clone();
-            tokio::task::spawn_blocking(move || s.stop_all(grace));
-        }
-        // Reported once the writer has caught up, as one line for the whole gap.
-        let dropped = events.dropped();
-        if dropped > dropped_seen && !out.behind() {
-            out_writeln!(
-                out,
-                "procsnap: {} output events dropped (output too fast for this terminal)",
-                dropped - dropped_seen
-            );
-            dropped_seen = dropped;
-        }
-        // A missed State event (queue overflow) must not hang us: trust the cell too.
-        let registry = sup.registry();
-        for (id, t) in tracked.iter_mut() {
-            if t.ended.is_none()
-                && let Some(p) = registry.get(*id)
-            {
-                let s = p.state().snapshot();
-                if s.is_finished() {
-                    t.ended = Some((Instant::now() + STATUS_DELAY, s));
-                }
-            }
-        }
-        let now = Instant::now();
-        let mut due: Vec<_> = tracked
-            .values_mut()
-            .filter(|t| !t.reported && t.ended.is_some_and(|(at, _)| at <= now))
-            .collect();
-        due.sort_by_key(|t| t.slot);
-        for t in due {
-            t.reported = true;
-            let (_, s) = t.ended.expect("filtered on is_some");
-            out_writeln!(
-                out,
-                "{}",
-                prefixer.status(&t.name, t.slot, s.status, s.exit, s.duration())
-            );
-        }
-        out.flush();
+    fn all_reported(&self) -> bool {
+        self.tracked.values().all(|t| t.ended.is_some())
     }
-    out.finish((interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT));
 
-    let any_failed = failed_to_start
-        || tracked
-            .values()
-            .any(|t| t.ended.is_some_and(|(_, s)| s.status == Status::Failed));
-    match (any_failed, interrupt) {
-        (true, _) => ExitCode::FAILURE,
-        (false, Interrupt::Int) => ExitCode::from(130),
-        (false, Interrupt::Term) => ExitCode::from(143),
-        (false, Interrupt::Pipe) => ExitCode::from(141),
-        (false, Interrupt::None) => ExitCode::SUCCESS,
+    /// Formats queued events until the output buffer is full; true if the queue was emptied.
+    fn take_events(&mut self, events: &Subscription<SupervisorEvent>) -> bool {
+        while self.out.has_room() {
+            // In batches: a paused supervisor is told about the room made once per batch.
+            let batch = events.drain(EVENT_BATCH);
+            if batch.is_empty() {
+                return true;
+            }
+            for ev in batch {
+                self.take_event(ev);
+            }
+        }
+        false
+    }
+
+    fn take_event(&mut self, ev: SupervisorEvent) {
+        match ev {
+            SupervisorEvent::Line { id, line } => {
+                if let Some(t) = self.tracked.get(&id) {
+                    write_line(&mut self.out.buf, &t.prefix, &line.text, line.truncated);
+                }
+            }
+            // The reaper publishes the final state only after the group is empty and its
+            // pipes are drained, and the subscription keeps every event in order: the status
+            // line follows the process's last line.
+            SupervisorEvent::State { id, state } if state.is_finished() => {
+                self.report(id, state);
+            }
+            SupervisorEvent::State { .. } => {}
+        }
+    }
+
+    /// Writes the status line of process `id` (once).
+    fn report(&mut self, id: ProcId, state: ProcessState) {
+        let Some(t) = self.tracked.get_mut(&id) else {
+            return;
+        };
+        if t.ended.is_some() {
+            return;
+        }
+        t.ended = Some(state);
+        let line =
+            self.prefixer
+                .status(&t.name, t.slot, state.status, state.exit, state.duration());
+        out_writeln!(self.out, "{line}");
+    }
+
+    /// Reports the processes whose state cell says finished without waiting for their final
+    /// event: at once when `now` (an interrupt while stdout is blocked, so the events wait
+    /// behind output nobody takes), else only if the event is still missing one tick later (a
+    /// safety net: the event is published microseconds after the cell is updated).
+    fn report_from_cells(&mut self, now: bool) {
+        let registry = self.sup.registry();
+        let guard = procsnap::pin();
+        let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
+        for (id, t) in self.tracked.iter_mut().filter(|(_, t)| t.ended.is_none()) {
+            let Some(p) = registry.get_in(*id, &guard) else {
+                continue;
+            };
+            let state = *p.state().load(&guard);
+            if state.is_finished() {
+                if now || t.stale_seen {
+                    finished.push((t.slot, *id, state));
+                }
+                t.stale_seen = true;
+            }
+        }
+        drop(guard);
+        finished.sort_by_key(|(slot, _, _)| *slot);
+        for (_, id, state) in finished {
+            self.report(id, state);
+        }
+    }
+
+    /// Ctrl-C, SIGTERM, SIGHUP: the first stops every group gracefully; a second Ctrl-C or
+    /// SIGTERM kills them at once.
+    fn on_interrupt(&mut self, why: Interrupt) {
+        if self.interrupt == Interrupt::None {
+            if why == Interrupt::Int {
+                out_writeln!(self.out, "procsnap: stopping all (Ctrl-C again to kill)");
+            }
+            self.interrupt(why);
+        } else if why != Interrupt::Hup && !self.kills_sent {
+            self.kills_sent = true;
+            out_writeln!(self.out, "procsnap: killing all");
+            let sup = self.sup.clone();
+            tokio::task::spawn_blocking(move || sup.stop_all(Duration::ZERO));
+        }
+    }
+
+    /// Stops every group gracefully, in the background.
+    fn interrupt(&mut self, why: Interrupt) {
+        self.interrupt = why;
+        let (sup, grace) = (self.sup.clone(), self.grace);
+        tokio::task::spawn_blocking(move || sup.stop_all(grace));
+    }
+
+    /// Ctrl-Z: suspends every group (SIGTSTP, as a shell suspends a job), then ourselves.
+    async fn suspend(&self) {
+        let sup = self.sup.clone();
+        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGTSTP)).await;
+        // SIGSTOP: our own SIGTSTP is handled (by this function), so it would not stop us.
+        let _ = signal_hook::low_level::raise(SIGSTOP);
+    }
+
+    /// `fg`/`bg` (SIGCONT): resumes every group.
+    async fn resume(&self) {
+        let sup = self.sup.clone();
+        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGCONT)).await;
+    }
+
+    fn exit_code(&self) -> ExitCode {
+        let any_failed = self.failed_to_start
+            || self
+                .tracked
+                .values()
+                .any(|t| t.ended.is_some_and(|s| s.status == Status::Failed));
+        match (any_failed, self.interrupt) {
+            (true, _) => ExitCode::FAILURE,
+            (false, Interrupt::Int) => ExitCode::from(130),
+            (false, Interrupt::Term) => ExitCode::from(143),
+            (false, Interrupt::Hup) => ExitCode::from(129),
+            (false, Interrupt::Pipe) => ExitCode::from(141),
+            (false, Interrupt::None) => ExitCode::SUCCESS,
+        }
     }
 }
 

@@ -84,16 +84,12 @@ fn a_slow_reader_loses_nothing() {
 
 /// Lines of one script, with a counter file updated after each: how far the script got.
 /// (Appended to, so that a reader never sees the file empty between a truncation and a write.)
-const COUNTER: &str =
-    "exec 3>count; i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); echo \"line $i\"; echo $i >&3; done";
+const COUNTER: &str = "exec 3>count; i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); echo \"line $i\"; echo $i >&3; done";
 
 /// The last number the counter script wrote to its counter file.
 fn count(p: &TempProject) -> u64 {
     let text = std::fs::read_to_string(p.path().join("count")).unwrap_or_default();
-    text.lines()
-        .rev()
-        .find_map(|l| l.parse().ok())
-        .unwrap_or(0)
+    text.lines().rev().find_map(|l| l.parse().ok()).unwrap_or(0)
 }
 
 /// Nobody reads stdout: the script is held back (blocked in `write` on its pipe) once the

@@ -345,7 +345,10 @@ fn a_paused_producer_is_always_resumed() {
         assert!(q.len() <= MARK + 1);
     }
     consumer.join().unwrap();
-    assert!(pauses > 0, "the producer never paused: the test proves little");
+    assert!(
+        pauses > 0,
+        "the producer never paused: the test proves little"
+    );
 }
 
 #[test]

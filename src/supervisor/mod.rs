@@ -72,7 +72,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::error::{RestartError, SpawnError, StopError};
 use crate::events::{Broadcast, Subscription};
-use crate::logs::LogLine;
+use crate::logs::{LogLine, Stream};
 use crate::registry::{ProcId, Process, Registry, Reserve};
 use crate::spec::CommandSpec;
 use crate::state::{Event, ProcessState};
@@ -195,16 +195,28 @@ impl Shared {
         });
     }
 
-    fn publish_line(&self, process: &Process, seq: u64) {
-        if self.events.subscriber_count() == 0 {
+    /// Stores lines of `process`'s output that arrived together (made by `LogRing::fit`) in
+    /// its ring, with one timestamp, and publishes them; leaves both buffers empty.
+    fn emit_lines(
+        &self,
+        process: &Process,
+        stream: Stream,
+        fitted: &mut Vec<(Arc<str>, bool)>,
+        stored: &mut Vec<LogLine>,
+    ) {
+        if fitted.is_empty() {
             return;
         }
-        if let Some(line) = process.logs().get(seq) {
-            self.events.publish(SupervisorEvent::Line {
-                id: process.id(),
-                line,
-            });
-        }
+        let at = SystemTime::now();
+        process
+            .logs()
+            .push_fitted(stream, at, fitted.drain(..), stored);
+        let id = process.id();
+        self.events.publish_all(
+            stored
+                .drain(..)
+                .map(|line| SupervisorEvent::Line { id, line }),
+        );
     }
 
     fn set_watchdog_pidfd(&self, fd: OwnedFd) {
@@ -551,10 +563,77 @@ impl Supervisor {
         }
     }
 
+    /// Sends `signal` to the process group of every unfinished process and returns once it was
+    /// sent (nothing is sent to a finished process's group). For job control: `SIGTSTP` to
+    /// suspend every group as a shell suspends a job, `SIGCONT` to resume them.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Status, Supervisor};
+    /// use std::time::Duration;
+    ///
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.spawn("sleeper", CommandSpec::shell("sleep 60")).unwrap();
+    /// sup.signal_all(libc::SIGTERM);
+    /// assert_eq!(sup.wait(p.id()).unwrap().status, Status::Failed); // killed by SIGTERM
+    /// ```
+    pub fn signal_all(&self, signal: i32) {
+        let (done, sent) = std::sync::mpsc::sync_channel(0);
+        if self.shared.send(Command::SignalAll { signal, done }) {
+            // Disconnected once the reaper has sent it (or is gone).
+            let _ = sent.recv();
+        }
+    }
+
     /// A new subscriber to every state change and output line from now on, holding up to
     /// [`SupervisorConfig::event_capacity`] undelivered events.
     pub fn subscribe(&self) -> Subscription<SupervisorEvent> {
         self.shared.events.subscribe(self.shared.cfg.event_capacity)
+    }
+
+    /// A new subscriber that never loses an event, for a consumer that must see every line
+    /// (`procsnap run` writing to a file or a pipe). When it holds `high_water` undelivered
+    /// events, the supervisor stops reading every process's output until the subscriber has
+    /// taken it down to half: the processes then block in `write` once their pipes are full,
+    /// exactly as in a shell pipeline, and their log rings get nothing new meanwhile. Stops,
+    /// exits, state events and state reads go on as usual; the last output of a process that
+    /// ends is read in full (at most what its pipes hold), so the subscription may exceed its
+    /// mark by that much.
+    ///
+    /// Drain it promptly, or drop it: while it is full, no process's output is read.
+    ///
+    /// # Panics
+    ///
+    /// If `high_water` is 0.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor, SupervisorEvent};
+    ///
+    /// let sup = Supervisor::new().unwrap();
+    /// let events = sup.subscribe_lossless(64);
+    /// let p = sup.spawn("count", CommandSpec::shell("seq 1 1000")).unwrap();
+    /// let mut lines = 0;
+    /// while !sup.registry().get(p.id()).unwrap().state().snapshot().is_finished() || !events.is_empty() {
+    ///     match events.pop() {
+    ///         Some(SupervisorEvent::Line { line, .. }) => {
+    ///             lines += 1;
+    ///             assert_eq!(&*line.text, lines.to_string());
+    ///         }
+    ///         Some(_) => {}
+    ///         None => std::thread::yield_now(),
+    ///     }
+    /// }
+    /// assert_eq!(lines, 1000);
+    /// ```
+    pub fn subscribe_lossless(&self, high_water: usize) -> Subscription<SupervisorEvent> {
+        let sub = self.shared.events.subscribe_lossless(high_water);
+        // Weak: the subscription lives inside `Shared` (its bus), which must not own itself.
+        let shared = Arc::downgrade(&self.shared);
+        sub.set_on_room(move || {
+            if let Some(shared) = shared.upgrade() {
+                let _ = shared.wake.notify();
+            }
+        });
+        sub
     }
 
     /// Blocks (on a condvar, no polling) until process `id` is finished and returns its final

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{Shared, procfs};
-use crate::logs::{LineSplitter, Stream};
+use crate::logs::{LineSplitter, LogLine, Stream};
 use crate::registry::{ProcId, Process};
 use crate::state::{Event, Exit};
 use crate::sys::fd::{EpollBuffer, READABLE, read};
@@ -30,6 +30,11 @@ pub(crate) enum Command {
     Register(Registered),
     /// Stop this process: CAS to `Stopping`, TERM its group, KILL it after `grace`.
     Stop { id: ProcId, grace: Duration },
+    /// Send `signal` to the group of every live child, then drop `done`.
+    SignalAll {
+        signal: libc::c_int,
+        done: std::sync::mpsc::SyncSender<()>,
+    },
     /// Exit once no child is left.
     Shutdown,
 }
@@ -55,7 +60,11 @@ const WATCHDOG: u64 = (1 << 2) | SPECIAL;
 
 /// The epoll token of descriptor `kind` of process `id`.
 pub(crate) fn token(id: ProcId, kind: u64) -> u64 {
-    (id.get() << 2) | kind
+    token_of(id.get(), kind)
+}
+
+fn token_of(id: u64, kind: u64) -> u64 {
+    (id << 2) | kind
 }
 
 /// How often a group whose leader is gone is probed for emptiness.
@@ -84,6 +93,8 @@ struct Pipe {
     fd: OwnedFd,
     stream: Stream,
     split: LineSplitter,
+    /// Taken out of the epoll because a lossless subscriber is full (see `Reaper::paused`).
+    paused: bool,
 }
 
 struct Child {
@@ -116,10 +127,17 @@ struct Reaper {
     timed: Vec<u64>,
     last_scan: Option<Instant>,
     buf: Vec<u8>,
+    /// The lines of one read, before and after they are stored (reused buffers).
+    fitted: Vec<(Arc<str>, bool)>,
+    stored: Vec<LogLine>,
     shutting_down: bool,
     /// The pid of a watchdog that died and could not be replaced yet, and when to try again
     /// (out of processes or descriptors for a moment, say).
     watchdog_retry: Option<(Pid, Instant)>,
+    /// Pipes not read for now, as (child id, 0 for stdout or 1 for stderr): a lossless
+    /// subscriber is full. Their writers block once the pipe is full, as in a shell pipeline;
+    /// the subscriber's room function wakes us to take them back.
+    paused: Vec<(u64, usize)>,
 }
 
 /// How long after a failed watchdog respawn the next attempt is made.
@@ -144,8 +162,11 @@ pub(crate) fn run(shared: Arc<Shared>) {
         timed: Vec::new(),
         last_scan: None,
         buf: vec![0; 64 * 1024],
+        fitted: Vec::new(),
+        stored: Vec::new(),
         shutting_down: false,
         watchdog_retry: None,
+        paused: Vec::new(),
     };
     reaper.watch_watchdog();
     reaper.run();
@@ -188,6 +209,7 @@ impl Reaper {
                 }
             }
             self.run_commands();
+            self.resume_pipes();
             self.tick();
             if self.shutting_down && self.children.is_empty() {
                 return;
@@ -225,6 +247,10 @@ impl Reaper {
             match cmd {
                 Command::Register(r) => self.register(r),
                 Command::Stop { id, grace } => self.stop(id, grace),
+                Command::SignalAll { signal, done } => {
+                    self.signal_all(signal);
+                    drop(done);
+                }
                 Command::Shutdown => self.shutting_down = true,
             }
         }
@@ -236,6 +262,7 @@ impl Reaper {
                 fd,
                 stream,
                 split: LineSplitter::new(),
+                paused: false,
             })
         };
         let child = Child {
@@ -347,6 +374,14 @@ impl Reaper {
         self.mark_timed(id);
     }
 
+    /// `signal` to every live child's group: its leader is unreaped, or it was seen non-empty at
+    /// the last probe (a finished process's group is never signalled).
+    fn signal_all(&mut self, signal: libc::c_int) {
+        for c in self.children.values() {
+            let _ = sys::killpg(c.pid, signal);
+        }
+    }
+
     /// Deadlines and lingering groups: only the children on the timer list.
     fn tick(&mut self) {
         if let Some((dead, at)) = self.watchdog_retry
@@ -437,13 +472,18 @@ impl Reaper {
     /// Reads what `pipes[which]` has, up to `budget` bytes; at end of file emits the last
     /// partial line and closes the pipe.
     ///
-    /// With `closing` (from `finalize`), a pipe at end of file stays in place for `finalize`
-    /// to take out of the epoll after the final state is visible.
+    /// Unless `closing`, a full lossless subscriber stops the reading and pauses the pipe (see
+    /// [`Reaper::paused`]). With `closing` (from `finalize`), everything is read, and a pipe at
+    /// end of file stays in place for `finalize` to take out of the epoll after the final state
+    /// is visible.
     fn read_pipe(&mut self, id: u64, which: usize, budget: usize, closing: bool) {
         let Reaper {
             children,
             buf,
             shared,
+            paused,
+            fitted,
+            stored,
             ..
         } = self;
         let Some(c) = children.get_mut(&id) else {
@@ -454,16 +494,22 @@ impl Reaper {
         };
         let process = &c.process;
         let stream = pipe.stream;
-        let mut emit = |text: &str, truncated: bool| {
-            let seq = process.logs().push_line(stream, text, truncated);
-            shared.publish_line(process, seq);
-        };
+        let ring = process.logs();
         let mut total = 0;
         let eof = loop {
+            if !closing && !pipe.paused && shared.events.want_room() {
+                // Out of the epoll: a level-triggered watch would report it again at once.
+                let _ = shared.epoll.delete(pipe.fd.as_fd());
+                pipe.paused = true;
+                paused.push((id, which));
+                break false;
+            }
             match read(pipe.fd.as_fd(), buf) {
                 Ok(0) => break true,
                 Ok(n) => {
-                    pipe.split.push(&buf[..n], &mut emit);
+                    pipe.split
+                        .push(&buf[..n], |text, cut| fitted.push(ring.fit(text, cut)));
+                    shared.emit_lines(process, stream, fitted, stored);
                     total += n;
                     if total >= budget {
                         break false;
@@ -474,11 +520,37 @@ impl Reaper {
             }
         };
         if eof {
-            pipe.split.finish(&mut emit);
+            pipe.split
+                .finish(|text, cut| fitted.push(ring.fit(text, cut)));
+            shared.emit_lines(process, stream, fitted, stored);
             if !closing {
                 let _ = shared.epoll.delete(pipe.fd.as_fd());
                 c.pipes[which] = None;
             }
+        }
+    }
+
+    /// Watches the paused pipes again once no lossless subscriber is full.
+    fn resume_pipes(&mut self) {
+        if self.paused.is_empty() || self.shared.events.want_room() {
+            return;
+        }
+        for (id, which) in self.paused.drain(..) {
+            let Some(pipe) = self
+                .children
+                .get_mut(&id)
+                .and_then(|c| c.pipes[which].as_mut())
+                .filter(|p| p.paused)
+            else {
+                continue; // finalised meanwhile
+            };
+            pipe.paused = false;
+            // If this fails (out of memory), the pipe is read when its process ends.
+            let kind = if which == 0 { STDOUT } else { STDERR };
+            let _ = self
+                .shared
+                .epoll
+                .add(pipe.fd.as_fd(), READABLE, token_of(id, kind));
         }
     }
 
@@ -501,9 +573,10 @@ impl Reaper {
         let pipes = c.pipes.each_mut().map(|p| {
             p.take().map(|mut pipe| {
                 pipe.split.finish(|text: &str, truncated: bool| {
-                    let seq = c.process.logs().push_line(pipe.stream, text, truncated);
-                    self.shared.publish_line(&c.process, seq);
+                    self.fitted.push(c.process.logs().fit(text, truncated));
                 });
+                self.shared
+                    .emit_lines(&c.process, pipe.stream, &mut self.fitted, &mut self.stored);
                 pipe.fd
             })
         });
