@@ -98,15 +98,15 @@ fn count(p: &TempProject) -> u64 {
 #[test]
 fn a_blocked_stdout_holds_the_scripts_back() {
     let p = TempProject::procfile(&[("count", COUNTER)]);
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["run", "--dir", dir(&p), "count"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let guard = KillOnDrop(child.id());
-    let out = child.stdout.take().unwrap();
+    let mut guard = KillOnDrop(child);
+    let out = guard.0.stdout.take().unwrap();
     assert!(eventually(TIMEOUT, || count(&p) > 0), "never started");
     // Give the script time to fill every buffer, then check it has stopped advancing.
     let mut last = count(&p);
@@ -164,11 +164,13 @@ fn parallel_floods_keep_each_scripts_order() {
     }
 }
 
-/// SIGKILLs `procsnap run` (its watchdog then kills the scripts) when a test fails half-way.
-struct KillOnDrop(u32);
+/// SIGKILLs `procsnap run` (its watchdog then kills the scripts) and reaps it, also when a test
+/// fails half-way.
+struct KillOnDrop(std::process::Child);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        kill("KILL", self.0 as i64);
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

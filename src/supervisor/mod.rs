@@ -43,7 +43,11 @@
 //! - **Orphan-proof**: see [`watchdog`]: the live groups are recorded in a memfd slot table
 //!   (one `pwrite` per spawn and per exit, no message); a `/bin/sh` watchdog holding a socket
 //!   from us reads it when that socket reaches end of file — when we die, however we die — and
-//!   SIGKILLs every recorded group.
+//!   SIGKILLs every recorded group, then every process that carries our environment tag.
+//! - **Escapees**: every child gets `PROCSNAP_<random>=<id>` in its environment at spawn (see
+//!   [`tag`]). A stop finds the processes of its tree that left the group through `/proc`,
+//!   signals them through pidfds (never a reused number) and counts the process as running
+//!   until they are gone too; see the reaper's `strays` module.
 //!
 //! # Signals go only to our own processes
 //!
@@ -56,7 +60,12 @@
 //!
 //! # Limits
 //!
-//! - A process that leaves its group (`setsid`, daemonising) escapes every group-based stop.
+//! - A process that leaves its group (`setsid`, `setpgid`, a daemon's double fork) is found by
+//!   the environment tag every child carries (see [`tag`] and the reaper's strays): by a stop
+//!   (so by `stop_all` and `Drop`), by the final sweep when the supervisor shuts down, and by
+//!   the watchdog. When a process ends on its own, its escapees are left running until then
+//!   (finding them would cost a pass over `/proc` on every exit). One that also cleared its
+//!   environment is out of reach.
 //! - A member that cannot die (uninterruptible sleep) or a zombie nobody reaps is given up on
 //!   2 s after the SIGKILL, so a stop always returns.
 //! - If the host reaps our child itself (`waitpid(-1)`), the exit status is lost
@@ -80,9 +89,11 @@ use crate::sys;
 
 pub(crate) mod procfs;
 mod reaper;
+pub mod tag;
 pub mod watchdog;
 
 use reaper::{Command, Registered};
+use tag::Tag;
 use watchdog::Watchdog;
 
 /// How a [`Supervisor`] is tuned.
@@ -138,6 +149,8 @@ pub(crate) struct Shared {
     wake: sys::EventFd,
     watchdog: Watchdog,
     watchdog_pidfd: Mutex<Option<OwnedFd>>,
+    /// The environment tag every child gets (see [`tag`]).
+    tag: Tag,
     /// How many threads wait on `finished_cv`; notified when a process finishes or leaves
     /// `Pending`, but only when someone waits (a `notify_all` is a futex syscall even with no
     /// waiter: one per spawn and one per exit saved in the common case).
@@ -304,6 +317,7 @@ impl Supervisor {
         let epoll = sys::Epoll::new()?;
         let wake = sys::EventFd::new()?;
         epoll.add(wake.as_fd(), sys::fd::READABLE, reaper::WAKE)?;
+        let tag = Tag::new();
         let shared = Arc::new(Shared {
             registry: Registry::with_log_bytes(cfg.log_bytes),
             events: Broadcast::new(),
@@ -311,8 +325,9 @@ impl Supervisor {
             commands: Mutex::new(VecDeque::new()),
             epoll,
             wake,
-            watchdog: Watchdog::start()?,
+            watchdog: Watchdog::start(tag.name())?,
             watchdog_pidfd: Mutex::new(None),
+            tag,
             finished: Mutex::new(0),
             finished_cv: Condvar::new(),
             reaper_gone: AtomicBool::new(false),
@@ -396,7 +411,8 @@ impl Supervisor {
             let e = io::Error::other("the supervisor's reaper thread is gone");
             return fail(SpawnError::new("supervisor", program(), e));
         }
-        let child = match sys::spawn(process.spec()) {
+        let tag = shared.tag.for_process(process.id());
+        let child = match sys::spawn_tagged(process.spec(), &tag) {
             Ok(c) => c,
             Err(e) => return fail(e),
         };

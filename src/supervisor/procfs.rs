@@ -1,4 +1,5 @@
-//! Which process groups still have a *live* member, from `/proc`.
+//! What `/proc` tells the reaper: which process groups still have a *live* member, and which
+//! processes carry a supervisor's environment tag.
 //!
 //! `kill(-pgid, 0)` counts zombies: a grandchild killed with its group is reparented to init
 //! and stays a zombie until init reaps it. A proper init does that at once; some container
@@ -42,6 +43,57 @@ pub(crate) fn groups_with_live_members(pgids: &HashSet<i32>) -> HashSet<i32> {
     live
 }
 
+/// The value of the environment variable `name` (`PROCSNAP_…`, without `=`) as a number, in
+/// every process that carries it and whose environment we may read (ours, same user), as
+/// `(pid, value)`; zombies have no environment left and never appear. Our own process is
+/// skipped.
+pub(crate) fn tagged(name: &[u8]) -> Vec<(i32, u64)> {
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    let me = std::process::id() as i32;
+    let mut buf = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        if let Some(value) = tag_of(pid, name, &mut buf) {
+            found.push((pid, value));
+        }
+    }
+    found
+}
+
+/// The value of `name` in the environment of `pid`, if it carries it; `buf` is scratch.
+pub(crate) fn tag_of(pid: i32, name: &[u8], buf: &mut Vec<u8>) -> Option<u64> {
+    use std::io::Read;
+    buf.clear();
+    let mut file = std::fs::File::open(format!("/proc/{pid}/environ")).ok()?;
+    file.read_to_end(buf).ok()?;
+    find_tag(buf, name)
+}
+
+/// `name=DIGITS` among the NUL-separated `KEY=VALUE` entries of `environ`.
+fn find_tag(environ: &[u8], name: &[u8]) -> Option<u64> {
+    environ.split(|&b| b == 0).find_map(|entry| {
+        let value = entry.strip_prefix(name)?.strip_prefix(b"=")?;
+        std::str::from_utf8(value).ok()?.parse().ok()
+    })
+}
+
+/// `(state, pgrp)` of `pid`, from `/proc/PID/stat`.
+pub(crate) fn state_and_group(pid: i32) -> Option<(char, i32)> {
+    parse_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
 /// `(state, pgrp)` from a `/proc/PID/stat` line: `pid (comm) state ppid pgrp …`, where `comm`
 /// may contain spaces and parentheses (hence the last `)`).
 fn parse_stat(stat: &str) -> Option<(char, i32)> {
@@ -64,6 +116,42 @@ mod tests {
             Some(('S', 4242))
         );
         assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn tags_are_found_whole_and_by_name() {
+        let env = b"A=1\0PROCSNAP_AB=17\0XPROCSNAP_AB=3\0PROCSNAP_ABC=9\0";
+        assert_eq!(find_tag(env, b"PROCSNAP_AB"), Some(17));
+        assert_eq!(find_tag(env, b"PROCSNAP_ABC"), Some(9));
+        assert_eq!(find_tag(env, b"PROCSNAP_A"), None);
+        assert_eq!(find_tag(b"PROCSNAP_AB=x1\0", b"PROCSNAP_AB"), None);
+        assert_eq!(find_tag(b"", b"PROCSNAP_AB"), None);
+    }
+
+    #[test]
+    fn tagged_processes_are_found() {
+        let child = crate::sys::spawn_tagged(
+            &crate::CommandSpec::new("sleep").arg("30"),
+            c"PROCSNAP_PROCFS_TEST=5",
+        )
+        .unwrap();
+        let pid = child.pid.as_raw();
+        // posix_spawn returns once the child's exec has begun; its new environment is in
+        // place a moment later.
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut found = tagged(b"PROCSNAP_PROCFS_TEST");
+        while found.is_empty() && std::time::Instant::now() < end {
+            std::thread::yield_now();
+            found = tagged(b"PROCSNAP_PROCFS_TEST");
+        }
+        assert_eq!(
+            state_and_group(pid).map(|s| s.1),
+            Some(pid),
+            "it leads its group"
+        );
+        let _ = crate::sys::kill(child.pid, libc::SIGKILL);
+        let _ = crate::sys::wait_blocking(child.pid);
+        assert_eq!(found, [(pid, 5)]);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The watchdog: a tiny `/bin/sh` process that SIGKILLs every group we started once we die.
+//! The watchdog: a tiny `/bin/sh` process that SIGKILLs every group we started, and every
+//! process carrying our environment tag, once we die.
 //!
 //! # Why
 //!
@@ -26,7 +27,12 @@
 //! down). Then the script reads the table through descriptor 3 (in `awk` when there is one,
 //! else in `sh`) and SIGKILLs every group whose slot starts with `+`, all in one
 //! `kill -KILL -A -B …` (`awk` splits a very long list into a few `kill`s, since its
-//! `system()` runs them through `exec`), and exits. The script ignores SIGHUP, SIGINT, SIGQUIT,
+//! `system()` runs them through `exec`). Then it sweeps: every process whose environment
+//! carries the supervisor's tag (`grep -l` over `/proc/*/environ`; see the `tag` module) is
+//! SIGKILLed, pass after pass until a pass finds none (at least three). That takes what no
+//! group signal reaches: descendants that left their group (`setsid`, `setpgid`, a double
+//! fork), and children we were in the middle of spawning when we died, which were not in the
+//! table yet. The script ignores SIGHUP, SIGINT, SIGQUIT,
 //! SIGTERM and SIGPIPE (ignored dispositions survive `exec`) so that a terminal hang-up or a
 //! stray `kill` cannot disarm it early. If the watchdog dies anyway (someone SIGKILLs it), the
 //! reaper notices through its pidfd and spawns a new one on the same table: nothing needs to
@@ -45,22 +51,29 @@
 //!
 //! # Limits
 //!
-//! - A group is recorded right after `posix_spawn` returns: a supervisor killed in the few
-//!   microseconds in between leaks that one group. If the `pwrite` itself fails (out of
-//!   memory), that group is not protected; nothing else is affected.
+//! - **The spawn window is covered by the tag, not the table.** A group is recorded right after
+//!   `posix_spawn` returns; a child whose spawn was under way when we died is not in the table,
+//!   but it carries the tag from its `exec` on, and the watchdog only sees end of file once
+//!   every such child has closed its copy of our lifeline (they hold one until their file
+//!   actions run, just before `exec`). A pass that runs in the microseconds between a child's
+//!   `exec` and its new environment becoming readable misses it; the next pass does not.
 //! - **Pid reuse.** A recorded group id could in principle be reused by an unrelated new group
 //!   (pid numbers wrap at `/proc/sys/kernel/pid_max`, 32768 on small systems) in two windows:
-//!   between "the group was seen empty" and the `-` write (one `pwrite`, about a microsecond,
-//!   where the old design needed a socket `send` that woke `awk`), and between our death and
-//!   the `kill` (the watchdog is woken, `exec`s `awk`, reads the table: about a millisecond),
-//!   for a group that emptied just before we died. Either way the new process would need to
-//!   get exactly that number *and* make itself a group leader within that window. A group
-//!   still recorded whose members are alive cannot be reused: its id stays reserved while
-//!   any member lives, even after our death reparents them.
-//! - A process that moved itself to another group or session (`setsid`, a daemonising tool)
-//!   escapes the group and therefore this mechanism, as it escapes every group-based stop.
-//! - The watchdog is `sh` (then `awk`, or plain `sh` without one): it sleeps in `read` until
-//!   we die and costs no CPU per spawned group. The table costs 16 bytes of shmem per slot.
+//!   between "the group was seen empty" and the `-` write (one `pwrite`, about a microsecond),
+//!   and between our death and the `kill` (the watchdog is woken, `exec`s `awk`, reads the
+//!   table: about a millisecond), for a group that emptied just before we died. Either way the
+//!   new process would need to get exactly that number *and* make itself a group leader within
+//!   that window. A group still recorded whose members are alive cannot be reused: its id
+//!   stays reserved while any member lives, even after our death reparents them. The sweep
+//!   kills by pid right after `grep` read the tag: the process would have to exit and its
+//!   number be reused between the two.
+//! - A process that cleared its environment (`env -i`) **and** left its group is out of reach
+//!   of both mechanisms. So is everything, if the watchdog is killed at the same instant as we
+//!   are (someone `kill -9`s both), or if `grep` is missing (the tag sweep needs it; the group
+//!   kill does not).
+//! - The watchdog is `sh` (then `awk`, or plain `sh` without one, and `grep`): it sleeps in
+//!   `read` until we die and costs no CPU per spawned group. The table costs 16 bytes of shmem
+//!   per slot.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -89,7 +102,7 @@ const WAIT: &str = "while read -r _; do :; done\nexec <&3 3<&-\n";
 /// Reads the table in `awk` (POSIX, present nearly everywhere), and SIGKILLs every `+` group
 /// with one `kill` (one per 4096 groups: `system()` `exec`s `sh -c`, whose argument is limited
 /// to 128 KiB). `kill -KILL -A -B`: dash's `kill` takes no `--`.
-const AWK: &str = r#"command -v awk >/dev/null 2>&1 && exec awk '
+const AWK: &str = r#"awk '
 function k() { if (c != "") system("kill -KILL" c " 2>/dev/null"); c = ""; n = 0 }
 /^[+][0-9]+ *$/ { c = c " -" (substr($1, 2) + 0); if (++n == 4096) k() }
 END { k() }'
@@ -104,18 +117,48 @@ while read -r l; do
   esac
 done
 [ -n "$c" ] && kill -KILL $c 2>/dev/null
+"#;
+
+/// Then every process that still carries the tag `$T` (`NAME=`, set by the caller) in its
+/// environment: escapees that left their group, and children that were being spawned when we
+/// died (not yet in the table). Repeated until a pass finds nothing (at least three passes, at
+/// most twenty): a pass catches a child that had not finished its `exec` in the previous one,
+/// or that an escapee forked meanwhile. Needs `grep` (`-l -F`: POSIX); zombies have an empty
+/// environment and never match.
+const SWEEP: &str = r#"r=0
+while [ $r -lt 20 ]; do
+  r=$((r + 1))
+  p=
+  for f in $(grep -l -F -e "$T" /proc/[0-9]*/environ 2>/dev/null); do
+    f=${f#/proc/}
+    p="$p ${f%/environ}"
+  done
+  if [ -n "$p" ]; then
+    kill -KILL $p 2>/dev/null
+  elif [ $r -ge 3 ]; then
+    break
+  fi
+done
 exit 0
 "#;
 
 /// The watchdog's program: wait for end of file on stdin, then SIGKILL every `+` group of the
-/// table on descriptor 3.
-fn script(awk: bool) -> String {
+/// table on descriptor 3, then every process tagged `tag` (see [`SWEEP`]).
+fn script(awk: bool, tag: &str) -> String {
     let mut s = String::from(TRAPS);
     s.push_str(WAIT);
     if awk {
+        s.push_str("if command -v awk >/dev/null 2>&1; then\n");
         s.push_str(AWK);
+        s.push_str("else\n");
+        s.push_str(SH);
+        s.push_str("fi\n");
+    } else {
+        s.push_str(SH);
     }
-    s.push_str(SH);
+    // The name is `PROCSNAP_` and hex digits: nothing to quote.
+    s.push_str(&format!("T='{tag}='\n"));
+    s.push_str(SWEEP);
     s
 }
 
@@ -143,6 +186,8 @@ struct Inner {
     pid: Pid,
     /// Whether the script may use `awk` (false only in tests of the `sh` variant).
     awk: bool,
+    /// The supervisor's environment tag name, swept after the table.
+    tag: String,
     /// The slot table (a memfd), shared with every watchdog we start.
     table: File,
     /// The slot of every group recorded with `+` and not yet retracted with `-`.
@@ -154,20 +199,21 @@ struct Inner {
 }
 
 impl Watchdog {
-    /// Spawns the watchdog.
-    pub(crate) fn start() -> io::Result<Watchdog> {
-        Watchdog::start_with(true)
+    /// Spawns the watchdog for a supervisor whose children carry the environment tag `tag`.
+    pub(crate) fn start(tag: &str) -> io::Result<Watchdog> {
+        Watchdog::start_with(true, tag)
     }
 
     /// Spawns the watchdog, in `awk` if `awk` is true and available, else in `sh`.
-    fn start_with(awk: bool) -> io::Result<Watchdog> {
+    fn start_with(awk: bool, tag: &str) -> io::Result<Watchdog> {
         let table = File::from(memfd(c"procsnap-watchdog")?);
-        let (sock, pid) = spawn_watchdog(awk, &table)?;
+        let (sock, pid) = spawn_watchdog(awk, tag, &table)?;
         Ok(Watchdog {
             inner: Mutex::new(Inner {
                 sock: Some(sock),
                 pid,
                 awk,
+                tag: tag.to_owned(),
                 table,
                 slots: HashMap::new(),
                 free: Vec::new(),
@@ -233,7 +279,7 @@ impl Watchdog {
         if inner.pid != dead || inner.sock.is_none() {
             return Ok(None);
         }
-        let (sock, pid) = spawn_watchdog(inner.awk, &inner.table)?;
+        let (sock, pid) = spawn_watchdog(inner.awk, &inner.tag, &inner.table)?;
         inner.sock = Some(sock);
         inner.pid = pid;
         Ok(Some(pid))
@@ -248,9 +294,9 @@ impl Watchdog {
     }
 }
 
-fn spawn_watchdog(awk: bool, table: &File) -> io::Result<(OwnedFd, Pid)> {
+fn spawn_watchdog(awk: bool, tag: &str, table: &File) -> io::Result<(OwnedFd, Pid)> {
     let (ours, theirs) = socketpair()?;
-    let spec = CommandSpec::shell(script(awk)).display_as("procsnap watchdog");
+    let spec = CommandSpec::shell(script(awk, tag)).display_as("procsnap watchdog");
     let child = spawn_with_fds(
         &spec,
         Stdio::Fd(theirs.as_fd()),
@@ -272,6 +318,9 @@ pub(crate) fn reap(pid: Pid) {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    /// A tag name no process carries unless a test gives it.
+    const TEST_TAG: &str = "PROCSNAP_WATCHDOGTEST";
 
     /// Nothing of the group alive (a killed grandchild may remain a zombie until init reaps it).
     fn wait_gone(pgid: Pid) -> bool {
@@ -308,7 +357,7 @@ mod tests {
 
     #[test]
     fn slots_are_retracted_and_reused() {
-        let wd = Watchdog::start().unwrap();
+        let wd = Watchdog::start(TEST_TAG).unwrap();
         // These group ids are made up: kill the watchdog first so that nothing can ever act on
         // them, not even if this test fails half-way.
         let w = wd.pid();
@@ -361,10 +410,17 @@ mod tests {
     /// At end of file the table is read and exactly its `+` groups are killed: `a` in its own
     /// slot, `c` in the slot `b` was retracted from; `b` lives on.
     fn eof_kills_recorded_groups_only_with(awk: bool) {
-        let wd = Watchdog::start_with(awk).unwrap();
+        let wd = Watchdog::start_with(awk, TEST_TAG).unwrap();
         let a = sys::spawn(&CommandSpec::shell("sleep 300 & wait")).unwrap();
         let b = sys::spawn(&CommandSpec::shell("sleep 300 & wait")).unwrap();
         let c = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();
+        // Never recorded (as if we died before recording it), but tagged: swept.
+        let tag = format!("{TEST_TAG}=1");
+        let d = sys::spawn_tagged(
+            &CommandSpec::new("sleep").arg("300"),
+            &std::ffi::CString::new(tag).unwrap(),
+        )
+        .unwrap();
         wd.add(a.pid);
         wd.add(b.pid);
         wd.remove(b.pid);
@@ -372,7 +428,7 @@ mod tests {
         assert_eq!(table(&wd).len(), 2, "c reused b's slot");
         reap(wd.shutdown());
         // a's leader is our child: it dies by SIGKILL; its grandchild goes with the group.
-        for g in [a.pid, c.pid] {
+        for g in [a.pid, c.pid, d.pid] {
             assert_eq!(
                 sys::wait_blocking(g).unwrap().exit(),
                 Some(crate::Exit::signal(libc::SIGKILL))
@@ -397,7 +453,7 @@ mod tests {
 
     /// Changes made before, while and after the watchdog is dead all count.
     fn respawn_uses_the_same_table_with(awk: bool) {
-        let wd = Watchdog::start_with(awk).unwrap();
+        let wd = Watchdog::start_with(awk, TEST_TAG).unwrap();
         let a = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();
         let b = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();
         let c = sys::spawn(&CommandSpec::new("sleep").arg("300")).unwrap();

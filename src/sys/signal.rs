@@ -7,6 +7,7 @@
 //! remaining pid-reuse window).
 
 use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
 
 use super::{Pid, cvt};
 
@@ -32,4 +33,22 @@ pub fn group_alive(pgid: Pid) -> bool {
         Ok(()) => true,
         Err(e) => e.raw_os_error() != Some(libc::ESRCH),
     }
+}
+
+/// `pidfd_send_signal(pidfd, signal)`: `signal` to exactly the process `pidfd` was opened on.
+/// Unlike `kill(pid)`, it can never reach another process that got the same number after the
+/// first one was reaped: it then fails with `ESRCH`.
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, signal: libc::c_int) -> io::Result<()> {
+    // SAFETY: SYS_pidfd_send_signal takes (int pidfd, int sig, siginfo_t *info, unsigned int
+    // flags); a null `info` means "as kill(2) would send it"; `pidfd` is open.
+    cvt(unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0u32,
+        )
+    })
+    .map(drop)
 }

@@ -23,7 +23,7 @@
 //! The program is looked up in the parent's `PATH` when it has no `/` (`posix_spawnp`); a
 //! `PATH` set in the spec's environment applies to the child's own lookups, not to this one.
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -44,7 +44,8 @@ unsafe extern "C" {
 pub enum Stdio<'a> {
     /// `/dev/null`.
     Null,
-    /// A fresh pipe; the parent gets the other end (close-on-exec, non-blocking).
+    /// A fresh pipe; the parent gets the other end ([`Child::stdin`], [`Child::stdout`] or
+    /// [`Child::stderr`]: close-on-exec, non-blocking; the child's end is blocking).
     Pipe,
     /// A copy of this descriptor.
     Fd(BorrowedFd<'a>),
@@ -57,6 +58,8 @@ pub enum Stdio<'a> {
 pub struct Child {
     /// The child's pid, which is also the id of the process group it leads.
     pub pid: Pid,
+    /// The write end of the child's stdin, when it was [`Stdio::Pipe`].
+    pub stdin: Option<OwnedFd>,
     /// The read end of the child's stdout, when it was [`Stdio::Pipe`].
     pub stdout: Option<OwnedFd>,
     /// The read end of the child's stderr, when it was [`Stdio::Pipe`].
@@ -79,6 +82,24 @@ pub fn spawn(spec: &CommandSpec) -> Result<Child, SpawnError> {
     spawn_with(spec, Stdio::Null, Stdio::Pipe, Stdio::Pipe)
 }
 
+/// [`spawn`], with `tag` (a `NAME=VALUE` string) added to the child's environment, replacing
+/// any inherited variable of that name. Descendants inherit it unless they clear their
+/// environment, so it marks every process of the child's tree from the moment it runs.
+///
+/// ```
+/// use procsnap::{sys, CommandSpec};
+/// let child = sys::spawn_tagged(&CommandSpec::shell("exit $MY_TAG"), c"MY_TAG=7").unwrap();
+/// assert_eq!(sys::wait_blocking(child.pid).unwrap(), sys::WaitStatus::Exited(7));
+/// ```
+pub fn spawn_tagged(spec: &CommandSpec, tag: &CStr) -> Result<Child, SpawnError> {
+    spawn_inner(
+        spec,
+        [Stdio::Null, Stdio::Pipe, Stdio::Pipe],
+        &[],
+        Some(tag),
+    )
+}
+
 /// [`spawn`] with a choice for each standard descriptor.
 pub fn spawn_with(
     spec: &CommandSpec,
@@ -98,19 +119,29 @@ pub fn spawn_with_fds(
     stderr: Stdio<'_>,
     extra: &[BorrowedFd<'_>],
 ) -> Result<Child, SpawnError> {
+    spawn_inner(spec, [stdin, stdout, stderr], extra, None)
+}
+
+fn spawn_inner(
+    spec: &CommandSpec,
+    [stdin, stdout, stderr]: [Stdio<'_>; 3],
+    extra: &[BorrowedFd<'_>],
+    tag: Option<&CStr>,
+) -> Result<Child, SpawnError> {
     let fail = |op: &'static str, e: io::Error| SpawnError::new(op, program_text(spec), e);
 
     let argv = Argv::new(spec).map_err(|e| fail("argv", e))?;
-    let envp = build_env(spec).map_err(|e| fail("env", e))?;
+    let envp = build_env(spec, tag).map_err(|e| fail("env", e))?;
     let cwd = spec
         .get_cwd()
         .map(|d| cstring(d.as_os_str()))
         .transpose()
         .map_err(|e| fail("cwd", e))?;
 
-    // Each `Stdio::Pipe` becomes (parent's read end, child's write end).
-    let mut out_pipe = make_pipe(stdout).map_err(|e| fail("pipe", e))?;
-    let mut err_pipe = make_pipe(stderr).map_err(|e| fail("pipe", e))?;
+    // Each `Stdio::Pipe` becomes (parent's end, child's end).
+    let mut in_pipe = make_pipe(stdin, true).map_err(|e| fail("pipe", e))?;
+    let mut out_pipe = make_pipe(stdout, false).map_err(|e| fail("pipe", e))?;
+    let mut err_pipe = make_pipe(stderr, false).map_err(|e| fail("pipe", e))?;
 
     let mut actions_storage = MaybeUninit::uninit();
     let mut actions =
@@ -140,7 +171,7 @@ pub fn spawn_with_fds(
         }
     };
     let mut sources = vec![
-        source(child_end(stdin, &None)),
+        source(child_end(stdin, &in_pipe)),
         source(child_end(stdout, &out_pipe)),
         source(child_end(stderr, &err_pipe)),
     ];
@@ -194,9 +225,10 @@ pub fn spawn_with_fds(
     if let Err(e) = cvt_nz(rc) {
         return Err(fail(classify(&e, spec), e));
     }
-    // The child has its copies; close ours of the write ends so EOF is seen when it exits.
-    let stdout = out_pipe.take().map(|(r, _w)| r);
-    let stderr = err_pipe.take().map(|(r, _w)| r);
+    // The child has its copies; close ours of its ends, so that EOF is seen when it exits (and
+    // it sees EOF on stdin when we close ours).
+    let [stdin, stdout, stderr] =
+        [&mut in_pipe, &mut out_pipe, &mut err_pipe].map(|p| p.take().map(|(ours, _theirs)| ours));
     let pid = Pid::from_raw(pid).ok_or_else(|| {
         fail(
             "posix_spawn",
@@ -205,6 +237,7 @@ pub fn spawn_with_fds(
     })?;
     Ok(Child {
         pid,
+        stdin,
         stdout,
         stderr,
     })
@@ -250,17 +283,20 @@ fn cstring(s: &OsStr) -> io::Result<CString> {
     })
 }
 
-fn make_pipe(choice: Stdio<'_>) -> io::Result<Option<(OwnedFd, OwnedFd)>> {
+/// A pipe for a child's standard descriptor, as `(parent's end, child's end)`: the parent
+/// reads (stdout, stderr) unless `to_child` (stdin). Only the parent's end is non-blocking.
+fn make_pipe(choice: Stdio<'_>, to_child: bool) -> io::Result<Option<(OwnedFd, OwnedFd)>> {
     if !matches!(choice, Stdio::Pipe) {
         return Ok(None);
     }
     let (r, w) = pipe()?;
-    // One F_SETFL instead of F_GETFL + F_SETFL: a fresh pipe's read end has no status flag
-    // F_SETFL could change (O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME, O_NONBLOCK) besides the
-    // one we set; the access mode is ignored by F_SETFL.
+    let (ours, theirs) = if to_child { (w, r) } else { (r, w) };
+    // One F_SETFL instead of F_GETFL + F_SETFL: a fresh pipe end has no status flag F_SETFL
+    // could change (O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME, O_NONBLOCK) besides the one we
+    // set; the access mode is ignored by F_SETFL.
     // SAFETY: F_SETFL on an open fd we own takes an int, no pointer.
-    cvt(unsafe { libc::fcntl(r.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) })?;
-    Ok(Some((r, w)))
+    cvt(unsafe { libc::fcntl(ours.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) })?;
+    Ok(Some((ours, theirs)))
 }
 
 /// `argv` as the C array `posix_spawn` wants; the pointers borrow `_strings`.
@@ -289,13 +325,22 @@ impl Argv {
 }
 
 /// The child's environment: `None` to pass the parent's `environ` untouched (no copy), or the
-/// inherited variables with the spec's overrides applied (later entries win).
-fn build_env(spec: &CommandSpec) -> io::Result<Option<EnvBlock>> {
+/// inherited variables with the spec's overrides and then `tag` applied (later entries win).
+fn build_env(spec: &CommandSpec, tag: Option<&CStr>) -> io::Result<Option<EnvBlock>> {
     if spec.get_env().is_empty() {
-        return Ok(None);
+        return Ok(tag.map(|tag| EnvBlock::inherited_with(tag.to_owned())));
     }
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    for (k, v) in spec.get_env() {
+    let tag = tag.map(|t| {
+        let bytes = t.to_bytes();
+        let (k, v) = bytes.split_at(bytes.iter().position(|&b| b == b'=').unwrap_or(bytes.len()));
+        let v = v.strip_prefix(b"=").unwrap_or(v);
+        (
+            OsString::from_vec(k.to_vec()),
+            OsString::from_vec(v.to_vec()),
+        )
+    });
+    for (k, v) in spec.get_env().iter().chain(tag.as_ref()) {
         if k.is_empty() || k.as_bytes().contains(&b'=') {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -329,6 +374,34 @@ impl EnvBlock {
         ptrs.push(ptr::null_mut());
         EnvBlock {
             _strings: strings,
+            ptrs,
+        }
+    }
+
+    /// The parent's `environ` without copying its strings (their pointers only), minus any
+    /// variable named like `tag`, then `tag`.
+    fn inherited_with(tag: CString) -> EnvBlock {
+        let name_len = tag.as_bytes().iter().position(|&b| b == b'=');
+        let name = &tag.as_bytes()[..name_len.map_or(0, |n| n + 1)];
+        let mut ptrs = Vec::new();
+        // SAFETY: reading glibc's `environ`, a null-terminated array of pointers to
+        // NUL-terminated strings, valid as long as nobody changes the environment meanwhile
+        // (the same caveat as passing `environ` itself to posix_spawn; `set_var` is `unsafe`
+        // for that reason). Each string is only compared with `name`, up to its NUL.
+        unsafe {
+            let mut p = ptr::read(&raw const environ);
+            while !p.is_null() && !(*p).is_null() {
+                let var = CStr::from_ptr(*p).to_bytes();
+                if name.is_empty() || !var.starts_with(name) {
+                    ptrs.push(*p);
+                }
+                p = p.add(1);
+            }
+        }
+        ptrs.push(tag.as_ptr().cast_mut());
+        ptrs.push(ptr::null_mut());
+        EnvBlock {
+            _strings: vec![tag],
             ptrs,
         }
     }
@@ -532,6 +605,46 @@ mod tests {
         // 32) to SIG_IGN in every posix_spawn child, as for std's Command; nobody stops a
         // process with those.
         assert_eq!(mask(lines[3], "SigIgn:") & 0x7fff_ffff, 0, "{out}");
+    }
+
+    /// `Stdio::Pipe` for stdin gives the child a real pipe and the parent its write end (it
+    /// was silently `/dev/null`).
+    #[test]
+    fn stdin_pipe_reaches_the_child() {
+        let spec = CommandSpec::shell("read line; echo \"got $line\"; cat");
+        let child = spawn_with(&spec, Stdio::Pipe, Stdio::Pipe, Stdio::Null).unwrap();
+        let stdin = child.stdin.expect("a pipe to write to");
+        set_nonblocking(stdin.as_fd(), false).unwrap();
+        let mut w = std::fs::File::from(stdin);
+        std::io::Write::write_all(&mut w, b"hello\nrest\n").unwrap();
+        drop(w); // EOF for `cat`
+        let out = child.stdout.unwrap();
+        set_nonblocking(out.as_fd(), false).unwrap();
+        let mut s = String::new();
+        std::fs::File::from(out).read_to_string(&mut s).unwrap();
+        assert_eq!(s, "got hello\nrest\n");
+        assert_eq!(wait_blocking(child.pid).unwrap(), WaitStatus::Exited(0));
+    }
+
+    /// The tag is in the child's environment (replacing an inherited variable of that name),
+    /// beside what the spec sets; descendants inherit it.
+    #[test]
+    fn tag_is_added_to_the_environment() {
+        for spec in [
+            CommandSpec::shell("sh -c 'echo $PS_TAG_TEST'"),
+            CommandSpec::shell("sh -c 'echo $PS_TAG_TEST $OTHER'").env("OTHER", "x"),
+            CommandSpec::shell("echo $PS_TAG_TEST").env("PS_TAG_TEST", "overridden"),
+        ] {
+            let child = spawn_tagged(&spec, c"PS_TAG_TEST=42").unwrap();
+            let out = child.stdout.unwrap();
+            set_nonblocking(out.as_fd(), false).unwrap();
+            let mut s = String::new();
+            std::fs::File::from(out).read_to_string(&mut s).unwrap();
+            assert!(s.starts_with("42"), "{s:?}");
+            wait_blocking(child.pid).unwrap();
+        }
+        let (_, out, _) = output(&CommandSpec::shell("echo \"[$PS_TAG_TEST]\""));
+        assert_eq!(out, "[]\n", "untagged spawns get no tag");
     }
 
     #[test]

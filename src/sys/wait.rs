@@ -2,7 +2,8 @@
 //! given pid (never `-1`), and `pidfd_open`.
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::mem::MaybeUninit;
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{Pid, cvt, cvt_r};
 use crate::Exit;
@@ -95,6 +96,26 @@ pub fn wait_blocking(pid: Pid) -> io::Result<WaitStatus> {
     // SAFETY: `status` is a valid, writable c_int for the duration of the call.
     cvt_r(|| unsafe { libc::waitpid(pid.as_raw(), &mut status, 0) })?;
     Ok(WaitStatus::from_raw(status))
+}
+
+/// `waitid(P_PIDFD, pidfd, WEXITED | WNOHANG)`: reaps exactly the process `pidfd` refers to if
+/// it has exited and is our child. `Ok(true)` once reaped, `Ok(false)` while it runs; `ECHILD`
+/// when it is not our child (its parent reaps it).
+pub fn reap_pidfd(pidfd: BorrowedFd<'_>) -> io::Result<bool> {
+    const P_PIDFD: libc::idtype_t = 3;
+    let mut info = MaybeUninit::<libc::siginfo_t>::zeroed();
+    // SAFETY: `info` is valid for writes of one siginfo_t; `pidfd` is open; no rusage.
+    cvt_r(|| unsafe {
+        libc::waitid(
+            P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            info.as_mut_ptr(),
+            libc::WEXITED | libc::WNOHANG,
+        )
+    })?;
+    // SAFETY: zeroed above and written by a successful waitid; with WNOHANG, si_pid stays 0
+    // when nothing was reaped.
+    Ok(unsafe { info.assume_init().si_pid() } != 0)
 }
 
 /// `pidfd_open(pid, 0)`: a close-on-exec descriptor that becomes readable once `pid` exits

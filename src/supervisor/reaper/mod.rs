@@ -12,10 +12,12 @@
 //! reused, so an event that arrives after its child was finalised is simply ignored.
 
 use std::collections::{HashMap, HashSet};
-use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+
+mod output;
+mod strays;
 
 use super::{Shared, procfs};
 use crate::logs::{LineSplitter, LogLine, Stream};
@@ -52,7 +54,7 @@ pub(crate) struct Registered {
 pub(crate) const PIDFD: u64 = 0;
 pub(crate) const STDOUT: u64 = 1;
 pub(crate) const STDERR: u64 = 2;
-const SPECIAL: u64 = 3;
+pub(super) const SPECIAL: u64 = 3;
 /// Token for the command eventfd (kind 3 is never a child's).
 pub(crate) const WAKE: u64 = SPECIAL;
 /// Token for the watchdog's pidfd.
@@ -71,13 +73,13 @@ fn token_of(id: u64, kind: u64) -> u64 {
 const LINGER_POLL: Duration = Duration::from_millis(2);
 /// After a SIGKILL, how long to wait for the group to empty before giving up on it (members
 /// stuck in uninterruptible sleep).
-const KILL_PATIENCE: Duration = Duration::from_secs(2);
+pub(super) const KILL_PATIENCE: Duration = Duration::from_secs(2);
 /// No grace is longer than this (a year): a larger one, however large, means "as long as it
 /// takes" in practice, and capping it keeps every deadline representable.
 pub(crate) const MAX_GRACE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// `now + grace`, with `grace` capped at [`MAX_GRACE`] so the sum cannot overflow.
-fn deadline(now: Instant, grace: Duration) -> Instant {
+pub(super) fn deadline(now: Instant, grace: Duration) -> Instant {
     let grace = grace.min(MAX_GRACE);
     now.checked_add(grace).unwrap_or(now)
 }
@@ -113,6 +115,11 @@ struct Child {
     killed_at: Option<Instant>,
     /// When the group was first seen alive after the leader was reaped.
     lingering_since: Option<Instant>,
+    /// The group was seen empty after the leader was reaped: it is never signalled again
+    /// (its id may be reused), while its strays may still be alive.
+    group_empty: bool,
+    /// Live strays (processes of its tree outside its group) adopted for it.
+    strays: usize,
     /// In `Reaper::timed`.
     timed: bool,
 }
@@ -138,6 +145,16 @@ struct Reaper {
     /// subscriber is full. Their writers block once the pipe is full, as in a shell pipeline;
     /// the subscriber's room function wakes us to take them back.
     paused: Vec<(u64, usize)>,
+    /// Adopted strays by key (their epoll token is `key << 2 | SPECIAL`), and their pids.
+    strays: HashMap<u64, strays::Stray>,
+    stray_pids: HashSet<i32>,
+    next_stray: u64,
+    /// Children stopped in this round, whose strays one pass over /proc finds at its end.
+    stopped: HashSet<u64>,
+    /// When strays were last looked for on behalf of the children being stopped.
+    last_stray_scan: Option<Instant>,
+    /// The final sweep of everything tagged, once shutting down with no child left.
+    sweep: Option<strays::Sweep>,
 }
 
 /// How long after a failed watchdog respawn the next attempt is made.
@@ -167,6 +184,12 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shutting_down: false,
         watchdog_retry: None,
         paused: Vec::new(),
+        strays: HashMap::new(),
+        stray_pids: HashSet::new(),
+        next_stray: strays::FIRST_STRAY,
+        stopped: HashSet::new(),
+        last_stray_scan: None,
+        sweep: None,
     };
     reaper.watch_watchdog();
     reaper.run();
@@ -205,13 +228,14 @@ impl Reaper {
                         let _ = self.shared.wake.drain();
                     }
                     WATCHDOG => self.on_watchdog_exit(),
+                    t if t & 3 == SPECIAL => self.on_stray_exit(t >> 2),
                     t => self.on_child_event(t),
                 }
             }
             self.run_commands();
             self.resume_pipes();
             self.tick();
-            if self.shutting_down && self.children.is_empty() {
+            if self.shutting_down && self.children.is_empty() && self.sweep_done(Instant::now()) {
                 return;
             }
         }
@@ -231,7 +255,12 @@ impl Reaper {
                 wait = Some(wait.map_or(d, |w| w.min(d)));
             }
         }
-        if let Some((_, at)) = self.watchdog_retry {
+        for at in self
+            .watchdog_retry
+            .map(|(_, at)| at)
+            .into_iter()
+            .chain(self.sweep_deadline())
+        {
             let left = at.saturating_duration_since(now);
             wait = Some(wait.map_or(left, |w| w.min(left)));
         }
@@ -246,13 +275,22 @@ impl Reaper {
         for cmd in self.shared.take_commands() {
             match cmd {
                 Command::Register(r) => self.register(r),
-                Command::Stop { id, grace } => self.stop(id, grace),
+                Command::Stop { id, grace } => {
+                    self.stop(id, grace);
+                    self.stopped.insert(id.get());
+                }
                 Command::SignalAll { signal, done } => {
                     self.signal_all(signal);
                     drop(done);
                 }
                 Command::Shutdown => self.shutting_down = true,
             }
+        }
+        if !self.stopped.is_empty() {
+            // One pass for every stop of this round (a `stop_all` of thousands is one pass).
+            let stopped = std::mem::take(&mut self.stopped);
+            self.find_strays(Some(&stopped));
+            self.last_stray_scan = Some(Instant::now());
         }
     }
 
@@ -278,6 +316,8 @@ impl Reaper {
             kill_at: None,
             killed_at: None,
             lingering_since: None,
+            group_empty: false,
+            strays: 0,
             timed: false,
         };
         self.children.insert(child.process.id().get(), child);
@@ -327,12 +367,16 @@ impl Reaper {
         }
     }
 
-    /// After the leader is reaped: finalise if the group is empty, else make sure it is
-    /// being stopped (a natural exit leaves nothing behind either) and keep probing it.
+    /// After the leader is reaped: finalise if the group is empty and no stray is left, else
+    /// make sure it is being stopped (a natural exit leaves nothing behind either) and keep
+    /// probing it.
     fn check_group(&mut self, id: u64, now: Instant) {
         let grace = self.shared.cfg.grace;
         let c = self.child(id);
-        if !sys::group_alive(c.pid) {
+        if !c.group_empty && !sys::group_alive(c.pid) {
+            c.group_empty = true;
+        }
+        if c.group_empty && c.strays == 0 {
             self.finalize(id);
             return;
         }
@@ -402,25 +446,52 @@ impl Reaper {
             c.timed = false;
             if c.kill_at.is_some_and(|at| now >= at) && c.killed_at.is_none() {
                 // The leader is unreaped, or the group was non-empty at the last probe.
-                let _ = sys::killpg(c.pid, libc::SIGKILL);
+                if !c.group_empty {
+                    let _ = sys::killpg(c.pid, libc::SIGKILL);
+                }
                 c.killed_at = Some(now);
                 c.kill_at = None;
+                self.kill_strays(Some(id));
             }
+            let Some(c) = self.children.get_mut(&id) else {
+                continue;
+            };
             if c.exit.is_none() {
                 if c.kill_at.is_some() {
                     self.mark_timed(id);
                 }
                 continue;
             }
-            if zombie_only.contains(&c.pid.as_raw()) {
+            if !c.group_empty && zombie_only.contains(&c.pid.as_raw()) {
                 // Only zombies are left, which keep the group id reserved: this SIGKILL can
                 // reach nothing but our group, and catches a member the scan might have missed
                 // (one forked just before its parent died).
                 let _ = sys::killpg(c.pid, libc::SIGKILL);
-                self.finalize(id);
-                continue;
+                c.group_empty = true;
             }
             self.check_group(id, now);
+        }
+        self.rescan_strays(now);
+    }
+
+    /// While processes are being stopped, looks for their strays again every
+    /// `PROC_SCAN_EVERY`: strays of strays, and what escaped after the first pass.
+    fn rescan_strays(&mut self, now: Instant) {
+        if self
+            .last_stray_scan
+            .is_some_and(|t| now < t + PROC_SCAN_EVERY)
+        {
+            return;
+        }
+        let stopping: HashSet<u64> = self
+            .timed
+            .iter()
+            .filter(|id| self.children.get(id).is_some_and(|c| c.term_sent))
+            .copied()
+            .collect();
+        if !stopping.is_empty() {
+            self.last_stray_scan = Some(now);
+            self.find_strays(Some(&stopping));
         }
     }
 
@@ -434,8 +505,9 @@ impl Reaper {
             .iter()
             .filter_map(|id| self.children.get(id))
             .filter(|c| {
-                c.lingering_since
-                    .is_some_and(|t| now >= t + PROC_SCAN_AFTER)
+                !c.group_empty
+                    && c.lingering_since
+                        .is_some_and(|t| now >= t + PROC_SCAN_AFTER)
             })
             .map(|c| c.pid.as_raw())
             .collect();
@@ -466,91 +538,6 @@ impl Reaper {
             Ok(Some(_)) => self.watch_watchdog(),
             Ok(None) => {} // shutting down, or already replaced
             Err(_) => self.watchdog_retry = Some((dead, Instant::now() + WATCHDOG_RETRY)),
-        }
-    }
-
-    /// Reads what `pipes[which]` has, up to `budget` bytes; at end of file emits the last
-    /// partial line and closes the pipe.
-    ///
-    /// Unless `closing`, a full lossless subscriber stops the reading and pauses the pipe (see
-    /// [`Reaper::paused`]). With `closing` (from `finalize`), everything is read, and a pipe at
-    /// end of file stays in place for `finalize` to take out of the epoll after the final state
-    /// is visible.
-    fn read_pipe(&mut self, id: u64, which: usize, budget: usize, closing: bool) {
-        let Reaper {
-            children,
-            buf,
-            shared,
-            paused,
-            fitted,
-            stored,
-            ..
-        } = self;
-        let Some(c) = children.get_mut(&id) else {
-            return;
-        };
-        let Some(pipe) = c.pipes[which].as_mut() else {
-            return;
-        };
-        let process = &c.process;
-        let stream = pipe.stream;
-        let ring = process.logs();
-        let mut total = 0;
-        let eof = loop {
-            if !closing && !pipe.paused && shared.events.want_room() {
-                // Out of the epoll: a level-triggered watch would report it again at once.
-                let _ = shared.epoll.delete(pipe.fd.as_fd());
-                pipe.paused = true;
-                paused.push((id, which));
-                break false;
-            }
-            match read(pipe.fd.as_fd(), buf) {
-                Ok(0) => break true,
-                Ok(n) => {
-                    pipe.split
-                        .push(&buf[..n], |text, cut| fitted.push(ring.fit(text, cut)));
-                    shared.emit_lines(process, stream, fitted, stored);
-                    total += n;
-                    if total >= budget {
-                        break false;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
-                Err(_) => break true,
-            }
-        };
-        if eof {
-            pipe.split
-                .finish(|text, cut| fitted.push(ring.fit(text, cut)));
-            shared.emit_lines(process, stream, fitted, stored);
-            if !closing {
-                let _ = shared.epoll.delete(pipe.fd.as_fd());
-                c.pipes[which] = None;
-            }
-        }
-    }
-
-    /// Watches the paused pipes again once no lossless subscriber is full.
-    fn resume_pipes(&mut self) {
-        if self.paused.is_empty() || self.shared.events.want_room() {
-            return;
-        }
-        for (id, which) in self.paused.drain(..) {
-            let Some(pipe) = self
-                .children
-                .get_mut(&id)
-                .and_then(|c| c.pipes[which].as_mut())
-                .filter(|p| p.paused)
-            else {
-                continue; // finalised meanwhile
-            };
-            pipe.paused = false;
-            // If this fails (out of memory), the pipe is read when its process ends.
-            let kind = if which == 0 { STDOUT } else { STDERR };
-            let _ = self
-                .shared
-                .epoll
-                .add(pipe.fd.as_fd(), READABLE, token_of(id, kind));
         }
     }
 
@@ -599,10 +586,13 @@ impl Reaper {
     }
 }
 
-/// SIGTERM to the whole group, then SIGCONT so that stopped members can act on it.
+/// SIGTERM to the whole group (unless it was seen empty), then SIGCONT so that stopped
+/// members can act on it.
 fn term_group(c: &mut Child) {
-    let _ = sys::killpg(c.pid, libc::SIGTERM);
-    let _ = sys::killpg(c.pid, libc::SIGCONT);
+    if !c.group_empty {
+        let _ = sys::killpg(c.pid, libc::SIGTERM);
+        let _ = sys::killpg(c.pid, libc::SIGCONT);
+    }
     c.term_sent = true;
 }
 

@@ -1,0 +1,144 @@
+//! `procsnap run` and signals, as a terminal user means them: the terminal closing (SIGHUP)
+//! stops every group gracefully, Ctrl-Z suspends the scripts with procsnap, `fg` resumes them.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+fn read_pid(file: &Path) -> Option<u32> {
+    std::fs::read_to_string(file).ok()?.trim().parse().ok()
+}
+
+/// The state letter of `pid` in /proc (`S`, `R`, `T` for stopped, …).
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+/// A script that answers SIGTERM itself (prints, then exits 0) and keeps a grandchild.
+const POLITE: &str = "trap 'echo cleaning up; exit 0' TERM; echo $$ > web.pid; sleep 300 & while :; do sleep 0.05; done";
+
+/// Closing the terminal: the groups get SIGTERM (their handlers run), every status line is
+/// printed, and procsnap exits 129, as a shell job would report a hang-up.
+#[test]
+fn sighup_stops_every_group_gracefully() {
+    let p = TempProject::procfile(&[("web", POLITE)]);
+    let mut child = Command::new(BIN)
+        .args(["run", "--dir", p.path().to_str().unwrap(), "web"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_file = p.path().join("web.pid");
+    assert!(eventually(TIMEOUT, || read_pid(&pid_file).is_some()));
+    let pgid = read_pid(&pid_file).unwrap();
+    assert!(eventually(TIMEOUT, || group_members(pgid).len() >= 2));
+    kill("HUP", child.id() as i64);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(129), "{out}");
+    assert!(out.contains("web | cleaning up"), "{out}");
+    assert!(out.contains("web | stopped (exit code 0)"), "{out}");
+    assert_eq!(group_members(pgid), Vec::<u32>::new());
+}
+
+/// Ctrl-Z in the terminal suspends procsnap and every script's group; `fg` (SIGCONT) resumes
+/// them all. Driven through a real pseudo-terminal, where Ctrl-Z is the byte 0x1a.
+#[test]
+fn ctrl_z_suspends_the_scripts_and_fg_resumes_them() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+
+    let p = TempProject::procfile(&[("web", POLITE)]);
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 80,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.args([
+        "run",
+        "--dir",
+        p.path().to_str().unwrap(),
+        "--grace",
+        "2",
+        "web",
+    ]);
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    let procsnap = child.process_id().unwrap();
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    std::thread::spawn(move || {
+        let mut sink = [0u8; 4096];
+        while matches!(reader.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    let mut term = pty.master.take_writer().unwrap();
+    let pid_file = p.path().join("web.pid");
+    assert!(eventually(TIMEOUT, || read_pid(&pid_file).is_some()));
+    let pgid = read_pid(&pid_file).unwrap();
+    assert!(eventually(TIMEOUT, || group_members(pgid).len() >= 2));
+
+    term.write_all(b"\x1a").unwrap(); // Ctrl-Z
+    term.flush().unwrap();
+    let all_stopped = |pids: &[u32]| pids.iter().all(|&p| state(p) == Some('T'));
+    assert!(
+        eventually(TIMEOUT, || state(procsnap) == Some('T')),
+        "procsnap is not suspended"
+    );
+    let members = group_members(pgid);
+    assert!(
+        eventually(TIMEOUT, || all_stopped(&members)),
+        "the script's group is not suspended: {:?}",
+        members.iter().map(|&p| state(p)).collect::<Vec<_>>()
+    );
+
+    kill("CONT", procsnap as i64); // what `fg` sends
+    assert!(
+        eventually(TIMEOUT, || members
+            .iter()
+            .all(|&p| !matches!(state(p), Some('T') | None))
+            && state(procsnap) != Some('T')),
+        "not resumed"
+    );
+    // Still supervised: Ctrl-C stops it as usual.
+    term.write_all(b"\x03").unwrap();
+    term.flush().unwrap();
+    let status = wait_child(&mut *child, TIMEOUT).expect("exits after Ctrl-C");
+    assert_eq!(status.exit_code(), 130);
+    assert_eq!(group_members(pgid), Vec::<u32>::new());
+}
+
+fn wait_child(
+    child: &mut dyn portable_pty::Child,
+    limit: Duration,
+) -> Option<portable_pty::ExitStatus> {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s);
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,181 @@
+//! Strays: processes of a child's tree that left its process group (`setsid`, `setpgid(0, 0)`,
+//! a daemon's double fork), so that no group signal reaches them.
+//!
+//! Every child carries the supervisor's environment tag (see the `tag` module), and so do its
+//! descendants. When a process is stopped, one pass over `/proc` finds the processes tagged
+//! with its id that are outside its group; each is **adopted**: a pidfd is opened on it, its tag
+//! is read again through `/proc` (the pidfd now pins the process, so if the number was reused
+//! between the pass and `pidfd_open`, the check sees the newcomer's environment and it is left
+//! alone), it gets SIGTERM and SIGCONT through the pidfd (`pidfd_send_signal` can never reach
+//! another process), and its pidfd joins the epoll. The process counts as running until its
+//! group is empty **and** every stray is gone; at the KILL deadline its strays get SIGKILL too.
+//! While it is being stopped, the pass is repeated every [`PROC_SCAN_EVERY`](super) (strays of
+//! strays, processes that escaped after the first pass). A stray that exits is reaped through
+//! its pidfd if it is our own child (`waitid(P_PIDFD)`), else by its parent.
+//!
+//! When the supervisor shuts down (every process finished), a last pass takes every process
+//! still carrying our tag, whatever its process: the escapees of scripts that ended on their
+//! own. They get SIGTERM, the grace period, then SIGKILL.
+//!
+//! One pass costs one read of `/proc/PID/environ` per process on the system (~5 µs each); it
+//! is made once per batch of stop commands, not once per stop.
+
+use std::collections::HashSet;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Instant;
+
+use super::{KILL_PATIENCE, READABLE, Reaper, SPECIAL, deadline};
+use crate::supervisor::procfs;
+use crate::sys;
+
+/// A process of ours outside its owner's group.
+pub(super) struct Stray {
+    pid: i32,
+    pidfd: OwnedFd,
+    /// The child (by `ProcId::get()`) whose tag it carries; `None` in the final sweep.
+    owner: Option<u64>,
+}
+
+/// The final sweep's deadlines.
+pub(super) struct Sweep {
+    kill_at: Instant,
+    killed_at: Option<Instant>,
+}
+
+/// The first stray key: 0 and 1 are the eventfd's and the watchdog's.
+pub(super) const FIRST_STRAY: u64 = 2;
+
+impl Reaper {
+    /// One pass over `/proc`: adopts each process tagged with one of `owners` that is outside
+    /// that owner's group, or, with `None`, every process tagged with any id (the final sweep).
+    pub(super) fn find_strays(&mut self, owners: Option<&HashSet<u64>>) {
+        let name = self.shared.tag.name().as_bytes().to_vec();
+        for (pid, id) in procfs::tagged(&name) {
+            if self.stray_pids.contains(&pid) {
+                continue;
+            }
+            let owner = match owners {
+                None => None,
+                Some(set) if set.contains(&id) => Some(id),
+                Some(_) => continue,
+            };
+            if let Some(c) = owner.and_then(|o| self.children.get(&o)) {
+                let in_group = pid == c.pid.as_raw()
+                    || procfs::state_and_group(pid).is_some_and(|(_, g)| g == c.pid.as_raw());
+                if in_group {
+                    continue; // the group's own signals reach it
+                }
+            }
+            self.adopt(pid, id, owner, &name);
+        }
+    }
+
+    /// Opens, checks, signals and watches one tagged process.
+    fn adopt(&mut self, pid: i32, id: u64, owner: Option<u64>, name: &[u8]) {
+        let Some(raw) = sys::Pid::from_raw(pid) else {
+            return;
+        };
+        let Ok(pidfd) = sys::pidfd_open(raw) else {
+            return; // gone meanwhile
+        };
+        // Pinned by the pidfd now: if this number was reused since the pass, this reads the
+        // newcomer's environment, which does not carry our tag.
+        if procfs::tag_of(pid, name, &mut Vec::new()) != Some(id) {
+            return;
+        }
+        let killed = owner
+            .and_then(|o| self.children.get(&o))
+            .is_some_and(|c| c.killed_at.is_some());
+        if killed {
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+        } else {
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGTERM);
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGCONT);
+        }
+        let key = self.next_stray;
+        self.next_stray += 1;
+        let token = (key << 2) | SPECIAL;
+        if self
+            .shared
+            .epoll
+            .add(pidfd.as_fd(), READABLE, token)
+            .is_err()
+        {
+            // Cannot be watched (out of memory): it must not outlive its owner unseen.
+            let _ = sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL);
+            return;
+        }
+        if let Some(c) = owner.and_then(|o| self.children.get_mut(&o)) {
+            c.strays += 1;
+        }
+        self.stray_pids.insert(pid);
+        self.strays.insert(key, Stray { pid, pidfd, owner });
+    }
+
+    /// The stray `key` exited: reap it if it is our child, forget it, and see whether its owner
+    /// is now finished.
+    pub(super) fn on_stray_exit(&mut self, key: u64) {
+        let Some(stray) = self.strays.remove(&key) else {
+            return;
+        };
+        // ECHILD when its parent is not us: the parent reaps it.
+        let _ = sys::reap_pidfd(stray.pidfd.as_fd());
+        let _ = self.shared.epoll.delete(stray.pidfd.as_fd());
+        self.stray_pids.remove(&stray.pid);
+        let Some(owner) = stray.owner else {
+            return;
+        };
+        let Some(c) = self.children.get_mut(&owner) else {
+            return; // finalised without it (given up after the SIGKILL)
+        };
+        c.strays -= 1;
+        if c.strays == 0 && c.exit.is_some() {
+            self.check_group(owner, Instant::now());
+        }
+    }
+
+    /// SIGKILL to every stray of `owner` (`None`: of the final sweep).
+    pub(super) fn kill_strays(&self, owner: Option<u64>) {
+        for stray in self.strays.values().filter(|s| s.owner == owner) {
+            let _ = sys::pidfd_send_signal(stray.pidfd.as_fd(), libc::SIGKILL);
+        }
+    }
+
+    /// The final sweep, once every child is finished: true when nothing tagged is left (or
+    /// what is left did not die within `KILL_PATIENCE` of its SIGKILL).
+    pub(super) fn sweep_done(&mut self, now: Instant) -> bool {
+        let Some(sweep) = &self.sweep else {
+            self.find_strays(None);
+            let kill_at = deadline(now, self.shared.cfg.grace);
+            self.sweep = Some(Sweep {
+                kill_at,
+                killed_at: None,
+            });
+            return self.strays.is_empty();
+        };
+        if self.strays.is_empty() {
+            return true;
+        }
+        match sweep.killed_at {
+            Some(at) => now >= at + KILL_PATIENCE,
+            None if now >= sweep.kill_at => {
+                self.kill_strays(None);
+                self.sweep = Some(Sweep {
+                    kill_at: sweep.kill_at,
+                    killed_at: Some(now),
+                });
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// When the final sweep next needs a look, if it is under way.
+    pub(super) fn sweep_deadline(&self) -> Option<Instant> {
+        let sweep = self.sweep.as_ref().filter(|_| !self.strays.is_empty())?;
+        Some(match sweep.killed_at {
+            Some(at) => at + KILL_PATIENCE,
+            None => sweep.kill_at,
+        })
+    }
+}
