@@ -41,6 +41,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| format!("internal error: {e}"))
 }
 
+/// How long the last replies may take to reach a client once every group is stopped.
+const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
+
 /// Finished processes kept per script name (with their logs) for `scripts_status` and the
 /// logs tools; older finished runs are removed whenever a process is started.
 const KEEP_FINISHED: usize = 5;
@@ -259,7 +262,8 @@ impl Server {
 )]
 impl ServerHandler for Server {}
 
-/// Serves MCP on stdin/stdout until EOF, SIGTERM or SIGINT; then stops every group.
+/// Serves MCP on stdin/stdout until EOF, SIGTERM, SIGINT or SIGHUP; then stops every group and
+/// exits as soon as they are gone.
 pub fn serve(project: Project, grace: Duration) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -288,12 +292,13 @@ async fn serve_async(project: Project, grace: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (mut term, mut int) = match (
+    let (mut term, mut int, mut hup) = match (
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::hangup()),
     ) {
-        (Ok(t), Ok(i)) => (t, i),
-        (Err(e), _) | (_, Err(e)) => {
+        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
             eprintln!("procsnap mcp: cannot handle signals: {e}");
             return ExitCode::FAILURE;
         }
@@ -306,6 +311,7 @@ async fn serve_async(project: Project, grace: Duration) -> ExitCode {
         r = run_service(server, framed.to_server, framed.from_server) => r,
         _ = term.recv() => Ok("SIGTERM"),
         _ = int.recv() => Ok("SIGINT"),
+        _ = hup.recv() => Ok("SIGHUP"),
     };
     let code = match why {
         Ok(reason) => {
@@ -328,9 +334,11 @@ async fn serve_async(project: Project, grace: Duration) -> ExitCode {
             let _ = blocking(move || killer.stop_all(Duration::ZERO)).await;
         }
     }
-    // Let the last replies reach the client (bounded: a client that stopped reading must not
-    // keep us alive).
-    let _ = tokio::time::timeout(Duration::from_secs(1), framed.writer).await;
+    // No more requests: the reader (maybe blocked on a stdin that never ends) lets go of the
+    // writer, which then ends as soon as the last replies are written. Bounded, for a client
+    // that stopped reading.
+    framed.reader.abort();
+    let _ = tokio::time::timeout(FINAL_WRITE_LIMIT, framed.writer).await;
     code
 }
 
