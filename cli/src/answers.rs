@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use procsnap::{LogLine, ProcId, Process, Registry, Stream};
+use procsnap::{LogLine, ProcId, Process, Processes, Stream};
 use regex::RegexBuilder;
 
 use crate::project::Project;
@@ -50,7 +50,7 @@ pub fn scripts_list(project: &Project) -> ScriptsList {
 }
 
 /// The process a client named by `processId`, or an error listing the known ones.
-pub fn resolve(registry: &Registry, process_id: &str) -> Result<Arc<Process>, String> {
+pub fn resolve(registry: &Processes, process_id: &str) -> Result<Arc<Process>, String> {
     ProcId::from_label(process_id)
         .and_then(|id| registry.get(id))
         .filter(|p| p.label() == process_id)
@@ -64,7 +64,7 @@ pub fn resolve(registry: &Registry, process_id: &str) -> Result<Arc<Process>, St
 }
 
 /// `dev-1 (running), build-2 (success)`, or a note that nothing was started.
-pub fn known_processes(registry: &Registry) -> String {
+pub fn known_processes(registry: &Processes) -> String {
     let guard = procsnap::pin();
     let list = registry.list(&guard);
     if list.is_empty() {
@@ -89,7 +89,7 @@ const MAX_LISTED: usize = 50;
 /// `project` is consulted only when `name` matches no process, to tell a declared script that
 /// never ran (an empty answer) from an unknown name (an error listing the scripts).
 pub fn scripts_status(
-    registry: &Registry,
+    registry: &Processes,
     name: Option<&str>,
     project: impl FnOnce() -> Result<Project, String>,
 ) -> Result<ScriptsStatus, String> {
@@ -112,7 +112,7 @@ pub fn scripts_status(
 /// Builds the status of every process (optionally filtered by name) under one pin, at one
 /// instant `now`: the registry listing and every state are read without locks or copies of
 /// identity beyond the answer itself.
-pub fn status_view(registry: &Registry, name: Option<&str>, now: SystemTime) -> ScriptsStatus {
+pub fn status_view(registry: &Processes, name: Option<&str>, now: SystemTime) -> ScriptsStatus {
     let guard = procsnap::pin();
     let processes = registry
         .list(&guard)
@@ -149,7 +149,7 @@ fn level_matches(level: Level, stream: Stream) -> bool {
 }
 
 /// The processes a log query covers.
-fn targets(registry: &Registry, process_id: Option<&str>) -> Result<Vec<Arc<Process>>, String> {
+fn targets(registry: &Processes, process_id: Option<&str>) -> Result<Vec<Arc<Process>>, String> {
     match process_id {
         Some(id) => Ok(vec![resolve(registry, id)?]),
         None => {
@@ -191,7 +191,7 @@ fn merge(per_process: Vec<(Arc<Process>, Vec<LogLine>)>, limit: usize) -> Vec<Lo
 }
 
 /// `logs_stream`: the last `limit` lines, across processes or of one, optionally one stream.
-pub fn logs_stream(registry: &Registry, params: &StreamParams) -> Result<LogsStream, String> {
+pub fn logs_stream(registry: &Processes, params: &StreamParams) -> Result<LogsStream, String> {
     let level = params.level.unwrap_or_default();
     let limit = limit(params.limit);
     let procs = targets(registry, params.process_id.as_deref())?;
@@ -212,7 +212,7 @@ pub fn logs_stream(registry: &Registry, params: &StreamParams) -> Result<LogsStr
 }
 
 /// `logs_search`: lines matching a substring or regex, with process, stream and time filters.
-pub fn logs_search(registry: &Registry, params: &SearchParams) -> Result<LogsSearch, String> {
+pub fn logs_search(registry: &Processes, params: &SearchParams) -> Result<LogsSearch, String> {
     let level = params.level.unwrap_or_default();
     let limit = limit(params.limit);
     let since = match params.since.as_deref() {
@@ -279,8 +279,8 @@ mod tests {
     }
 
     /// dev (running) and build (failed, code 2), with interleaved output.
-    fn registry() -> (Registry, Arc<Process>, Arc<Process>) {
-        let r = Registry::new();
+    fn registry() -> (Processes, Arc<Process>, Arc<Process>) {
+        let r = procsnap::Registry::new();
         let at = SystemTime::now();
         let dev = r.insert("dev", CommandSpec::shell("vite"), 0);
         dev.state()
@@ -311,7 +311,7 @@ mod tests {
                 })
             })
             .unwrap();
-        (r, dev, build)
+        (Processes::from(r), dev, build)
     }
 
     #[test]
@@ -325,7 +325,7 @@ mod tests {
         let b = scripts_status(&r, Some("build"), || Ok(project())).unwrap();
         assert_eq!(b.processes.len(), 1);
         // Declared but never run: empty, not an error.
-        let empty = scripts_status(&Registry::new(), Some("dev"), || Ok(project())).unwrap();
+        let empty = scripts_status(&Processes::default(), Some("dev"), || Ok(project())).unwrap();
         assert!(empty.processes.is_empty());
         let e = scripts_status(&r, Some("nope"), || Ok(project())).unwrap_err();
         assert!(
@@ -348,7 +348,7 @@ mod tests {
         assert!(resolve(&r, "dev-999").is_err());
         assert!(resolve(&r, "").is_err());
         assert!(
-            resolve(&Registry::new(), "dev-1")
+            resolve(&Processes::default(), "dev-1")
                 .unwrap_err()
                 .contains("none")
         );
@@ -407,7 +407,7 @@ mod tests {
     }
 
     fn search(
-        r: &Registry,
+        r: &Processes,
         query: &str,
         f: impl FnOnce(&mut SearchParams),
     ) -> Result<Vec<String>, String> {

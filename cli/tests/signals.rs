@@ -111,13 +111,14 @@ fn ctrl_z_suspends_the_scripts_and_fg_resumes_them() {
     );
 
     kill("CONT", procsnap as i64); // what `fg` sends
-    assert!(
-        eventually(TIMEOUT, || members
-            .iter()
-            .all(|&p| !matches!(state(p), Some('T') | None))
-            && state(procsnap) != Some('T')),
-        "not resumed"
-    );
+    // The group's members change as the script loops: look at them as they are now.
+    let resumed = || {
+        let now = group_members(pgid);
+        now.contains(&pgid)
+            && now.iter().all(|&p| state(p) != Some('T'))
+            && state(procsnap) != Some('T')
+    };
+    assert!(eventually(TIMEOUT, resumed), "not resumed");
     // Still supervised: Ctrl-C stops it as usual.
     term.write_all(b"\x03").unwrap();
     term.flush().unwrap();

@@ -82,17 +82,18 @@ use std::time::{Duration, SystemTime};
 use crate::error::{RestartError, SpawnError, StopError};
 use crate::events::{Broadcast, Subscription};
 use crate::logs::{LogLine, Stream};
-use crate::registry::{ProcId, Process, Registry, Reserve};
+use crate::registry::{ProcId, Process, Processes, Registry, Reserve};
 use crate::spec::CommandSpec;
-use crate::state::{Event, ProcessState};
+use crate::state::ProcessState;
 use crate::sys;
 
+mod launch;
 pub(crate) mod procfs;
 mod reaper;
 pub mod tag;
 pub mod watchdog;
 
-use reaper::{Command, Registered};
+use reaper::Command;
 use tag::Tag;
 use watchdog::Watchdog;
 
@@ -140,7 +141,8 @@ pub enum SupervisorEvent {
 
 /// What the supervisor's threads share.
 pub(crate) struct Shared {
-    registry: Registry,
+    /// Read-only outside: only `launch` registers processes (see [`Processes`]).
+    processes: Processes,
     events: Broadcast<SupervisorEvent>,
     cfg: SupervisorConfig,
     commands: Mutex<VecDeque<Command>>,
@@ -157,6 +159,8 @@ pub(crate) struct Shared {
     finished: Mutex<usize>,
     finished_cv: Condvar,
     reaper_gone: AtomicBool,
+    /// The message of the panic that ended the reaper thread, if one did.
+    reaper_panic: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -191,6 +195,18 @@ impl Shared {
         // Release: pairs with the Acquire load in `reaper_gone`.
         self.reaper_gone.store(true, Ordering::Release);
         self.notify_finished();
+    }
+
+    fn record_reaper_panic(&self, msg: String) {
+        *lock(&self.reaper_panic) = Some(msg);
+    }
+
+    /// Why the reaper is gone, for error messages.
+    fn reaper_gone_reason(&self) -> String {
+        match &*lock(&self.reaper_panic) {
+            Some(msg) => format!("the supervisor's reaper thread panicked: {msg}"),
+            None => "the supervisor's reaper thread is gone".to_owned(),
+        }
     }
 
     fn notify_finished(&self) {
@@ -296,7 +312,7 @@ impl std::fmt::Debug for Supervisor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Supervisor")
             .field("config", &self.shared.cfg)
-            .field("processes", &self.shared.registry.len())
+            .field("processes", &self.shared.processes.len())
             .finish()
     }
 }
@@ -319,7 +335,7 @@ impl Supervisor {
         epoll.add(wake.as_fd(), sys::fd::READABLE, reaper::WAKE)?;
         let tag = Tag::new();
         let shared = Arc::new(Shared {
-            registry: Registry::with_log_bytes(cfg.log_bytes),
+            processes: Processes::from(Registry::with_log_bytes(cfg.log_bytes)),
             events: Broadcast::new(),
             cfg,
             commands: Mutex::new(VecDeque::new()),
@@ -331,6 +347,7 @@ impl Supervisor {
             finished: Mutex::new(0),
             finished_cv: Condvar::new(),
             reaper_gone: AtomicBool::new(false),
+            reaper_panic: Mutex::new(None),
         });
         let for_thread = shared.clone();
         let reaper = std::thread::Builder::new()
@@ -350,9 +367,16 @@ impl Supervisor {
     }
 
     /// Every process this supervisor started, finished ones included until
-    /// [`Registry::remove_finished`].
-    pub fn registry(&self) -> &Registry {
-        &self.shared.registry
+    /// [`Processes::remove_finished`]: read-only, since only the supervisor may register a
+    /// process (it also launches it). A process registered behind its back would stay
+    /// `Pending` forever, and so would everything that waits for it:
+    ///
+    /// ```compile_fail
+    /// let sup = procsnap::Supervisor::new().unwrap();
+    /// sup.registry().insert("x", procsnap::CommandSpec::new("true"), 0);
+    /// ```
+    pub fn registry(&self) -> &Processes {
+        &self.shared.processes
     }
 
     /// The configuration.
@@ -363,7 +387,7 @@ impl Supervisor {
     /// Registers and spawns a new process named `name`. If the spawn fails, the process stays
     /// registered as `Failed` and the error is returned.
     pub fn spawn(&self, name: &str, spec: CommandSpec) -> Result<Arc<Process>, SpawnError> {
-        let process = self.shared.registry.insert(name, spec, 0);
+        let process = self.shared.processes.registry().insert(name, spec, 0);
         self.launch(&process)?;
         Ok(process)
     }
@@ -377,7 +401,7 @@ impl Supervisor {
     /// condvar; it takes well under a millisecond), so the state it carries has its pid and
     /// start time, or says that the spawn failed.
     pub fn run_unique(&self, name: &str, spec: CommandSpec) -> Result<Reserve, SpawnError> {
-        match self.shared.registry.reserve(name, spec) {
+        match self.shared.processes.registry().reserve(name, spec) {
             Reserve::Started(p) => self.launch(&p).map(|()| Reserve::Started(p)),
             Reserve::AlreadyRunning(p) => Ok(Reserve::AlreadyRunning(self.launched(p))),
         }
@@ -394,108 +418,7 @@ impl Supervisor {
 
     /// Spawns the registered, `Pending` `process` and hands it to the reaper.
     fn launch(&self, process: &Arc<Process>) -> Result<(), SpawnError> {
-        let shared = &*self.shared;
-        let fail = |e: SpawnError| {
-            let at = SystemTime::now();
-            if let Ok(u) = process
-                .state()
-                .update(|s| s.apply(Event::SpawnFailed { at }))
-            {
-                shared.publish_state(process, u.new);
-            }
-            shared.notify_finished();
-            Err(e)
-        };
-        let program = || process.spec().program().to_string_lossy().into_owned();
-        if shared.reaper_gone() {
-            let e = io::Error::other("the supervisor's reaper thread is gone");
-            return fail(SpawnError::new("supervisor", program(), e));
-        }
-        let tag = shared.tag.for_process(process.id());
-        let child = match sys::spawn_tagged(process.spec(), &tag) {
-            Ok(c) => c,
-            Err(e) => return fail(e),
-        };
-        shared.watchdog.add(child.pid);
-        let pidfd = match sys::pidfd_open(child.pid) {
-            Ok(fd) => fd,
-            Err(e) => {
-                // We could not watch it: take it down again (still unreaped, so ours).
-                let _ = sys::killpg(child.pid, libc::SIGKILL);
-                let _ = sys::wait_blocking(child.pid);
-                shared.watchdog.remove(child.pid);
-                return fail(SpawnError::new("pidfd_open", program(), e));
-            }
-        };
-        let at = SystemTime::now();
-        let id = process.id();
-        let registered = {
-            // Under the queue lock: a stop that sees `Running` queues behind this Register, and
-            // the reaper, woken by one of these descriptors, takes the Register (it drains the
-            // queue first) before it looks at the event. No wake-up is needed for a spawn.
-            let mut queue = shared.lock_commands();
-            let watched = shared.epoll.add(
-                pidfd.as_fd(),
-                sys::fd::READABLE,
-                reaper::token(id, reaper::PIDFD),
-            );
-            let started = watched.as_ref().ok().and_then(|()| {
-                process
-                    .state()
-                    .update(|s| {
-                        s.apply(Event::Started {
-                            pid: child.pid.as_u32(),
-                            at,
-                        })
-                    })
-                    .ok()
-            });
-            match started {
-                Some(u) => {
-                    // A pipe that cannot be watched is still drained when the process ends.
-                    for (fd, kind) in [
-                        (&child.stdout, reaper::STDOUT),
-                        (&child.stderr, reaper::STDERR),
-                    ] {
-                        if let Some(fd) = fd {
-                            let _ = shared.epoll.add(
-                                fd.as_fd(),
-                                sys::fd::READABLE,
-                                reaper::token(id, kind),
-                            );
-                        }
-                    }
-                    shared.publish_state(process, u.new);
-                    queue.push_back(Command::Register(Registered {
-                        process: process.clone(),
-                        pid: child.pid,
-                        pidfd,
-                        stdout: child.stdout,
-                        stderr: child.stderr,
-                    }));
-                    Ok(())
-                }
-                None => {
-                    if watched.is_ok() {
-                        let _ = shared.epoll.delete(pidfd.as_fd());
-                    }
-                    // epoll_ctl failed (ENOMEM, fs.epoll.max_user_watches), or the process
-                    // left `Pending` under us (cannot happen: only this thread moves it).
-                    Err(watched.err().unwrap_or_else(|| {
-                        io::Error::other("the process left `Pending` before it was started")
-                    }))
-                }
-            }
-        };
-        if let Err(e) = registered {
-            // Not watched: take it down again (still unreaped, so still ours).
-            let _ = sys::killpg(child.pid, libc::SIGKILL);
-            let _ = sys::wait_blocking(child.pid);
-            shared.watchdog.remove(child.pid);
-            return fail(SpawnError::new("epoll_ctl", program(), e));
-        }
-        shared.notify_finished(); // wakes stops waiting for this process to leave `Pending`
-        Ok(())
+        self.shared.launch(process)
     }
 
     /// Stops process `id`: the reaper moves it `Running → Stopping` (one CAS), sends SIGTERM
@@ -506,7 +429,7 @@ impl Supervisor {
     pub fn stop(&self, id: ProcId, grace: Duration) -> Result<ProcessState, StopError> {
         let process = self
             .shared
-            .registry
+            .processes
             .get(id)
             .ok_or(StopError::UnknownProcess(id))?;
         self.request_stop(&process, grace)?;
@@ -540,7 +463,7 @@ impl Supervisor {
     pub fn restart(&self, id: ProcId, grace: Duration) -> Result<Arc<Process>, RestartError> {
         let old = self
             .shared
-            .registry
+            .processes
             .get(id)
             .ok_or(StopError::UnknownProcess(id))?;
         let last = self.stop(id, grace)?;
@@ -552,12 +475,20 @@ impl Supervisor {
         let new = if old.is_unique() {
             // Through the same one-CAS decision as `run_unique`: of concurrent restarts (or a
             // restart racing a run of the same name) exactly one starts a process.
-            match self.shared.registry.reserve_with(name, spec, restarts) {
+            match self
+                .shared
+                .processes
+                .registry()
+                .reserve_with(name, spec, restarts)
+            {
                 Reserve::Started(p) => p,
                 Reserve::AlreadyRunning(p) => return Ok(self.launched(p)),
             }
         } else {
-            self.shared.registry.insert(name, spec, restarts)
+            self.shared
+                .processes
+                .registry()
+                .insert(name, spec, restarts)
         };
         self.launch(&new)?;
         Ok(new)
@@ -566,7 +497,7 @@ impl Supervisor {
     /// Stops every unfinished process (all at once, each with `grace`) and returns when all are
     /// finished. Also done on drop, with [`SupervisorConfig::grace`].
     pub fn stop_all(&self, grace: Duration) {
-        let all: Vec<Arc<Process>> = self.shared.registry.list(&crate::pin()).to_vec();
+        let all: Vec<Arc<Process>> = self.shared.processes.list(&crate::pin()).to_vec();
         let live: Vec<_> = all
             .into_iter()
             .filter(|p| !p.state().snapshot().is_finished())
@@ -655,8 +586,21 @@ impl Supervisor {
     /// Blocks (on a condvar, no polling) until process `id` is finished and returns its final
     /// state; `None` for an unknown id, or if the reaper thread is gone before it finished.
     pub fn wait(&self, id: ProcId) -> Option<ProcessState> {
-        let process = self.shared.registry.get(id)?;
+        let process = self.shared.processes.get(id)?;
         self.shared.wait_finished(&process).ok()
+    }
+
+    /// The message of the panic that ended the supervisor's reaper thread, if one did (a bug
+    /// in procsnap). The supervisor is then out of service: spawns fail with that message, stops
+    /// and waits return [`StopError::SupervisorGone`] at once, and dropping it leaves the
+    /// watchdog to SIGKILL every group and tagged process.
+    ///
+    /// ```
+    /// let sup = procsnap::Supervisor::new().unwrap();
+    /// assert_eq!(sup.reaper_panic(), None);
+    /// ```
+    pub fn reaper_panic(&self) -> Option<String> {
+        lock(&self.shared.reaper_panic).clone()
     }
 
     /// The pid of the watchdog process (see [`watchdog`]).
@@ -675,3 +619,6 @@ impl Drop for Supervisor {
         watchdog::reap(self.shared.watchdog.shutdown());
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,6 +39,9 @@ pub(crate) enum Command {
     },
     /// Exit once no child is left.
     Shutdown,
+    /// Panic (tests of what callers see when the reaper dies).
+    #[cfg(test)]
+    Panic,
 }
 
 /// A freshly spawned child, handed to the reaper.
@@ -160,18 +163,24 @@ struct Reaper {
 /// How long after a failed watchdog respawn the next attempt is made.
 const WATCHDOG_RETRY: Duration = Duration::from_secs(1);
 
-/// Marks the reaper gone and wakes every waiter, also when the loop panics.
-struct GoneOnDrop(Arc<Shared>);
-
-impl Drop for GoneOnDrop {
-    fn drop(&mut self) {
-        self.0.mark_reaper_gone();
+/// The reaper thread's body: the loop until shutdown, then marks the reaper gone and wakes
+/// every waiter. A panic (a bug of ours) is caught and recorded, so that the callers that
+/// wait for the reaper get an error naming it instead of waiting forever.
+pub(crate) fn run(shared: Arc<Shared>) {
+    let on_thread = shared.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| looping(on_thread)));
+    if let Err(payload) = outcome {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".to_owned());
+        shared.record_reaper_panic(msg);
     }
+    shared.mark_reaper_gone();
 }
 
-/// The reaper thread's body.
-pub(crate) fn run(shared: Arc<Shared>) {
-    let _gone = GoneOnDrop(shared.clone());
+fn looping(shared: Arc<Shared>) {
     let mut reaper = Reaper {
         shared,
         events: EpollBuffer::new(256),
@@ -284,6 +293,8 @@ impl Reaper {
                     drop(done);
                 }
                 Command::Shutdown => self.shutting_down = true,
+                #[cfg(test)]
+                Command::Panic => panic!("planted reaper bug"),
             }
         }
         if !self.stopped.is_empty() {

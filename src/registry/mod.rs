@@ -15,6 +15,10 @@ use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 
+mod view;
+
+pub use view::Processes;
+
 use crate::cell::{EpochCell, Guard, StateCell, pin};
 use crate::logs::LogRing;
 use crate::spec::CommandSpec;

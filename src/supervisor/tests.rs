@@ -1,0 +1,85 @@
+//! What a caller sees when the supervisor's own machinery fails: nothing waits forever.
+
+use super::*;
+use std::time::{Duration, Instant};
+
+use crate::Status;
+
+/// Alive and not a zombie.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// A reaper that died of a bug is reported, not swallowed: spawns fail naming the panic, stops
+/// and waits return at once, and dropping the supervisor still leaves nothing running.
+#[test]
+fn a_reaper_panic_is_reported_and_nothing_hangs() {
+    let sup = Supervisor::new().unwrap();
+    let p = sup
+        .spawn("sleeper", CommandSpec::new("sleep").arg("300"))
+        .unwrap();
+    let pid = p.state().snapshot().pid.unwrap();
+    assert!(sup.shared.send(Command::Panic));
+    let start = Instant::now();
+    while !sup.shared.reaper_gone() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the reaper never died"
+        );
+        std::thread::yield_now();
+    }
+    assert_eq!(sup.reaper_panic().as_deref(), Some("planted reaper bug"));
+    let e = sup.spawn("late", CommandSpec::new("true")).unwrap_err();
+    assert!(
+        e.to_string().contains("panicked: planted reaper bug"),
+        "{e}"
+    );
+    assert!(matches!(
+        sup.stop(p.id(), Duration::from_secs(1)),
+        Err(StopError::SupervisorGone)
+    ));
+    assert_eq!(sup.wait(p.id()), None);
+    drop(sup); // the watchdog takes what the dead reaper cannot stop
+    let start = Instant::now();
+    while running(pid) {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the child outlived the supervisor"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A subscriber whose waker panics while a process is being spawned cannot leave that child
+/// unknown to the reaper (a `stop` of it would wait forever): the waker runs only once the
+/// child is registered, and the spawn's caller sees the panic.
+#[test]
+fn a_panicking_waker_cannot_orphan_a_child() {
+    let sup = Supervisor::new().unwrap();
+    let events = sup.subscribe();
+    events.set_waker(|| panic!("broken consumer"));
+    assert!(events.park());
+    let spawned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sup.spawn("sleeper", CommandSpec::new("sleep").arg("300"))
+    }));
+    // The waker's panic does not reach the spawning thread either: it is caught where the
+    // waker runs. The child is supervised either way.
+    let p = spawned.expect("no panic in spawn").unwrap();
+    let (done_tx, done) = std::sync::mpsc::channel();
+    let id = p.id();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let _ = done_tx.send(sup.stop(id, Duration::from_secs(1)));
+        });
+        let stopped = done
+            .recv_timeout(Duration::from_secs(10))
+            .expect("stop waited forever");
+        assert_eq!(stopped.unwrap().status, Status::Stopped);
+    });
+}
