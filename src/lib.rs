@@ -68,7 +68,7 @@ pub mod supervisor;
 #[allow(unsafe_code)]
 pub mod sys;
 
-pub use cell::{Guard, LockedCell, StateCell, Updated, pin};
+pub use cell::{Guard, Listed, LockedCell, REPIN_EVERY, Reader, StateCell, Updated, pin};
 pub use error::{RestartError, SpawnError, StopError};
 pub use events::{Broadcast, EventQueue, Subscription};
 pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};

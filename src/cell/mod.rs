@@ -21,29 +21,32 @@
 //! # Limits
 //!
 //! A guard held for a long time delays reclamation of every snapshot replaced meanwhile (in
-//! every cell, since the collector is global). Readers that loop should repin now and then
-//! ([`Guard::repin`]); [`snapshot`](StateCell::snapshot) repins on every call.
+//! every cell: the collector is one for all of procsnap, though not shared with other crates).
+//! Readers that loop should repin now and then ([`Guard::repin`]), or use a [`Reader`], which
+//! does; [`snapshot`](StateCell::snapshot) pins and unpins on every call.
 
 mod locked;
+mod reader;
 
 pub use locked::LockedCell;
+pub use reader::{Listed, REPIN_EVERY, Reader};
 
 use std::fmt;
-use std::ops::Deref;
 use std::sync::atomic::Ordering;
 
 use crossbeam_epoch::{self as epoch, Atomic, Owned};
 
 use crate::state::ProcessState;
 
-/// This thread pinned on crossbeam's default epoch collector, the collector every cell defers
-/// its replaced values to: while the guard lives, nothing read through it is freed.
+/// This thread pinned on procsnap's epoch collector, the collector every cell defers its
+/// replaced values to: while the guard lives, nothing read through it is freed.
 ///
-/// Only [`pin`] makes one. A guard of another `crossbeam_epoch::Collector` would not hold our
-/// snapshots back (nor would that collector wait for our readers), so the cells accept only
-/// this type, and a reference read under a foreign guard cannot dangle:
+/// Only [`pin`] (and a [`Reader`]) makes one. The collector is procsnap's own, not
+/// crossbeam-epoch's default: a guard held for long by another crate's code does not hold back
+/// the reclamation of our snapshots, nor ours theirs. A guard of any other collector is another
+/// type, so a reference read under a foreign guard cannot dangle:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0308
 /// let collector = crossbeam_epoch::Collector::new();
 /// let handle = collector.register();
 /// let cell = procsnap::StateCell::default();
@@ -51,30 +54,54 @@ use crate::state::ProcessState;
 /// let _ = cell.load(&foreign); // expected `procsnap::Guard`, found `crossbeam_epoch::Guard`
 /// ```
 ///
-/// It dereferences to the crossbeam guard for the rest of its API (`flush`, `defer`, ...), but
-/// never mutably, so the pin inside cannot be swapped for another collector's.
+/// A guard belongs to its thread:
+///
+/// ```compile_fail,E0277
+/// let guard = procsnap::pin();
+/// std::thread::spawn(move || drop(guard)); // `Guard` cannot be sent between threads
+/// ```
 #[must_use = "the thread unpins as soon as the guard is dropped"]
 pub struct Guard {
     inner: epoch::Guard,
 }
 
-/// Pins this thread on the default collector (re-entrant: nested pins are cheap).
+/// procsnap's epoch collector. Under loom, crossbeam's default collector, which is a loom lazy
+/// static there (so that the models can check that everything deferred is freed).
+#[cfg(not(crossbeam_loom))]
+fn collector() -> &'static epoch::Collector {
+    static COLLECTOR: std::sync::LazyLock<epoch::Collector> =
+        std::sync::LazyLock::new(epoch::Collector::new);
+    &COLLECTOR
+}
+
+/// Pins this thread on procsnap's collector (re-entrant: nested pins are cheap).
+///
+/// ```
+/// let cell = procsnap::StateCell::default();
+/// let guard = procsnap::pin();
+/// assert_eq!(cell.load(&guard).version, 0);
+/// ```
 #[inline]
 pub fn pin() -> Guard {
     #[cfg(not(crossbeam_loom))]
     {
-        // Our own registration of the thread: `epoch::pin` goes through a helper generic over
-        // a closure it calls on two paths, which the compiler may or may not inline depending
-        // on unrelated code (it moved `snapshot` between 44.6 and 55.6 instructions).
+        // Our own registration of the thread, which also keeps `pin` small enough to inline
+        // (crossbeam's `epoch::pin` goes through a closure-generic helper whose inlining
+        // depends on unrelated code).
         thread_local! {
-            static HANDLE: epoch::LocalHandle = epoch::default_collector().register();
+            static HANDLE: epoch::LocalHandle = collector().register();
         }
-        if let Ok(inner) = HANDLE.try_with(epoch::LocalHandle::pin) {
-            return Guard { inner };
+        match HANDLE.try_with(epoch::LocalHandle::pin) {
+            Ok(inner) => Guard { inner },
+            // This thread's locals are being destroyed: a registration for this pin only (the
+            // guard keeps it alive), as crossbeam does for its default collector.
+            Err(_) => Guard {
+                inner: collector().register().pin(),
+            },
         }
     }
-    // Under loom (its threads share one OS thread, so thread-locals must be loom's), or while
-    // this thread's locals are being destroyed.
+    // Under loom: its threads share one OS thread, so the thread-local must be loom's.
+    #[cfg(crossbeam_loom)]
     Guard {
         inner: epoch::pin(),
     }
@@ -82,18 +109,43 @@ pub fn pin() -> Guard {
 
 impl Guard {
     /// Unpins and pins again, letting values replaced meanwhile be freed. Taking `&mut self`
-    /// ends every reference read under the guard before it.
+    /// ends every reference read under the guard before it:
+    ///
+    /// ```compile_fail,E0502
+    /// let cell = procsnap::StateCell::default();
+    /// let mut guard = procsnap::pin();
+    /// let state = cell.load(&guard);
+    /// guard.repin(); // cannot borrow `guard` as mutable: `state` still reads through it
+    /// println!("{state:?}");
+    /// ```
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::default();
+    /// let mut guard = procsnap::pin();
+    /// for _ in 0..3 {
+    ///     assert_eq!(cell.load(&guard).version, 0);
+    ///     guard.repin();
+    /// }
+    /// ```
     #[inline]
     pub fn repin(&mut self) {
         self.inner.repin();
     }
-}
 
-impl Deref for Guard {
-    type Target = epoch::Guard;
+    /// Hands this thread's deferred garbage (snapshots and listings it replaced) to the
+    /// collector now, and runs a collection step, instead of waiting until 64 have piled up.
+    /// For a thread that replaced values owning real memory and then goes quiet.
+    ///
+    /// ```
+    /// procsnap::pin().flush();
+    /// ```
+    pub fn flush(&self) {
+        self.inner.flush();
+    }
 
+    /// The crossbeam guard inside, for the cell module's loads, CASes and deferrals.
     #[inline]
-    fn deref(&self) -> &epoch::Guard {
+    pub(crate) fn epoch(&self) -> &epoch::Guard {
         &self.inner
     }
 }
@@ -250,8 +302,8 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
     pub fn load<'g>(&self, guard: &'g Guard) -> &'g T {
         // Acquire: pairs with the Release of the CAS in `update` that published this value, so
         // its contents are visible.
-        let shared = self.current.load(Ordering::Acquire, guard);
-        // SAFETY: never null (see the field); `guard` pins us on the default collector (only
+        let shared = self.current.load(Ordering::Acquire, guard.epoch());
+        // SAFETY: never null (see the field); `guard` pins us on procsnap's collector (only
         // `pin` makes a `Guard`), where replacing or dropping the value defers its destruction.
         unsafe { shared.deref() }
     }
@@ -266,11 +318,11 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
         F: FnMut(&'g T) -> Result<T, E>,
     {
         // Acquire: pairs with the Release of the CAS that published the value we read.
-        let mut current = self.current.load(Ordering::Acquire, guard);
+        let mut current = self.current.load(Ordering::Acquire, guard.epoch());
         let mut spare: Option<Owned<T>> = None;
         let mut retries = 0;
         loop {
-            // SAFETY: never null (see the field); `guard` pins us on the default collector, the
+            // SAFETY: never null (see the field); `guard` pins us on procsnap's collector, the
             // one every replaced value is deferred to, so it is not reclaimed while read.
             let old = unsafe { current.deref() };
             let value = f(old)?;
@@ -288,13 +340,13 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
                 next,
                 Ordering::Release,
                 Ordering::Acquire,
-                guard,
+                guard.epoch(),
             ) {
                 Ok(installed) => {
-                    // SAFETY: unlinked by our CAS (deferred once, here); the default collector
+                    // SAFETY: unlinked by our CAS (deferred once, here); procsnap's collector
                     // (every `Guard`'s) drops it, on any thread (`T: Send`), after every reader
                     // pinned now has unpinned.
-                    unsafe { guard.defer_destroy(current) };
+                    unsafe { guard.epoch().defer_destroy(current) };
                     // SAFETY: `installed` is the non-null `Owned` we just published; pinned by
                     // `guard`, so it outlives `'g` even if replaced at once.
                     let new = unsafe { installed.deref() };
@@ -314,12 +366,12 @@ impl<T: Send + Sync + 'static> Drop for EpochCell<T> {
     fn drop(&mut self) {
         let guard = &pin();
         // Relaxed: `&mut self` means every write to `current` happened before this drop.
-        let current = self.current.load(Ordering::Relaxed, guard);
+        let current = self.current.load(Ordering::Relaxed, guard.epoch());
         // A reader may still hold a `&'g T` from `load` (tied to its guard, not to the cell), so
         // the value is deferred, not freed.
         // SAFETY: `&mut self`: nobody can load `current` again, and it is deferred once (the
         // cell drops once); the collector frees it after every pinned reader has unpinned.
-        unsafe { guard.defer_destroy(current) };
+        unsafe { guard.epoch().defer_destroy(current) };
     }
 }
 

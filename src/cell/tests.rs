@@ -2,6 +2,7 @@ use std::convert::Infallible;
 use std::time::SystemTime;
 
 use super::*;
+
 use crate::state::{Event, Exit, Status};
 
 fn start(s: &ProcessState) -> Result<ProcessState, crate::Rejected> {
@@ -102,4 +103,96 @@ fn locked_cell_matches() {
         assert_eq!(a.snapshot(), b.snapshot());
     }
     assert_eq!(a.snapshot().status, Status::Stopped);
+}
+
+#[test]
+fn reader_repins_every_so_many_reads() {
+    let cell = StateCell::default();
+    let mut reader = Reader::new();
+    for _ in 0..REPIN_EVERY - 1 {
+        reader.read(&cell);
+    }
+    assert_eq!(reader.left, 1);
+    reader.read(&cell);
+    assert_eq!(
+        reader.left, REPIN_EVERY,
+        "repinned after {REPIN_EVERY} reads"
+    );
+    let _ = reader.load(&cell);
+    let _ = reader.guard();
+    assert_eq!(reader.left, REPIN_EVERY - 2);
+    reader.repin();
+    assert_eq!(reader.left, REPIN_EVERY);
+}
+
+/// A reader that repins lets what was replaced meanwhile be freed; one that never repins holds
+/// it back (what `REPIN_EVERY` bounds).
+#[test]
+fn a_repinning_reader_lets_replaced_values_go() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let cell = EpochCell::new(Counted);
+    let mut reader = Reader::new();
+    for _ in 0..100 {
+        let guard = pin();
+        cell.update(&guard, |_| Ok::<_, Infallible>(Counted))
+            .unwrap();
+        guard.flush();
+    }
+    assert_eq!(
+        DROPS.load(Ordering::Relaxed),
+        0,
+        "a pinned reader holds them back"
+    );
+    // The epoch moves on one step per collection once every pinned thread has caught up
+    // (other tests' threads pin too): a reader that keeps repinning lets it move.
+    for _ in 0..10_000 {
+        if DROPS.load(Ordering::Relaxed) > 0 {
+            break;
+        }
+        reader.repin();
+        pin().flush();
+        std::thread::yield_now();
+    }
+    assert!(DROPS.load(Ordering::Relaxed) > 0, "repinning let them go");
+    drop(reader);
+}
+
+/// Beside a writer at full speed, a reader's reads are never torn (version and restarts are
+/// written together) and never go back in time.
+#[test]
+fn reader_beside_a_writer_never_sees_torn_or_older_states() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let cell = StateCell::default();
+    let done = AtomicBool::new(false);
+    let n = if cfg!(miri) { 200 } else { 200_000 };
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..n {
+                cell.update(|s| {
+                    Ok::<_, Infallible>(ProcessState {
+                        restarts: s.restarts + 1,
+                        ..*s
+                    })
+                })
+                .unwrap();
+            }
+            done.store(true, Ordering::Release);
+        });
+        let mut reader = Reader::new();
+        let mut last = 0;
+        while !done.load(Ordering::Acquire) {
+            let s = reader.read(&cell);
+            assert_eq!(u64::from(s.restarts), s.version, "torn: {s:?}");
+            assert!(s.version >= last, "went back from {last} to {}", s.version);
+            last = s.version;
+        }
+        assert_eq!(reader.read(&cell).version, n);
+    });
 }
