@@ -103,11 +103,7 @@ fn supervised(sup: &Supervisor, mode: &str) -> (Duration, Duration) {
     };
     let end = p.state().snapshot();
     assert!(end.is_finished());
-    let reaped = end
-        .ended_at
-        .unwrap()
-        .duration_since(wall)
-        .unwrap_or_default();
+    let reaped = end.ended_at.unwrap().duration_since(wall.into());
     sup.registry().remove_finished();
     (d, reaped)
 }

@@ -74,5 +74,5 @@ pub use events::{Broadcast, EventQueue, Subscription};
 pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};
 pub use registry::{DEFAULT_LOG_BYTES, ProcId, Process, Processes, Registry, Reserve};
 pub use spec::CommandSpec;
-pub use state::{Event, Exit, ProcessState, Rejected, Status};
+pub use state::{Event, Exit, ProcessState, Rejected, Status, Timestamp};
 pub use supervisor::{Supervisor, SupervisorConfig, SupervisorEvent};

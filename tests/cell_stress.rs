@@ -23,7 +23,7 @@ fn stamped(v: u64) -> ProcessState {
     ProcessState {
         pid: Some(v as u32),
         restarts: (v as u32).wrapping_mul(2_654_435_761),
-        started_at: Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(v)),
+        started_at: Some((SystemTime::UNIX_EPOCH + Duration::from_nanos(v)).into()),
         version: v,
         ..ProcessState::default()
     }

@@ -20,10 +20,10 @@ fn exit_code_is_recorded() {
     let sup = Fixture::new();
     let p = sup.spawn("exit", CommandSpec::shell("exit 7")).unwrap();
     let s = sup.wait(p.id()).unwrap();
-    assert_eq!((s.status, s.exit), (Status::Failed, Some(Exit::code(7))));
+    assert_eq!((s.status, s.exit), (Status::Failed, Some(Exit::Code(7))));
     let p = sup.spawn("ok", CommandSpec::new("true")).unwrap();
     let s = sup.wait(p.id()).unwrap();
-    assert_eq!((s.status, s.exit), (Status::Success, Some(Exit::code(0))));
+    assert_eq!((s.status, s.exit), (Status::Success, Some(Exit::Code(0))));
     assert!(s.ended_at >= s.started_at && s.pid.is_some());
 }
 
@@ -35,7 +35,7 @@ fn death_by_signal_is_a_signal_not_a_code() {
         .unwrap();
     let s = sup.wait(p.id()).unwrap();
     assert_eq!(s.status, Status::Failed);
-    assert_eq!(s.exit, Some(Exit::signal(libc::SIGSEGV)));
+    assert_eq!(s.exit, Some(Exit::Signal(libc::SIGSEGV)));
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn stop_kills_a_term_ignoring_child_after_grace() {
     let s = sup.stop(p.id(), Duration::from_millis(300)).unwrap();
     let took = t.elapsed();
     assert_eq!(s.status, Status::Stopped);
-    assert_eq!(s.exit, Some(Exit::signal(libc::SIGKILL)), "{s:?}");
+    assert_eq!(s.exit, Some(Exit::Signal(libc::SIGKILL)), "{s:?}");
     assert!(took >= Duration::from_millis(300), "{took:?}");
     assert!(live_members(pg.as_raw()).is_empty());
 }
@@ -98,7 +98,7 @@ fn stop_kills_grandchildren() {
     assert_eq!(s.status, Status::Stopped);
     assert_eq!(
         s.exit,
-        Some(Exit::signal(libc::SIGTERM)),
+        Some(Exit::Signal(libc::SIGTERM)),
         "TERM, not KILL: {s:?}"
     );
     // stop returns only once nothing of the group is alive (a killed grandchild may still be
@@ -114,7 +114,7 @@ fn natural_exit_leaves_nothing_behind() {
         .spawn("bg", CommandSpec::shell("sleep 300 & echo started"))
         .unwrap();
     let s = sup.wait(p.id()).unwrap();
-    assert_eq!((s.status, s.exit), (Status::Success, Some(Exit::code(0))));
+    assert_eq!((s.status, s.exit), (Status::Success, Some(Exit::Code(0))));
     assert_eq!(live_members(pgid_of(&p).as_raw()), []);
 }
 
@@ -129,7 +129,7 @@ fn stopped_is_not_overwritten_by_failed_and_ends_once() {
     let s = sup.stop(p.id(), secs(5)).unwrap();
     assert_eq!(
         (s.status, s.exit),
-        (Status::Stopped, Some(Exit::signal(libc::SIGTERM)))
+        (Status::Stopped, Some(Exit::Signal(libc::SIGTERM)))
     );
     // Stopping it again changes nothing and signals nothing.
     assert_eq!(sup.stop(p.id(), secs(5)).unwrap(), s);
@@ -491,7 +491,7 @@ fn wait_and_events_for_many_quick_children() {
         .collect();
     for (i, p) in ps.iter().enumerate() {
         let s = sup.wait(p.id()).unwrap();
-        assert_eq!(s.exit, Some(Exit::code(i as i32 % 3)));
+        assert_eq!(s.exit, Some(Exit::Code(i as i32 % 3)));
     }
     let finals = events
         .drain(usize::MAX)

@@ -25,7 +25,7 @@ fn death_by_signal_is_a_signal_not_a_code() {
             core_dumped: false
         }
     );
-    assert_eq!(st.exit(), Some(procsnap::Exit::signal(libc::SIGKILL)));
+    assert_eq!(st.exit(), Some(procsnap::Exit::Signal(libc::SIGKILL)));
 }
 
 /// glibc reaps a child whose exec failed before posix_spawn returns: no zombie carrying our
@@ -60,7 +60,7 @@ fn killpg_reaches_grandchildren_and_group_alive_sees_them_go() {
     }));
     sys::killpg(pg, libc::SIGTERM).unwrap();
     let st = sys::wait_blocking(c.pid).unwrap();
-    assert_eq!(st.exit(), Some(procsnap::Exit::signal(libc::SIGTERM)));
+    assert_eq!(st.exit(), Some(procsnap::Exit::Signal(libc::SIGTERM)));
     assert!(
         eventually(Duration::from_secs(2), || !sys::group_alive(pg)),
         "group members survived"

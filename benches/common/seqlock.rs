@@ -16,9 +16,9 @@
 use std::sync::atomic::{AtomicU64, Ordering, fence};
 use std::time::{Duration, SystemTime};
 
-use procsnap::{Exit, ProcessState, Status};
+use procsnap::{Exit, ProcessState, Status, Timestamp};
 
-const WORDS: usize = 9;
+const WORDS: usize = 7;
 
 /// A seqlock-published copy of a `ProcessState`.
 pub struct SeqCell {
@@ -104,6 +104,7 @@ fn status_code(s: Status) -> u64 {
         Status::Stopped => 3,
         Status::Failed => 4,
         Status::Success => 5,
+        _ => 6,
     }
 }
 
@@ -118,41 +119,42 @@ fn status_from(c: u64) -> Status {
     }
 }
 
-fn time_words(t: Option<SystemTime>) -> [u64; 2] {
-    match t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
-        Some(d) => [d.as_secs(), u64::from(d.subsec_nanos()) | SOME],
-        None => [0, 0],
+fn time_word(t: Option<Timestamp>) -> u64 {
+    t.map_or(0, Timestamp::as_nanos)
+}
+
+fn time_from(w: u64) -> Option<Timestamp> {
+    (w != 0).then(|| Timestamp::from(SystemTime::UNIX_EPOCH + Duration::from_nanos(w)))
+}
+
+/// The exit as (tag, value): tag 0 none, 1 code, 2 signal, 3 unknown.
+fn exit_words(e: Option<Exit>) -> (u64, u64) {
+    match e {
+        None => (0, 0),
+        Some(Exit::Code(c)) => (1, u64::from(c as u32)),
+        Some(Exit::Signal(s)) => (2, u64::from(s as u32)),
+        Some(Exit::Unknown) => (3, 0),
     }
 }
 
-fn time_from(w: [u64; 2]) -> Option<SystemTime> {
-    (w[1] & SOME != 0).then(|| SystemTime::UNIX_EPOCH + Duration::new(w[0], (w[1] & !SOME) as u32))
-}
-
-fn opt_i32(v: Option<i32>) -> u64 {
-    v.map_or(0, |v| u64::from(v as u32) | SOME)
-}
-
-fn i32_from(w: u64) -> Option<i32> {
-    (w & SOME != 0).then_some(w as u32 as i32)
+fn exit_from(tag: u64, value: u64) -> Option<Exit> {
+    match tag {
+        1 => Some(Exit::Code(value as u32 as i32)),
+        2 => Some(Exit::Signal(value as u32 as i32)),
+        3 => Some(Exit::Unknown),
+        _ => None,
+    }
 }
 
 fn encode(s: &ProcessState) -> [u64; WORDS] {
-    let [sa, sn] = time_words(s.started_at);
-    let [ea, en] = time_words(s.ended_at);
-    let (code, signal) = match s.exit {
-        Some(e) => (opt_i32(e.code) | 1 << 62, opt_i32(e.signal)),
-        None => (0, 0),
-    };
+    let (tag, value) = exit_words(s.exit);
     [
         status_code(s.status) | u64::from(s.restarts) << 32,
         s.pid.map_or(0, |p| u64::from(p) | SOME),
-        sa,
-        sn,
-        ea,
-        en,
-        code,
-        signal,
+        time_word(s.started_at),
+        time_word(s.ended_at),
+        tag,
+        value,
         s.version,
     ]
 }
@@ -162,12 +164,9 @@ fn decode(w: &[u64; WORDS]) -> ProcessState {
         status: status_from(w[0] & 0xff),
         restarts: (w[0] >> 32) as u32,
         pid: (w[1] & SOME != 0).then_some(w[1] as u32),
-        started_at: time_from([w[2], w[3]]),
-        ended_at: time_from([w[4], w[5]]),
-        exit: (w[6] & 1 << 62 != 0).then(|| Exit {
-            code: i32_from(w[6] & !(1 << 62)),
-            signal: i32_from(w[7]),
-        }),
-        version: w[8],
+        started_at: time_from(w[2]),
+        ended_at: time_from(w[3]),
+        exit: exit_from(w[4], w[5]),
+        version: w[6],
     }
 }

@@ -306,7 +306,7 @@ mod tests {
             .state()
             .update(|s| {
                 s.apply(Event::Exited {
-                    exit: Exit::code(2),
+                    exit: Exit::Code(2),
                     at: at + Duration::from_millis(300),
                 })
             })

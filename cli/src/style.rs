@@ -105,17 +105,16 @@ pub fn write_line(out: &mut Vec<u8>, prefix: &str, text: &str, truncated: bool) 
 
 /// `exited with code 0`, `failed with code 1`, `stopped (SIGTERM)`, `killed by SIGKILL`, …
 pub fn describe_end(status: Status, exit: Option<Exit>) -> String {
-    let code = exit.and_then(|e| e.code);
-    let signal = exit.and_then(|e| e.signal);
-    match (status, code, signal) {
-        (Status::Success, _, _) => "exited with code 0".to_owned(),
-        (Status::Stopped, Some(c), _) => format!("stopped (exit code {c})"),
-        (Status::Stopped, None, Some(s)) => format!("stopped ({})", signal_name(s)),
-        (Status::Stopped, None, None) => "stopped".to_owned(),
-        (_, Some(c), _) => format!("failed with code {c}"),
-        (_, None, Some(s)) => format!("killed by {}", signal_name(s)),
-        (Status::Failed, None, None) => "failed to start".to_owned(),
-        (s, None, None) => s.as_str().to_owned(),
+    match (status, exit) {
+        (Status::Success, _) => "exited with code 0".to_owned(),
+        (Status::Stopped, Some(Exit::Code(c))) => format!("stopped (exit code {c})"),
+        (Status::Stopped, Some(Exit::Signal(s))) => format!("stopped ({})", signal_name(s)),
+        (Status::Stopped, _) => "stopped".to_owned(),
+        (_, Some(Exit::Code(c))) => format!("failed with code {c}"),
+        (_, Some(Exit::Signal(s))) => format!("killed by {}", signal_name(s)),
+        (_, Some(Exit::Unknown)) => "ended (exit status unknown)".to_owned(),
+        (Status::Failed, None) => "failed to start".to_owned(),
+        (s, None) => s.as_str().to_owned(),
     }
 }
 
@@ -168,23 +167,27 @@ mod tests {
     fn endings_say_code_or_signal() {
         let d = |s, e| describe_end(s, e);
         assert_eq!(
-            d(Status::Success, Some(Exit::code(0))),
+            d(Status::Success, Some(Exit::Code(0))),
             "exited with code 0"
         );
-        assert_eq!(d(Status::Failed, Some(Exit::code(2))), "failed with code 2");
+        assert_eq!(d(Status::Failed, Some(Exit::Code(2))), "failed with code 2");
         assert_eq!(
-            d(Status::Failed, Some(Exit::signal(9))),
+            d(Status::Failed, Some(Exit::Signal(9))),
             "killed by SIGKILL"
         );
         assert_eq!(
-            d(Status::Stopped, Some(Exit::signal(15))),
+            d(Status::Stopped, Some(Exit::Signal(15))),
             "stopped (SIGTERM)"
         );
         assert_eq!(
-            d(Status::Stopped, Some(Exit::code(143))),
+            d(Status::Stopped, Some(Exit::Code(143))),
             "stopped (exit code 143)"
         );
         assert_eq!(d(Status::Failed, None), "failed to start");
+        assert_eq!(
+            d(Status::Failed, Some(Exit::Unknown)),
+            "ended (exit status unknown)"
+        );
         assert_eq!(signal_name(64), "signal 64");
         let p = Prefixer::new(["test"], false);
         assert_eq!(
@@ -192,7 +195,7 @@ mod tests {
                 "test",
                 0,
                 Status::Failed,
-                Some(Exit::code(1)),
+                Some(Exit::Code(1)),
                 Some(Duration::from_millis(1234))
             ),
             "test | failed with code 1 after 1.2s"

@@ -9,8 +9,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 ///
 /// Written digit by digit: `scripts_status` formats two of these per process, and `format!`
 /// took ~225 ns each (half the cost of a status entry).
-pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+pub fn rfc3339(t: impl Into<SystemTime>) -> String {
+    let d = t
+        .into()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO);
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, day) = civil_from_days(days);

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use procsnap::ProcessState;
+use procsnap::{Exit, ProcessState};
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
@@ -110,8 +110,8 @@ impl ProcessInfo {
             start_time: s.started_at.map(rfc3339),
             end_time: s.ended_at.filter(|_| finished).map(rfc3339),
             duration: ran.filter(|_| finished).map(human),
-            exit_code: s.exit.and_then(|e| e.code),
-            signal: s.exit.and_then(|e| e.signal),
+            exit_code: s.exit.and_then(Exit::code),
+            signal: s.exit.and_then(Exit::signal),
             uptime: ran.map_or_else(|| "0ms".to_owned(), human),
             restarts: s.restarts,
         }
@@ -263,7 +263,7 @@ mod tests {
             .apply(Event::Started { pid: 42, at: t0 })
             .unwrap()
             .apply(Event::Exited {
-                exit: Exit::code(3),
+                exit: Exit::Code(3),
                 at: t0 + Duration::from_millis(1500),
             })
             .unwrap();
@@ -299,7 +299,7 @@ mod tests {
             .apply(Event::StopRequested)
             .unwrap()
             .apply(Event::Exited {
-                exit: Exit::signal(15),
+                exit: Exit::Signal(15),
                 at: t0,
             })
             .unwrap();

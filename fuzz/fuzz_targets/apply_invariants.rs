@@ -4,7 +4,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use procsnap::{Event, ProcessState, Rejected, Status};
+use procsnap::{Event, Exit, ProcessState, Rejected, Status, Timestamp};
 use procsnap_fuzz::EventIn;
 
 #[derive(Arbitrary, Debug)]
@@ -22,7 +22,7 @@ fn expected(status: Status, event: Event) -> Option<Status> {
         (Pending, Event::Started { .. }) => Some(Running),
         (Pending, Event::SpawnFailed { .. }) => Some(Failed),
         (Running, Event::StopRequested) => Some(Stopping),
-        (Running, Event::Exited { exit, .. }) if exit.code == Some(0) => Some(Success),
+        (Running, Event::Exited { exit, .. }) if exit == Exit::Code(0) => Some(Success),
         (Running, Event::Exited { .. }) => Some(Failed),
         (Stopping, Event::Exited { .. }) => Some(Stopped),
         _ => None,
@@ -56,7 +56,7 @@ fn check_invariants(s: &ProcessState) {
         "duration: {s:?}"
     );
     if let (Some(d), Some(start), Some(end)) = (s.duration(), s.started_at, s.ended_at) {
-        assert_eq!(Some(d), end.duration_since(start).ok());
+        assert_eq!(d, end.duration_since(start));
     }
 }
 
@@ -93,10 +93,10 @@ fuzz_target!(|input: Input| {
                     assert_eq!(next.exit, Some(exit), "exit not kept as given");
                     // The end is the reap time, unless the clock stepped back before the start.
                     let start = s.started_at.expect("exited without a start");
-                    assert_eq!(next.ended_at, Some(at.max(start)));
+                    assert_eq!(next.ended_at, Some(Timestamp::from(at).max(start)));
                 }
                 if let Event::Started { pid, at } = event {
-                    assert_eq!((next.pid, next.started_at), (Some(pid), Some(at)));
+                    assert_eq!((next.pid, next.started_at), (Some(pid), Some(at.into())));
                 }
                 if s.started_at.is_some() {
                     // Set once, never changed.

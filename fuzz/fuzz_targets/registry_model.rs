@@ -65,6 +65,7 @@ fn life(p: &Process) -> Life {
         Running => Life::Running,
         Stopping => Life::Stopping,
         Stopped | Failed | Success => Life::Finished,
+        other => panic!("a status this model does not know: {other:?}"),
     }
 }
 
@@ -153,7 +154,7 @@ fuzz_target!(|ops: Vec<Op>| {
                                 .update(|s| s.apply(Event::Started { pid: 100, at: now }))
                                 .unwrap();
                         }
-                        let exit = Exit::code(i32::from(code));
+                        let exit = Exit::Code(i32::from(code));
                         state
                             .update(|s| s.apply(Event::Exited { exit, at: now }))
                             .unwrap();

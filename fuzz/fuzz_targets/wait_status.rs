@@ -13,7 +13,7 @@ fuzz_target!(|raw: i32| {
             assert!(libc::WIFEXITED(raw), "{raw:#x}: Exited but not WIFEXITED");
             assert_eq!(code, libc::WEXITSTATUS(raw));
             assert!((0..=255).contains(&code));
-            assert_eq!(decoded.exit(), Some(Exit::code(code)));
+            assert_eq!(decoded.exit(), Some(Exit::Code(code)));
         }
         WaitStatus::Signaled {
             signal,
@@ -30,7 +30,7 @@ fuzz_target!(|raw: i32| {
                 assert_eq!(core_dumped, libc::WCOREDUMP(raw));
             }
             assert!((1..=127).contains(&signal));
-            assert_eq!(decoded.exit(), Some(Exit::signal(signal)));
+            assert_eq!(decoded.exit(), Some(Exit::Signal(signal)));
         }
         WaitStatus::Stopped(signal) => {
             assert!(

@@ -35,16 +35,18 @@ impl From<StatusIn> for Status {
 }
 
 #[derive(Arbitrary, Clone, Copy, Debug)]
-pub struct ExitIn {
-    pub code: Option<i8>,
-    pub signal: Option<u8>,
+pub enum ExitIn {
+    Code(i8),
+    Signal(u8),
+    Unknown,
 }
 
 impl From<ExitIn> for Exit {
     fn from(e: ExitIn) -> Exit {
-        Exit {
-            code: e.code.map(i32::from),
-            signal: e.signal.map(i32::from),
+        match e {
+            ExitIn::Code(c) => Exit::Code(i32::from(c)),
+            ExitIn::Signal(s) => Exit::Signal(i32::from(s)),
+            ExitIn::Unknown => Exit::Unknown,
         }
     }
 }
@@ -88,8 +90,8 @@ impl From<StateIn> for ProcessState {
         ProcessState {
             status: s.status.into(),
             pid: s.pid,
-            started_at: s.started_at.map(at),
-            ended_at: s.ended_at.map(at),
+            started_at: s.started_at.map(|t| at(t).into()),
+            ended_at: s.ended_at.map(|t| at(t).into()),
             exit: s.exit.map(Exit::from),
             restarts: s.restarts,
             version: s.version,

@@ -109,7 +109,7 @@ fn published() -> [ProcessState; 3] {
     s1.version = 1;
     let mut s2 = s1
         .apply(Event::Exited {
-            exit: Exit::code(0),
+            exit: Exit::Code(0),
             at: at(20),
         })
         .unwrap();
@@ -136,7 +136,7 @@ fn updater_and_reader() {
                 .unwrap();
                 cell.update(|s| {
                     s.apply(Event::Exited {
-                        exit: Exit::code(0),
+                        exit: Exit::Code(0),
                         at: at(20),
                     })
                 })

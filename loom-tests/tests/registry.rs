@@ -95,7 +95,7 @@ fn reserve_racing_an_exit() {
                     .state()
                     .update(|s| {
                         s.apply(Event::Exited {
-                            exit: Exit::code(0),
+                            exit: Exit::Code(0),
                             at,
                         })
                     })

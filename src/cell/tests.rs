@@ -91,7 +91,7 @@ fn locked_cell_matches() {
         Event::Started { pid: 4, at },
         Event::StopRequested,
         Event::Exited {
-            exit: Exit::signal(15),
+            exit: Exit::Signal(15),
             at,
         },
         Event::StopRequested,

@@ -360,7 +360,7 @@ impl Registry {
     /// for _ in 0..4 {
     ///     let p = r.insert("test", CommandSpec::new("true"), 0);
     ///     p.state().update(|s| s.apply(Event::Started { pid: 1, at })).unwrap();
-    ///     p.state().update(|s| s.apply(Event::Exited { exit: Exit::code(0), at })).unwrap();
+    ///     p.state().update(|s| s.apply(Event::Exited { exit: Exit::Code(0), at })).unwrap();
     /// }
     /// let live = r.insert("test", CommandSpec::new("true"), 0); // Pending: never removed
     /// let removed = r.prune_finished(2);
@@ -444,7 +444,7 @@ mod tests {
         p.state()
             .update(|s| {
                 s.apply(Event::Exited {
-                    exit: Exit::code(0),
+                    exit: Exit::Code(0),
                     at,
                 })
             })

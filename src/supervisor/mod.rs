@@ -296,7 +296,7 @@ impl Shared {
 /// let sup = Supervisor::new().unwrap();
 /// let done = sup.spawn("hello", CommandSpec::shell("echo hi; exit 3")).unwrap();
 /// let state = sup.wait(done.id()).unwrap();
-/// assert_eq!((state.status, state.exit.unwrap().code), (Status::Failed, Some(3)));
+/// assert_eq!((state.status, state.exit), (Status::Failed, Some(procsnap::Exit::Code(3))));
 /// assert_eq!(&*done.logs().tail(1)[0].text, "hi");
 ///
 /// let server = sup.spawn("server", CommandSpec::shell("sleep 300")).unwrap();

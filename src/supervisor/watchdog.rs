@@ -431,7 +431,7 @@ mod tests {
         for g in [a.pid, c.pid, d.pid] {
             assert_eq!(
                 sys::wait_blocking(g).unwrap().exit(),
-                Some(crate::Exit::signal(libc::SIGKILL))
+                Some(crate::Exit::Signal(libc::SIGKILL))
             );
             assert!(wait_gone(g));
         }
@@ -471,7 +471,7 @@ mod tests {
         for g in [a.pid, c.pid] {
             assert_eq!(
                 sys::wait_blocking(g).unwrap().exit(),
-                Some(crate::Exit::signal(libc::SIGKILL))
+                Some(crate::Exit::Signal(libc::SIGKILL))
             );
         }
         assert_eq!(sys::waitpid_nohang(b.pid).unwrap(), None, "b was retracted");

@@ -14,7 +14,7 @@ use crate::Exit;
 /// use procsnap::sys::WaitStatus;
 /// use procsnap::Exit;
 /// assert_eq!(WaitStatus::from_raw(3 << 8), WaitStatus::Exited(3));
-/// assert_eq!(WaitStatus::from_raw(9).exit(), Some(Exit::signal(9)));
+/// assert_eq!(WaitStatus::from_raw(9).exit(), Some(Exit::Signal(9)));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WaitStatus {
@@ -68,8 +68,8 @@ impl WaitStatus {
     /// continue (the process is still alive).
     pub const fn exit(self) -> Option<Exit> {
         match self {
-            WaitStatus::Exited(code) => Some(Exit::code(code)),
-            WaitStatus::Signaled { signal, .. } => Some(Exit::signal(signal)),
+            WaitStatus::Exited(code) => Some(Exit::Code(code)),
+            WaitStatus::Signaled { signal, .. } => Some(Exit::Signal(signal)),
             WaitStatus::Stopped(_) | WaitStatus::Continued => None,
         }
     }
@@ -170,8 +170,8 @@ mod tests {
 
     #[test]
     fn exit_keeps_code_and_signal_apart() {
-        assert_eq!(WaitStatus::from_raw(0).exit(), Some(Exit::code(0)));
-        assert_eq!(WaitStatus::from_raw(255 << 8).exit(), Some(Exit::code(255)));
+        assert_eq!(WaitStatus::from_raw(0).exit(), Some(Exit::Code(0)));
+        assert_eq!(WaitStatus::from_raw(255 << 8).exit(), Some(Exit::Code(255)));
         let killed = WaitStatus::from_raw(libc::SIGKILL);
         assert_eq!(
             killed,
@@ -180,7 +180,7 @@ mod tests {
                 core_dumped: false
             }
         );
-        assert_eq!(killed.exit(), Some(Exit::signal(libc::SIGKILL)));
+        assert_eq!(killed.exit(), Some(Exit::Signal(libc::SIGKILL)));
         let core = WaitStatus::from_raw(libc::SIGSEGV | 0x80);
         assert_eq!(
             core,

@@ -365,7 +365,7 @@ impl Reaper {
             Ok(None) => return,
             // ECHILD: somebody else reaped our child (a host calling waitpid(-1)); the exit
             // status is lost, the process is gone all the same.
-            Err(_) => Exit::default(),
+            Err(_) => Exit::Unknown,
         };
         c.exit = Some((exit, SystemTime::now()));
         // The pidfd of a reaped leader stays readable: it leaves the epoll in `finalize` (after
@@ -578,7 +578,7 @@ impl Reaper {
                 pipe.fd
             })
         });
-        let (exit, at) = c.exit.unwrap_or((Exit::default(), SystemTime::now()));
+        let (exit, at) = c.exit.unwrap_or((Exit::Unknown, SystemTime::now()));
         if let Ok(u) = c
             .process
             .state()
