@@ -126,7 +126,12 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
-    let sup = Supervisor::new().unwrap();
+    let sup = Supervisor::with_config(
+        procsnap::SupervisorConfig::default()
+            .watchdog(true)
+            .raise_nofile(true),
+    )
+    .unwrap();
     // Warm-up: page in both paths.
     for _ in 0..5 {
         inline_waitpid();

@@ -29,7 +29,12 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3.0);
-    let sup = Supervisor::new().unwrap();
+    let sup = Supervisor::with_config(
+        procsnap::SupervisorConfig::default()
+            .watchdog(true)
+            .raise_nofile(true),
+    )
+    .unwrap();
     let _procs: Vec<_> = (0..20)
         .map(|i| {
             sup.spawn(&format!("idle{i}"), CommandSpec::new("sleep").arg("300"))
@@ -47,7 +52,7 @@ fn main() {
         .expect("reaper thread");
     std::thread::sleep(Duration::from_millis(300));
     let hz = 100.0; // USER_HZ on Linux
-    let wd = format!("/proc/{}/stat", sup.watchdog_pid());
+    let wd = format!("/proc/{}/stat", sup.watchdog_pid().unwrap());
     let reaper = format!("/proc/self/task/{tid}/stat");
     let (p0, r0, w0, s0) = (
         ticks("/proc/self/stat"),

@@ -27,7 +27,12 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use procsnap::{CommandSpec, Status, Supervisor, sys};
 
 fn group(c: &mut Criterion, name: &str, program: &Path) {
-    let sup = Supervisor::new().expect("supervisor");
+    let sup = Supervisor::with_config(
+        procsnap::SupervisorConfig::default()
+            .watchdog(true)
+            .raise_nofile(true),
+    )
+    .expect("supervisor");
     let spec = CommandSpec::new(program);
     let mut g = c.benchmark_group(name);
     g.warm_up_time(Duration::from_secs(1));

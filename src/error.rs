@@ -1,4 +1,9 @@
 //! The library's error types: what failed, for which program or process, and the OS error.
+//!
+//! Each error prints its whole story once: `Display` includes the underlying OS error, and
+//! `Error::source` is therefore `None` (a chain printer such as anyhow's would otherwise print
+//! it twice). The OS error itself stays reachable ([`SpawnError::source`],
+//! [`SpawnError::kind`]). [`RestartError`] is transparent: it displays as the error inside.
 
 use std::error::Error;
 use std::fmt;
@@ -18,9 +23,11 @@ use crate::ProcId;
 /// use procsnap::SpawnError;
 /// let e = SpawnError::new("exec", "no-such-tool", std::io::ErrorKind::NotFound.into());
 /// assert_eq!(e.to_string(), "cannot spawn `no-such-tool`: exec: entity not found");
-/// assert!(std::error::Error::source(&e).is_some());
+/// assert!(std::error::Error::source(&e).is_none()); // already in the message
+/// assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
 /// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SpawnError {
     /// The operation that failed.
     pub op: &'static str,
@@ -61,11 +68,7 @@ impl fmt::Display for SpawnError {
     }
 }
 
-impl Error for SpawnError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&self.source)
-    }
-}
+impl Error for SpawnError {}
 
 /// [`Supervisor::stop`](crate::Supervisor::stop) failed.
 #[derive(Debug)]
@@ -98,23 +101,17 @@ pub enum RestartError {
     Spawn(SpawnError),
 }
 
+/// Transparent: the error inside, as it is.
 impl fmt::Display for RestartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RestartError::Stop(e) => write!(f, "restart: {e}"),
-            RestartError::Spawn(e) => write!(f, "restart: {e}"),
+            RestartError::Stop(e) => e.fmt(f),
+            RestartError::Spawn(e) => e.fmt(f),
         }
     }
 }
 
-impl Error for RestartError {
-    fn source(&self) -> Option<&(dyn Error + 'static)> {
-        match self {
-            RestartError::Stop(e) => Some(e),
-            RestartError::Spawn(e) => Some(e),
-        }
-    }
-}
+impl Error for RestartError {}
 
 impl From<StopError> for RestartError {
     fn from(e: StopError) -> RestartError {
@@ -125,5 +122,41 @@ impl From<StopError> for RestartError {
 impl From<SpawnError> for RestartError {
     fn from(e: SpawnError) -> RestartError {
         RestartError::Spawn(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a chain printer (anyhow's `{:#}`, say) shows: the message, then every source.
+    fn chain(e: &dyn Error) -> String {
+        let mut out = e.to_string();
+        let mut next = e.source();
+        while let Some(s) = next {
+            out.push_str(": ");
+            out.push_str(&s.to_string());
+            next = s.source();
+        }
+        out
+    }
+
+    #[test]
+    fn each_error_says_its_cause_once() {
+        let spawn = || SpawnError::new("exec", "tool", io::ErrorKind::NotFound.into());
+        let restart = RestartError::from(spawn());
+        for (e, text) in [
+            (
+                &spawn() as &dyn Error,
+                "cannot spawn `tool`: exec: entity not found",
+            ),
+            (&restart, "cannot spawn `tool`: exec: entity not found"),
+            (
+                &RestartError::from(StopError::SupervisorGone),
+                "the supervisor's reaper thread is gone",
+            ),
+        ] {
+            assert_eq!(chain(e), text);
+        }
     }
 }

@@ -237,7 +237,7 @@ fn escape_helper() {
     if std::env::var_os(HELPER_ENV).is_none() {
         return;
     }
-    let sup = procsnap::Supervisor::new().unwrap();
+    let sup = procsnap::Supervisor::with_config(common::config()).unwrap();
     let dirs: Vec<Dir> = ESCAPES.iter().map(|_| Dir::new("helper")).collect();
     for ((how, script), dir) in ESCAPES.iter().zip(&dirs) {
         let (_, esc) = spawn_escaper(&sup, how, script, dir);
@@ -330,7 +330,7 @@ fn spawn_helper() {
     if std::env::var_os(HELPER_ENV).is_none() {
         return;
     }
-    let sup = procsnap::Supervisor::new().unwrap();
+    let sup = procsnap::Supervisor::with_config(common::config()).unwrap();
     println!("SPAWNING");
     std::thread::scope(|s| {
         for _ in 0..4 {

@@ -9,6 +9,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use procsnap::{CommandSpec, Status, Supervisor};
 
 /// Tid of the one thread named `procsnap-reaper`.
@@ -47,7 +49,7 @@ fn cpu_ticks(tid: u32) -> u64 {
 
 #[test]
 fn twenty_idle_children_never_wake_the_reaper() {
-    let sup = Supervisor::new().unwrap();
+    let sup = Supervisor::with_config(common::config()).unwrap();
     let procs: Vec<_> = (0..20)
         .map(|i| {
             sup.spawn(&format!("idle{i}"), CommandSpec::new("sleep").arg("300"))

@@ -95,7 +95,7 @@ fn orphan_helper() {
     if std::env::var_os(HELPER_ENV).is_none() {
         return;
     }
-    let sup = Supervisor::new().unwrap();
+    let sup = Supervisor::with_config(common::config()).unwrap();
     let mut out = std::io::stdout().lock();
     let mut pgids = Vec::new();
     for i in 0..10 {
@@ -112,7 +112,7 @@ fn orphan_helper() {
         pgids.push(pg);
         writeln!(out, "PGID {pg}").unwrap();
     }
-    writeln!(out, "WATCHDOG {}", sup.watchdog_pid()).unwrap();
+    writeln!(out, "WATCHDOG {}", sup.watchdog_pid().unwrap()).unwrap();
     writeln!(out, "READY").unwrap();
     out.flush().unwrap();
     std::thread::sleep(Duration::from_secs(300));

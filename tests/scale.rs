@@ -21,10 +21,7 @@ fn zombies() -> Vec<(i32, char, String)> {
 }
 
 fn config() -> SupervisorConfig {
-    SupervisorConfig {
-        grace: Duration::from_secs(2),
-        ..Default::default()
-    }
+    common::config().grace(Duration::from_secs(2))
 }
 
 #[test]

@@ -430,10 +430,7 @@ fn host_commands_never_get_echild() {
 /// ring (e10's O(n) eviction would also show up here as a crawl).
 #[test]
 fn output_flood_is_bounded_and_does_not_stall() {
-    let cfg = procsnap::SupervisorConfig {
-        log_bytes: 256 * 1024,
-        ..Default::default()
-    };
+    let cfg = common::config().log_bytes(256 * 1024);
     let sup = procsnap::Supervisor::with_config(cfg).unwrap();
     let mb = 64;
     let t = Instant::now();
@@ -519,13 +516,13 @@ fn an_enormous_grace_is_capped() {
 #[test]
 fn a_killed_watchdog_is_replaced() {
     let sup = Fixture::new();
-    let first = sup.watchdog_pid();
+    let first = sup.watchdog_pid().unwrap();
     // Spawned like any child, the watchdog leads its own group.
     procsnap::sys::killpg(first, libc::SIGKILL).unwrap();
     assert!(
-        common::eventually(secs(5), || sup.watchdog_pid() != first),
+        common::eventually(secs(5), || sup.watchdog_pid().unwrap() != first),
         "no new watchdog"
     );
-    let now = sup.watchdog_pid().as_raw();
+    let now = sup.watchdog_pid().unwrap().as_raw();
     assert!(std::path::Path::new(&format!("/proc/{now}")).exists());
 }

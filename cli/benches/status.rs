@@ -31,7 +31,12 @@ fn median_us(batches: usize, per_batch: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn in_process() {
-    let sup = Supervisor::new().expect("supervisor");
+    let sup = Supervisor::with_config(
+        procsnap::SupervisorConfig::default()
+            .watchdog(true)
+            .raise_nofile(true),
+    )
+    .expect("supervisor");
     for i in 0..PROCESSES {
         sup.spawn(&format!("s{i}"), CommandSpec::new("sleep").arg("300"))
             .expect("spawn sleep");

@@ -22,16 +22,19 @@ pub mod style;
 pub mod timefmt;
 pub mod wire;
 
-/// The [`procsnap::Supervisor`] both front ends run on: `grace` also applies to the leftovers of
+/// The [`procsnap::Supervisor`] every front end runs on: `grace` also applies to the leftovers of
 /// a group whose leader exited and to the stop when it is dropped; `event_capacity` bounds each
-/// subscription.
+/// drop-oldest subscription. Supervising is this program's job, so it asks for what the
+/// library leaves off by default: the watchdog (nothing left running even if procsnap is
+/// SIGKILLed) and the raised descriptor limit (three descriptors per live child).
 pub fn supervisor(
     grace: std::time::Duration,
     event_capacity: usize,
 ) -> std::io::Result<procsnap::Supervisor> {
-    procsnap::Supervisor::with_config(procsnap::SupervisorConfig {
-        grace,
-        event_capacity,
-        ..procsnap::SupervisorConfig::default()
-    })
+    let cfg = procsnap::SupervisorConfig::default()
+        .grace(grace)
+        .event_capacity(event_capacity)
+        .watchdog(true)
+        .raise_nofile(true);
+    procsnap::Supervisor::with_config(cfg)
 }

@@ -28,7 +28,9 @@ impl Shared {
             Ok(c) => c,
             Err(e) => return self.fail(process, e),
         };
-        self.watchdog.add(child.pid);
+        if let Some(w) = &self.watchdog {
+            w.add(child.pid);
+        }
         let pidfd = match sys::pidfd_open(child.pid) {
             Ok(fd) => fd,
             Err(e) => {
@@ -104,7 +106,9 @@ impl Shared {
     fn take_down(&self, pid: Pid) {
         let _ = sys::killpg(pid, libc::SIGKILL);
         let _ = sys::wait_blocking(pid);
-        self.watchdog.remove(pid);
+        if let Some(w) = &self.watchdog {
+            w.remove(pid);
+        }
     }
 }
 

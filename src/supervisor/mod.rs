@@ -98,7 +98,21 @@ use tag::Tag;
 use watchdog::Watchdog;
 
 /// How a [`Supervisor`] is tuned.
+///
+/// The default changes nothing process-wide: no resource limit is raised and no watchdog
+/// process is started. A program whose job is supervising (the `procsnap` binary) turns both on:
+///
+/// ```
+/// use procsnap::{Supervisor, SupervisorConfig};
+///
+/// let cfg = SupervisorConfig::default()
+///     .watchdog(true) // nothing left running even if this process is SIGKILLed
+///     .raise_nofile(true); // thousands of children: three descriptors each
+/// let sup = Supervisor::with_config(cfg).unwrap();
+/// assert!(sup.watchdog_pid().is_some());
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SupervisorConfig {
     /// Output kept per process, in bytes (default 1 MiB).
     pub log_bytes: usize,
@@ -108,6 +122,13 @@ pub struct SupervisorConfig {
     /// and the grace of [`Supervisor::stop_all`] on drop (default 5 s). Every grace is capped
     /// at one year.
     pub grace: Duration,
+    /// Start a watchdog process that SIGKILLs every group and tagged process this supervisor
+    /// started if the host process dies without dropping the supervisor, even by SIGKILL (see
+    /// [`watchdog`]). Default: off (it is one more child of the host, a `/bin/sh`).
+    pub watchdog: bool,
+    /// Raise this process's soft `RLIMIT_NOFILE` to its hard limit, once (each live child costs
+    /// three descriptors). Default: off (the limit belongs to the host).
+    pub raise_nofile: bool,
 }
 
 impl Default for SupervisorConfig {
@@ -116,7 +137,41 @@ impl Default for SupervisorConfig {
             log_bytes: crate::registry::DEFAULT_LOG_BYTES,
             event_capacity: 65536,
             grace: Duration::from_secs(5),
+            watchdog: false,
+            raise_nofile: false,
         }
+    }
+}
+
+impl SupervisorConfig {
+    /// With [`log_bytes`](Self::log_bytes) set.
+    pub fn log_bytes(mut self, bytes: usize) -> SupervisorConfig {
+        self.log_bytes = bytes;
+        self
+    }
+
+    /// With [`event_capacity`](Self::event_capacity) set.
+    pub fn event_capacity(mut self, events: usize) -> SupervisorConfig {
+        self.event_capacity = events;
+        self
+    }
+
+    /// With [`grace`](Self::grace) set.
+    pub fn grace(mut self, grace: Duration) -> SupervisorConfig {
+        self.grace = grace;
+        self
+    }
+
+    /// With [`watchdog`](Self::watchdog) set.
+    pub fn watchdog(mut self, on: bool) -> SupervisorConfig {
+        self.watchdog = on;
+        self
+    }
+
+    /// With [`raise_nofile`](Self::raise_nofile) set.
+    pub fn raise_nofile(mut self, on: bool) -> SupervisorConfig {
+        self.raise_nofile = on;
+        self
     }
 }
 
@@ -149,7 +204,8 @@ pub(crate) struct Shared {
     /// The reaper's epoll; spawning threads add their child's descriptors to it.
     epoll: sys::Epoll,
     wake: sys::EventFd,
-    watchdog: Watchdog,
+    /// `None` unless [`SupervisorConfig::watchdog`].
+    watchdog: Option<Watchdog>,
     watchdog_pidfd: Mutex<Option<OwnedFd>>,
     /// The environment tag every child gets (see [`tag`]).
     tag: Tag,
@@ -323,17 +379,28 @@ impl Supervisor {
         Supervisor::with_config(SupervisorConfig::default())
     }
 
-    /// A supervisor with `cfg`: raises `RLIMIT_NOFILE` (once per program), starts the
-    /// watchdog process and the reaper thread.
+    /// A supervisor with `cfg`: starts the reaper thread (and, if asked, raises
+    /// `RLIMIT_NOFILE` and starts the watchdog process).
+    ///
+    /// Fails with a message that says so on a kernel without pidfds (Linux before 5.4), or one
+    /// whose seccomp profile refuses them (`pidfd_open`, `pidfd_send_signal`): the supervisor
+    /// could neither watch nor safely signal its children.
     pub fn with_config(cfg: SupervisorConfig) -> io::Result<Supervisor> {
-        static RAISE: std::sync::Once = std::sync::Once::new();
-        RAISE.call_once(|| {
-            let _ = sys::raise_nofile_limit();
-        });
+        sys::check_pidfds()?;
+        if cfg.raise_nofile {
+            static RAISE: std::sync::Once = std::sync::Once::new();
+            RAISE.call_once(|| {
+                let _ = sys::raise_nofile_limit();
+            });
+        }
         let epoll = sys::Epoll::new()?;
         let wake = sys::EventFd::new()?;
         epoll.add(wake.as_fd(), sys::fd::READABLE, reaper::WAKE)?;
         let tag = Tag::new();
+        let watchdog = match cfg.watchdog {
+            true => Some(Watchdog::start(tag.name())?),
+            false => None,
+        };
         let shared = Arc::new(Shared {
             processes: Processes::from(Registry::with_log_bytes(cfg.log_bytes)),
             events: Broadcast::new(),
@@ -341,7 +408,7 @@ impl Supervisor {
             commands: Mutex::new(VecDeque::new()),
             epoll,
             wake,
-            watchdog: Watchdog::start(tag.name())?,
+            watchdog,
             watchdog_pidfd: Mutex::new(None),
             tag,
             finished: Mutex::new(0),
@@ -356,7 +423,9 @@ impl Supervisor {
         let reaper = match reaper {
             Ok(h) => h,
             Err(e) => {
-                watchdog::reap(shared.watchdog.shutdown());
+                if let Some(w) = &shared.watchdog {
+                    watchdog::reap(w.shutdown());
+                }
                 return Err(e);
             }
         };
@@ -603,9 +672,9 @@ impl Supervisor {
         lock(&self.shared.reaper_panic).clone()
     }
 
-    /// The pid of the watchdog process (see [`watchdog`]).
-    pub fn watchdog_pid(&self) -> sys::Pid {
-        self.shared.watchdog.pid()
+    /// The pid of the watchdog process (see [`watchdog`]), if [`SupervisorConfig::watchdog`].
+    pub fn watchdog_pid(&self) -> Option<sys::Pid> {
+        self.shared.watchdog.as_ref().map(Watchdog::pid)
     }
 }
 
@@ -616,7 +685,39 @@ impl Drop for Supervisor {
         if let Some(h) = self.reaper.take() {
             let _ = h.join();
         }
-        watchdog::reap(self.shared.watchdog.shutdown());
+        if self.shared.reaper_gone() {
+            self.take_down_orphans();
+        }
+        if let Some(w) = &self.shared.watchdog {
+            watchdog::reap(w.shutdown());
+        }
+    }
+}
+
+impl Supervisor {
+    /// After the reaper died (a bug, see [`reaper_panic`](Self::reaper_panic)), nobody reaps the
+    /// unfinished processes: SIGKILL each one's group and reap its leader here. Only a leader
+    /// whose environment still carries our tag with its id is touched: the dead reaper may have
+    /// reaped it already, and its number may belong to someone else by now.
+    fn take_down_orphans(&self) {
+        let name = self.shared.tag.name().as_bytes();
+        let guard = crate::pin();
+        let mut buf = Vec::new();
+        for p in self.shared.processes.list(&guard) {
+            let state = p.state().load(&guard);
+            let Some(pid) = state
+                .pid
+                .and_then(|pid| sys::Pid::from_raw(pid as libc::pid_t))
+            else {
+                continue;
+            };
+            if !state.is_finished()
+                && procfs::tag_of(pid.as_raw(), name, &mut buf) == Some(p.id().get())
+            {
+                let _ = sys::killpg(pid, libc::SIGKILL);
+                let _ = sys::wait_blocking(pid);
+            }
+        }
     }
 }
 

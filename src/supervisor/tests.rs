@@ -17,7 +17,8 @@ fn running(pid: u32) -> bool {
 }
 
 /// A reaper that died of a bug is reported, not swallowed: spawns fail naming the panic, stops
-/// and waits return at once, and dropping the supervisor still leaves nothing running.
+/// and waits return at once, and dropping the supervisor still leaves nothing running (without
+/// a watchdog, too).
 #[test]
 fn a_reaper_panic_is_reported_and_nothing_hangs() {
     let sup = Supervisor::new().unwrap();
@@ -45,7 +46,7 @@ fn a_reaper_panic_is_reported_and_nothing_hangs() {
         Err(StopError::SupervisorGone)
     ));
     assert_eq!(sup.wait(p.id()), None);
-    drop(sup); // the watchdog takes what the dead reaper cannot stop
+    drop(sup); // takes down what the dead reaper cannot stop (no watchdog here)
     let start = Instant::now();
     while running(pid) {
         assert!(

@@ -49,7 +49,7 @@ pub use fd::{Epoll, EpollBuffer, EpollEvent, EventFd};
 pub use rlimit::raise_nofile_limit;
 pub use signal::{group_alive, kill, killpg, pidfd_send_signal};
 pub use spawn::{Child, spawn, spawn_tagged};
-pub use wait::{WaitStatus, pidfd_open, reap_pidfd, wait_blocking, waitpid_nohang};
+pub use wait::{WaitStatus, check_pidfds, pidfd_open, reap_pidfd, wait_blocking, waitpid_nohang};
 
 /// A process id that is known to be positive: it names exactly one process (or, as a group id,
 /// exactly one process group), never "all processes" (`-1`) or "my own group" (`0`).

@@ -3,7 +3,7 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use super::{Pid, cvt, cvt_r};
 use crate::Exit;
@@ -116,6 +116,31 @@ pub fn reap_pidfd(pidfd: BorrowedFd<'_>) -> io::Result<bool> {
     // SAFETY: zeroed above and written by a successful waitid; with WNOHANG, si_pid stays 0
     // when nothing was reaped.
     Ok(unsafe { info.assume_init().si_pid() } != 0)
+}
+
+/// Checks once that this kernel lets us use pidfds: `pidfd_open` (Linux 5.3) on our own pid and
+/// `pidfd_send_signal` (5.1) of signal 0 through it. An error says what is missing: a kernel
+/// too old, or a seccomp profile (some container runtimes) that refuses them.
+pub fn check_pidfds() -> io::Result<()> {
+    static CHECKED: std::sync::OnceLock<Result<(), (io::ErrorKind, String)>> =
+        std::sync::OnceLock::new();
+    let result = CHECKED.get_or_init(|| {
+        let explain = |call: &str, e: io::Error| {
+            (
+                e.kind(),
+                format!(
+                    "{call} is not available ({e}): procsnap needs pidfds (Linux 5.4 or later, \
+                     and a seccomp profile that allows pidfd_open and pidfd_send_signal)"
+                ),
+            )
+        };
+        let me = Pid::this_process();
+        let fd = pidfd_open(me).map_err(|e| explain("pidfd_open", e))?;
+        super::signal::pidfd_send_signal(fd.as_fd(), 0).map_err(|e| explain("pidfd_send_signal", e))
+    });
+    result
+        .clone()
+        .map_err(|(kind, msg)| io::Error::new(kind, msg))
 }
 
 /// `pidfd_open(pid, 0)`: a close-on-exec descriptor that becomes readable once `pid` exits

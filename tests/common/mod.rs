@@ -108,6 +108,14 @@ pub fn thread_count() -> usize {
     count_dir("/proc/self/task")
 }
 
+/// The configuration the `procsnap` binary runs with: the watchdog on, the descriptor limit
+/// raised.
+pub fn config() -> procsnap::SupervisorConfig {
+    procsnap::SupervisorConfig::default()
+        .watchdog(true)
+        .raise_nofile(true)
+}
+
 /// A supervisor for one test. On drop (also when the test panics) it SIGKILLs the group of
 /// every process that is not finished, then drops the supervisor (which reaps them).
 pub struct Fixture {
@@ -120,10 +128,7 @@ impl Fixture {
     }
 
     pub fn with_grace(grace: Duration) -> Fixture {
-        let cfg = procsnap::SupervisorConfig {
-            grace,
-            ..Default::default()
-        };
+        let cfg = config().grace(grace);
         Fixture {
             sup: procsnap::Supervisor::with_config(cfg).expect("supervisor"),
         }

@@ -123,6 +123,8 @@ struct Child {
     group_empty: bool,
     /// Live strays (processes of its tree outside its group) adopted for it.
     strays: usize,
+    /// A stopped child's strays were looked for once more after its group emptied.
+    strays_confirmed: bool,
     /// In `Reaper::timed`.
     timed: bool,
 }
@@ -154,6 +156,9 @@ struct Reaper {
     next_stray: u64,
     /// Children stopped in this round, whose strays one pass over /proc finds at its end.
     stopped: HashSet<u64>,
+    /// Stopped children whose group just emptied: one more pass at the end of the round
+    /// confirms that no stray is left before they are finalised.
+    to_confirm: HashSet<u64>,
     /// When strays were last looked for on behalf of the children being stopped.
     last_stray_scan: Option<Instant>,
     /// The final sweep of everything tagged, once shutting down with no child left.
@@ -197,6 +202,7 @@ fn looping(shared: Arc<Shared>) {
         stray_pids: HashSet::new(),
         next_stray: strays::FIRST_STRAY,
         stopped: HashSet::new(),
+        to_confirm: HashSet::new(),
         last_stray_scan: None,
         sweep: None,
     };
@@ -206,8 +212,11 @@ fn looping(shared: Arc<Shared>) {
 
 impl Reaper {
     fn watch_watchdog(&mut self) {
+        let Some(watchdog) = &self.shared.watchdog else {
+            return;
+        };
         // If this fails the supervisor works on, only without watchdog respawns.
-        if let Ok(fd) = sys::pidfd_open(self.shared.watchdog.pid()) {
+        if let Ok(fd) = sys::pidfd_open(watchdog.pid()) {
             if self
                 .shared
                 .epoll
@@ -244,6 +253,7 @@ impl Reaper {
             self.run_commands();
             self.resume_pipes();
             self.tick();
+            self.confirm_no_strays();
             if self.shutting_down && self.children.is_empty() && self.sweep_done(Instant::now()) {
                 return;
             }
@@ -329,6 +339,7 @@ impl Reaper {
             lingering_since: None,
             group_empty: false,
             strays: 0,
+            strays_confirmed: false,
             timed: false,
         };
         self.children.insert(child.process.id().get(), child);
@@ -388,6 +399,13 @@ impl Reaper {
             c.group_empty = true;
         }
         if c.group_empty && c.strays == 0 {
+            if c.term_sent && !c.strays_confirmed {
+                // A stray that was in the middle of an `exec` during the first pass (its
+                // environment unreadable for a few microseconds) is found by this one.
+                c.strays_confirmed = true;
+                self.to_confirm.insert(id);
+                return;
+            }
             self.finalize(id);
             return;
         }
@@ -485,6 +503,22 @@ impl Reaper {
         self.rescan_strays(now);
     }
 
+    /// One pass over /proc for the stopped children whose group emptied in this round, then
+    /// finalises those that have no stray.
+    fn confirm_no_strays(&mut self) {
+        if self.to_confirm.is_empty() {
+            return;
+        }
+        let ids = std::mem::take(&mut self.to_confirm);
+        self.find_strays(Some(&ids));
+        let now = Instant::now();
+        for id in ids {
+            if self.children.contains_key(&id) {
+                self.check_group(id, now);
+            }
+        }
+    }
+
     /// While processes are being stopped, looks for their strays again every
     /// `PROC_SCAN_EVERY`: strays of strays, and what escaped after the first pass.
     fn rescan_strays(&mut self, now: Instant) {
@@ -535,7 +569,10 @@ impl Reaper {
             return;
         };
         let _ = self.shared.epoll.delete(fd.as_fd());
-        let dead = self.shared.watchdog.pid();
+        let Some(watchdog) = &self.shared.watchdog else {
+            return;
+        };
+        let dead = watchdog.pid();
         if matches!(sys::waitpid_nohang(dead), Ok(Some(_))) {
             self.respawn_watchdog(dead);
         }
@@ -545,7 +582,10 @@ impl Reaper {
     /// groups stay recorded in the table, so a late watchdog still covers all of them).
     fn respawn_watchdog(&mut self, dead: Pid) {
         self.watchdog_retry = None;
-        match self.shared.watchdog.respawn(dead) {
+        let Some(watchdog) = &self.shared.watchdog else {
+            return;
+        };
+        match watchdog.respawn(dead) {
             Ok(Some(_)) => self.watch_watchdog(),
             Ok(None) => {} // shutting down, or already replaced
             Err(_) => self.watchdog_retry = Some((dead, Instant::now() + WATCHDOG_RETRY)),
@@ -589,7 +629,9 @@ impl Reaper {
         // Retract the group from the watchdog's table: one 1-byte `pwrite`, which wakes
         // nobody; done before the waiters are woken so that the pid-reuse window (group empty
         // but still recorded) stays as short as it can be without delaying the final state.
-        self.shared.watchdog.remove(c.pid);
+        if let Some(w) = &self.shared.watchdog {
+            w.remove(c.pid);
+        }
         self.shared.notify_finished();
         for fd in c.pidfd.iter().chain(pipes.iter().flatten()) {
             let _ = self.shared.epoll.delete(fd.as_fd());
