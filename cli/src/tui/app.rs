@@ -522,3 +522,6 @@ impl App {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,18 +13,23 @@ use super::rows::{Row, Snapshot};
 use super::theme::{Theme, status_mark};
 use crate::style::signal_name;
 
-/// Optional columns, most important first; each is `(header, width)` and is dropped, from the
-/// last, when the pane is too narrow.
-const COLUMNS: [(&str, usize); 5] = [
-    ("uptime", 6),
-    ("exit", 7),
-    ("pid", 7),
-    ("↻", 3),
-    ("started", 8),
+/// Optional columns in screen order: `(header, width, left-aligned)`.
+const COLUMNS: [(&str, usize, bool); 5] = [
+    ("pid", 7, false),
+    ("started", 8, false),
+    ("uptime", 6, false),
+    ("↻", 3, true),
+    ("exit", 7, true),
 ];
 
+/// Column indexes by importance: the last ones are dropped first when the pane is narrow.
+const PRIORITY: [usize; 5] = [2, 4, 0, 3, 1];
+
+/// The status word's width ("stopping", "3 running").
+const WORD: usize = 9;
+
 /// The marker column, the status column (icon, space, word) and their separators.
-const FIXED: usize = 1 + 1 + 10;
+const FIXED: usize = 1 + 1 + 2 + WORD;
 
 /// The widest name shown (longer names are cut).
 const MAX_NAME: usize = 24;
@@ -41,21 +46,32 @@ pub fn name_width(snap: &Snapshot) -> usize {
 
 /// How wide the list wants to be with every column.
 pub fn wanted_width(snap: &Snapshot) -> usize {
-    name_width(snap) + FIXED + COLUMNS.iter().map(|(_, w)| w + 1).sum::<usize>() + 2
+    name_width(snap) + FIXED + COLUMNS.iter().map(|(_, w, _)| w + 1).sum::<usize>() + 2
 }
 
-/// How many optional columns fit in `inner` columns.
-fn columns_that_fit(inner: usize, name: usize) -> usize {
+/// Which optional columns fit in `inner` columns (by [`PRIORITY`]).
+fn columns_that_fit(inner: usize, name: usize) -> [bool; 5] {
     let mut used = name + FIXED;
-    let mut n = 0;
-    for (_, w) in COLUMNS {
+    let mut shown = [false; 5];
+    for i in PRIORITY {
+        let w = COLUMNS[i].1;
         if used + w + 1 > inner {
             break;
         }
         used += w + 1;
-        n += 1;
+        shown[i] = true;
     }
-    n
+    shown
+}
+
+/// `text` in a column `i` cell.
+fn cell(i: usize, text: &str) -> String {
+    let (_, w, left) = COLUMNS[i];
+    if left {
+        fit(text, w)
+    } else {
+        format!("{text:>w$}")
+    }
 }
 
 /// `text` cut or padded to `width` columns.
@@ -89,15 +105,15 @@ fn optional_cells(row: &Row, clock: &Clock) -> [String; 5] {
         _ => String::new(),
     };
     [
-        s.duration_at(clock.now).map(uptime).unwrap_or_default(),
-        exit,
         s.pid.map(|p| p.to_string()).unwrap_or_default(),
+        s.started_at.map(|t| clock.hms(t)).unwrap_or_default(),
+        s.duration_at(clock.now).map(uptime).unwrap_or_default(),
         if s.restarts > 0 {
             format!("↻{}", s.restarts)
         } else {
             String::new()
         },
-        s.started_at.map(|t| clock.hms(t)).unwrap_or_default(),
+        exit,
     ]
 }
 
@@ -107,7 +123,7 @@ fn row_line(
     snap: &Snapshot,
     app: &App,
     name: usize,
-    cols: usize,
+    cols: [bool; 5],
     (clock, theme): (&Clock, Theme),
 ) -> Line<'static> {
     let (label, status, marked, cells) = match row {
@@ -138,31 +154,20 @@ fn row_line(
         Span::styled(if marked { "•" } else { " " }, theme.bold()),
         Span::raw(fit(label, name)),
         Span::raw(" "),
-        Span::styled(format!("{icon} {}", fit(&word, 8)), theme.status(status)),
+        Span::styled(format!("{icon} {}", fit(&word, WORD)), theme.status(status)),
     ];
-    for (i, cell) in cells.iter().enumerate().take(cols) {
-        let w = COLUMNS[i].1;
-        let text = if i == 1 || i == 3 {
-            fit(cell, w)
-        } else {
-            format!("{cell:>w$}")
-        };
+    for (i, text) in cells.iter().enumerate().filter(|(i, _)| cols[*i]) {
         spans.push(Span::raw(" "));
-        spans.push(Span::raw(text));
+        spans.push(Span::raw(cell(i, text)));
     }
     Line::from(spans)
 }
 
-fn header(name: usize, cols: usize, theme: Theme) -> Line<'static> {
-    let mut text = format!(" {} {}", fit("name", name), fit("status", 10));
-    for (i, (h, w)) in COLUMNS.iter().enumerate().take(cols) {
-        let cell = if i == 1 || i == 3 {
-            fit(h, *w)
-        } else {
-            format!("{h:>w$}")
-        };
+fn header(name: usize, cols: [bool; 5], theme: Theme) -> Line<'static> {
+    let mut text = format!(" {} {}", fit("name", name), fit("status", WORD + 2));
+    for (i, (h, _, _)) in COLUMNS.iter().enumerate().filter(|(i, _)| cols[*i]) {
         text.push(' ');
-        text.push_str(&cell);
+        text.push_str(&cell(i, h));
     }
     Line::styled(
         text,
@@ -253,9 +258,17 @@ mod tests {
 
     #[test]
     fn columns_are_dropped_from_the_least_important() {
-        assert_eq!(columns_that_fit(200, 10), 5);
-        assert_eq!(columns_that_fit(10 + FIXED + 7, 10), 1);
-        assert_eq!(columns_that_fit(10 + FIXED + 6, 10), 0);
+        assert_eq!(columns_that_fit(200, 10), [true; 5]);
+        // Uptime first, then exit.
+        assert_eq!(
+            columns_that_fit(10 + FIXED + 7, 10),
+            [false, false, true, false, false]
+        );
+        assert_eq!(
+            columns_that_fit(10 + FIXED + 7 + 8, 10),
+            [false, false, true, false, true]
+        );
+        assert_eq!(columns_that_fit(10 + FIXED + 6, 10), [false; 5]);
         assert_eq!(fit("abcdef", 3), "abc");
         assert_eq!(fit("ab", 4), "ab  ");
     }
