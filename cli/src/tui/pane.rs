@@ -56,7 +56,7 @@ fn flags(app: &App, src: &Sources<'_>) -> String {
 fn empty_hint(app: &App, snap: &Snapshot) -> &'static str {
     match app.row(snap) {
         None if snap.rows.is_empty() => {
-            "no scripts here (no package.json scripts, no Procfile): procsnap tui NAME=COMMAND runs one"
+            "no package.json scripts or Procfile here: procsnap tui NAME=COMMAND runs one"
         }
         None => "no output yet: select a script and press r to start it",
         Some(r) if r.proc.is_none() => "not started: r starts it",

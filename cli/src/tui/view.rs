@@ -107,7 +107,8 @@ pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time
     }
     pane::draw(f, a.log, app, snap, &src, style);
     if let Some(area) = a.bottom {
-        f.render_widget(Paragraph::new(bottom_line(app, scene.theme)), area);
+        let line = bottom_line(app, scene.theme, area.width >= WIDE);
+        f.render_widget(Paragraph::new(line), area);
     }
     if app.help {
         help(f, scene.theme);
@@ -126,10 +127,14 @@ fn next_tick(snap: &Snapshot, clock: &Clock) -> Option<std::time::Duration> {
         .min()
 }
 
-/// The key hints, shortest first when space is short.
+/// The key hints on a wide terminal.
 const HINTS: &str = "j/k select · enter log · r start/restart · s stop · x kill · R restart all · / search · o sort · z zoom · ? help · q quit";
 
-fn bottom_line(app: &App, theme: Theme) -> Line<'static> {
+/// The key hints below [`WIDE`] columns.
+const SHORT_HINTS: &str =
+    "j/k select · ⏎ log · r run · s stop · x kill · / search · ? help · q quit";
+
+fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
     match &app.mode {
         Mode::Search(text) => Line::from(vec![
             Span::styled("/", theme.prompt()),
@@ -150,7 +155,7 @@ fn bottom_line(app: &App, theme: Theme) -> Line<'static> {
         }
         Mode::Normal => match &app.notice {
             Some(n) => Line::styled(n.clone(), theme.bold()),
-            None => Line::styled(HINTS, theme.dim()),
+            None => Line::styled(if wide { HINTS } else { SHORT_HINTS }, theme.dim()),
         },
     }
 }
@@ -173,10 +178,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("o", "sort: declared, name, status, started"),
     ("H", "hide/show the key hints"),
     ("?", "this help"),
-    (
-        "q",
-        "quit (asks while something runs); Q or Ctrl-C twice: at once",
-    ),
+    ("q", "quit, stopping every group (asks while any runs)"),
+    ("Q, Ctrl-C ×2", "quit without asking"),
 ];
 
 fn help(f: &mut Frame, theme: Theme) {
