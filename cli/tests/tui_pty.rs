@@ -1,0 +1,189 @@
+//! `procsnap tui` end to end: the real binary in a pseudo-terminal, driven by keys, its screen
+//! rebuilt by `vt100`, its process groups checked in `/proc`.
+#![forbid(unsafe_code)]
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "tui_pty/harness.rs"]
+mod harness;
+
+use std::time::{Duration, Instant};
+
+use common::{TempProject, eventually, group_members, kill};
+use harness::{LIMIT, Tui, all_gone};
+
+/// A script that says hello, then ticks; and one that sleeps.
+fn project() -> TempProject {
+    TempProject::procfile(&[
+        (
+            "web",
+            "echo hello-web; i=0; while true; do i=$((i+1)); echo \"tick $i\"; sleep 0.2; done",
+        ),
+        ("idle", "sleep 300"),
+    ])
+}
+
+/// The terminal is back to normal: main screen, cursor shown, no mouse reporting, cooked mode.
+fn assert_restored(t: &Tui) {
+    let (alt, hidden, mouse) = t.with_screen(|s| {
+        (
+            s.alternate_screen(),
+            s.hide_cursor(),
+            s.mouse_protocol_mode(),
+        )
+    });
+    assert!(!alt, "still on the alternate screen");
+    assert!(!hidden, "cursor still hidden");
+    assert_eq!(
+        mouse,
+        vt100::MouseProtocolMode::None,
+        "mouse still captured"
+    );
+    let stty = t.stty();
+    assert!(
+        !stty.contains("-icanon") && !stty.contains("-echo "),
+        "still in raw mode: {stty}"
+    );
+}
+
+#[test]
+fn start_see_search_and_stop_a_script() {
+    let p = project();
+    let mut t = Tui::start(p.path(), &["--grace", "2"], (100, 30), &[]);
+    t.wait_row("web", "idle");
+    t.wait_row("idle", "idle");
+    t.send("j"); // from "all" to web
+    t.send("r");
+    let pid = t.pid_of("web");
+    t.wait_for("hello-web");
+    t.wait_for("tick 3");
+    assert!(!group_members(pid).is_empty());
+
+    // Search: the pane jumps to the newest match and highlights it.
+    t.send("/tick 2\r");
+    t.wait_for("/tick 2/");
+    let highlighted = t.with_screen(|s| {
+        let (rows, cols) = s.size();
+        (0..rows).any(|r| {
+            (0..cols).any(|c| {
+                s.cell(r, c).is_some_and(|cell| {
+                    cell.contents() == "t" && cell.bgcolor() != vt100::Color::Default
+                })
+            })
+        })
+    });
+    assert!(highlighted, "no highlighted match:\n{}", t.screen());
+    t.wait_for("paused");
+
+    // Stop: TERM to the whole group; nothing of it is left.
+    t.send("s");
+    t.wait_row("web", "stopped");
+    assert!(
+        eventually(LIMIT, || group_members(pid).is_empty()),
+        "group {pid} left: {:?}",
+        group_members(pid)
+    );
+
+    // Start it again: a new process.
+    t.send("r");
+    let pid2 = t.pid_of("web");
+    assert_ne!(pid, pid2);
+}
+
+#[test]
+fn x_kills_a_group_that_ignores_sigterm_at_once() {
+    let p = TempProject::procfile(&[("stubborn", "trap '' TERM; while true; do sleep 0.1; done")]);
+    // With a 60 s grace, `s` would wait a minute; `x` does not wait.
+    let mut t = Tui::start(p.path(), &["--grace", "60", "stubborn"], (100, 30), &[]);
+    let pid = t.pid_of("stubborn");
+    t.send("j");
+    let start = Instant::now();
+    t.send("x");
+    t.wait_row("stubborn", "SIGKILL");
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert!(eventually(LIMIT, || group_members(pid).is_empty()));
+}
+
+#[test]
+fn q_y_quits_with_code_0_and_stops_every_group() {
+    let p = project();
+    let mut t = Tui::start(p.path(), &["--grace", "2", "web", "idle"], (80, 24), &[]);
+    let groups = [t.pid_of("web"), t.pid_of("idle")];
+    t.send("q");
+    t.wait_for("stop 2 processes and quit? (q/y to confirm)");
+    t.send("y");
+    let status = t.wait_exit(LIMIT).expect("exits after q y");
+    assert_eq!(status.exit_code(), 0);
+    for g in groups {
+        assert!(group_members(g).is_empty(), "group {g} left after quitting");
+    }
+    assert_restored(&t);
+}
+
+#[test]
+fn nothing_running_q_quits_at_once() {
+    let p = project();
+    let mut t = Tui::start(p.path(), &[], (80, 24), &[]);
+    t.wait_row("web", "idle");
+    t.send("q");
+    let status = t.wait_exit(LIMIT).expect("exits after q");
+    assert_eq!(status.exit_code(), 0);
+    assert_restored(&t);
+}
+
+#[test]
+fn sigkill_of_the_tui_leaves_no_process_behind() {
+    let p = project();
+    let tree = "tree=sh -c 'sleep 300 & sleep 300 & wait'";
+    let mut t = Tui::start(p.path(), &["web", "idle", tree], (140, 40), &[]);
+    for name in ["web", "idle", "tree"] {
+        t.pid_of(name);
+    }
+    let groups = t.child_groups();
+    assert!(t.groups.is_subset(&groups), "{:?} vs {groups:?}", t.groups);
+    let members: usize = t.groups.iter().map(|&g| group_members(g).len()).sum();
+    assert!(members >= 5, "grandchildren are running: {members}");
+    kill("KILL", i64::from(t.pid));
+    assert!(t.wait_exit(LIMIT).is_some());
+    assert!(
+        eventually(LIMIT, || all_gone(&groups)),
+        "left after SIGKILL: {:?}",
+        groups
+            .iter()
+            .map(|&g| (g, group_members(g)))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn sigterm_and_sighup_stop_everything_and_restore_the_terminal() {
+    for (sig, code) in [("TERM", 143), ("HUP", 129)] {
+        let p = project();
+        let mut t = Tui::start(p.path(), &["--grace", "2", "web"], (80, 24), &[]);
+        let g = t.pid_of("web");
+        kill(sig, i64::from(t.pid));
+        let status = t.wait_exit(LIMIT).expect("exits on the signal");
+        assert_eq!(status.exit_code(), code, "SIG{sig}");
+        assert!(group_members(g).is_empty(), "SIG{sig}: group left");
+        assert_restored(&t);
+    }
+}
+
+#[test]
+fn resize_redraws_and_80x24_works() {
+    let p = project();
+    let mut t = Tui::start(p.path(), &["web"], (140, 40), &[]);
+    t.wait_for("hello-web");
+    // Wide: the list's header and the log's first line share a screen line.
+    let side_by_side = |s: &str| {
+        s.lines()
+            .any(|l| l.contains("name") && l.contains("hello-web"))
+    };
+    t.wait_until("side by side", LIMIT, side_by_side);
+    t.resize(80, 24);
+    t.wait_until("the list on top", LIMIT, |s| {
+        s.contains("name") && s.contains("hello-web") && !side_by_side(s)
+    });
+    t.send("Q");
+    assert!(t.wait_exit(LIMIT).is_some());
+}
