@@ -154,8 +154,18 @@ fn row_line(
         Span::styled(if marked { "•" } else { " " }, theme.bold()),
         Span::raw(fit(label, name)),
         Span::raw(" "),
-        Span::styled(format!("{icon} {}", fit(&word, WORD)), theme.status(status)),
+        // The "all" row has no other cells: its summary may run past the word column.
+        Span::styled(
+            match row {
+                None => format!("{icon} {word}"),
+                Some(_) => format!("{icon} {}", fit(&word, WORD)),
+            },
+            theme.status(status),
+        ),
     ];
+    if row.is_none() {
+        return Line::from(spans);
+    }
     for (i, text) in cells.iter().enumerate().filter(|(i, _)| cols[*i]) {
         spans.push(Span::raw(" "));
         spans.push(Span::raw(cell(i, text)));

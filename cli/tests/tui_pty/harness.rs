@@ -1,6 +1,7 @@
 //! The real `procsnap tui` in a pseudo-terminal, its output replayed into a `vt100` screen.
 //! Tests poll the screen for what they expect (never a fixed sleep), with generous limits for
 //! a loaded machine. Dropping a [`Tui`] kills it and every process group it showed.
+#![allow(dead_code)]
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
