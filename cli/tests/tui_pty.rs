@@ -187,3 +187,26 @@ fn resize_redraws_and_80x24_works() {
     t.send("Q");
     assert!(t.wait_exit(LIMIT).is_some());
 }
+
+/// The bundled demo through npm, all four scripts at once: the screen in cli/README.md
+/// (`cargo test -p procsnap-cli --test tui_pty -- demo --nocapture` prints it).
+#[test]
+fn demo_screen() {
+    let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/demo");
+    let mut t = Tui::start(
+        &demo,
+        &["--grace", "2", "dev", "build", "test", "lint"],
+        (100, 24),
+        &[],
+    );
+    t.wait_row("build", "success");
+    t.wait_row("test", "failed");
+    t.wait_row("lint", "success");
+    t.pid_of("dev");
+    t.wait_for("tick 2");
+    println!("{}", t.screen());
+    t.send("q");
+    t.wait_for("stop 1 processes and quit? (q/y to confirm)");
+    t.send("y");
+    assert_eq!(t.wait_exit(LIMIT).map(|s| s.exit_code()), Some(0));
+}

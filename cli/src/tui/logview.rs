@@ -90,12 +90,12 @@ impl<'a> Sources<'a> {
         if n == 0 {
             return Vec::new();
         }
+        let Some(b) = bottom else {
+            return self.tail(n, floor);
+        };
         let mut lines: Vec<VLine> = Vec::new();
         for (i, s) in self.srcs.iter().enumerate() {
-            let got = match bottom {
-                None => s.ring.tail(n),
-                Some(b) => s.ring.search(n, |l| l.seq <= b),
-            };
+            let got = s.ring.search(n, |l| l.seq <= b);
             lines.extend(
                 got.into_iter()
                     .filter(|l| l.seq > floor)
@@ -103,6 +103,34 @@ impl<'a> Sources<'a> {
             );
         }
         newest(lines, n)
+    }
+
+    /// The newest `n` lines above `floor`. Rings are read newest first, and a ring whose
+    /// newest line is older than the `n` lines gathered so far is not read at all: with many
+    /// processes, only the few that spoke last are copied from.
+    fn tail(&self, n: usize, floor: u64) -> Vec<VLine> {
+        let mut order: Vec<(u64, usize)> = self
+            .srcs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.ring.last_seq(), i))
+            .filter(|&(last, _)| last > floor)
+            .collect();
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        let mut lines: Vec<VLine> = Vec::new();
+        for (last, i) in order {
+            if lines.len() >= n && last < lines[0].seq {
+                break; // this ring and every later one are older than all we keep
+            }
+            let got = self.srcs[i].ring.tail(n);
+            lines.extend(
+                got.into_iter()
+                    .filter(|l| l.seq > floor)
+                    .map(|l| VLine::new(l, i)),
+            );
+            lines = newest(lines, n);
+        }
+        lines
     }
 
     /// The first `n` lines numbered above `seq`, oldest first.
@@ -274,6 +302,41 @@ mod tests {
         // Cleared up to a2: only b2 is left.
         let a2 = s.window(None, 2, 0)[0].seq;
         assert_eq!(texts(&s.window(None, 10, a2)), ["b2"]);
+    }
+
+    #[test]
+    fn the_merged_tail_skips_only_rings_that_cannot_contribute() {
+        let rings: Vec<LogRing> = (0..10).map(|_| LogRing::new(1 << 16)).collect();
+        // Interleaved, uneven writers: ring i writes on steps divisible by i + 1.
+        for step in 0..200usize {
+            for (i, r) in rings.iter().enumerate() {
+                if step % (i + 1) == 0 {
+                    r.push_line(Stream::Stdout, &format!("{i}:{step}"), false);
+                }
+            }
+        }
+        let s = Sources {
+            srcs: rings
+                .iter()
+                .map(|ring| Src {
+                    ring,
+                    name: "p",
+                    slot: 0,
+                })
+                .collect(),
+        };
+        for (n, floor) in [(1, 0), (7, 0), (50, 0), (5000, 0), (30, 900)] {
+            let mut all: Vec<u64> = rings
+                .iter()
+                .flat_map(|r| r.tail(usize::MAX))
+                .map(|l| l.seq)
+                .filter(|&q| q > floor)
+                .collect();
+            all.sort_unstable();
+            let want = &all[all.len().saturating_sub(n)..];
+            let got: Vec<u64> = s.window(None, n, floor).iter().map(|l| l.seq).collect();
+            assert_eq!(got, want, "n {n}, floor {floor}");
+        }
     }
 
     #[test]

@@ -251,15 +251,12 @@ impl Ui {
     }
 
     fn handle(&mut self, msg: Msg) {
-        self.dirty = true;
         match msg {
-            Msg::Input(ev) => {
-                if let Some(action) = keys::action(&ev, self.app.keymap()) {
-                    self.act(action);
-                } else {
-                    self.dirty = false;
-                }
-            }
+            // Keys that mean nothing (and mouse moves) do not redraw.
+            Msg::Input(ev) => match keys::action(&ev, self.app.keymap()) {
+                Some(action) => self.act(action),
+                None => return,
+            },
             Msg::InputEnded => self.lost_terminal(1),
             Msg::Changed => self.ingest.changed(),
             Msg::Notice(n) => self.app.notice = Some(n),
@@ -285,6 +282,7 @@ impl Ui {
                 }
             }
         }
+        self.dirty = true;
     }
 
     /// Applies a user action and carries out what it asks for.

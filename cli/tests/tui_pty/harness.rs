@@ -38,7 +38,9 @@ impl Tui {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(BIN);
+        // PROCSNAP_BIN: measure another build (a release binary) with the same tests.
+        let bin = std::env::var("PROCSNAP_BIN").unwrap_or_else(|_| BIN.to_owned());
+        let mut cmd = CommandBuilder::new(bin);
         cmd.arg("tui");
         cmd.arg("--dir");
         cmd.arg(dir);
