@@ -196,7 +196,7 @@ fn demo_screen() {
     let mut t = Tui::start(
         &demo,
         &["--grace", "2", "dev", "build", "test", "lint"],
-        (100, 24),
+        (120, 22),
         &[],
     );
     t.wait_row("build", "success");

@@ -116,7 +116,7 @@ impl<'a> Sources<'a> {
             .map(|(i, s)| (s.ring.last_seq(), i))
             .filter(|&(last, _)| last > floor)
             .collect();
-        order.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        order.sort_unstable_by_key(|&(last, _)| std::cmp::Reverse(last));
         let mut lines: Vec<VLine> = Vec::new();
         for (last, i) in order {
             if lines.len() >= n && last < lines[0].seq {

@@ -128,7 +128,7 @@ fn next_tick(snap: &Snapshot, clock: &Clock) -> Option<std::time::Duration> {
 }
 
 /// The key hints on a wide terminal.
-const HINTS: &str = "j/k select · enter log · r start/restart · s stop · x kill · R restart all · / search · o sort · z zoom · ? help · q quit";
+const HINTS: &str = "j/k select · ⏎ log · r start/restart · s stop · x kill · R restart all · / search · o sort · z zoom · ? help · q quit";
 
 /// The key hints below [`WIDE`] columns.
 const SHORT_HINTS: &str =
