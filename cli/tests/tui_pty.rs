@@ -25,13 +25,20 @@ fn project() -> TempProject {
 
 /// The terminal is back to normal: main screen, cursor shown, no mouse reporting, cooked mode.
 fn assert_restored(t: &Tui) {
-    let (alt, hidden, mouse) = t.with_screen(|s| {
-        (
-            s.alternate_screen(),
-            s.hide_cursor(),
-            s.mouse_protocol_mode(),
-        )
+    let state = || {
+        t.with_screen(|s| {
+            (
+                s.alternate_screen(),
+                s.hide_cursor(),
+                s.mouse_protocol_mode(),
+            )
+        })
+    };
+    // The last bytes may still be on their way from the pty to the screen.
+    eventually(Duration::from_secs(5), || {
+        state() == (false, false, vt100::MouseProtocolMode::None)
     });
+    let (alt, hidden, mouse) = state();
     assert!(!alt, "still on the alternate screen");
     assert!(!hidden, "cursor still hidden");
     assert_eq!(
