@@ -217,3 +217,37 @@ fn demo_screen() {
     t.send("y");
     assert_eq!(t.wait_exit(LIMIT).map(|s| s.exit_code()), Some(0));
 }
+
+/// Not a test on its own: run by `a_panic_restores_the_terminal` in a pty. Enters the UI's
+/// terminal mode, drops the guard that would restore it, and panics, so only the panic hook
+/// can give the terminal back.
+#[test]
+#[ignore = "run in a pty by a_panic_restores_the_terminal"]
+fn panicking_child() {
+    if std::env::var_os("PROCSNAP_PANIC_CHILD").is_none() {
+        return;
+    }
+    let (tty, guard) = procsnap_cli::tui::term::enter().unwrap();
+    std::mem::forget(guard);
+    std::mem::forget(tty);
+    panic!("deliberate panic in raw mode");
+}
+
+#[test]
+fn a_panic_restores_the_terminal() {
+    let me = std::env::current_exe().unwrap();
+    let args: Vec<String> = ["--exact", "panicking_child", "--ignored", "--nocapture"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let mut t = Tui::spawn(
+        me.to_str().unwrap(),
+        &args,
+        (100, 30),
+        &[("PROCSNAP_PANIC_CHILD", "1")],
+    );
+    let status = t.wait_exit(LIMIT).expect("the child ends");
+    assert!(!status.success(), "the child panicked");
+    t.wait_for("deliberate panic in raw mode");
+    assert_restored(&t);
+}

@@ -28,7 +28,22 @@ pub struct Tui {
 
 impl Tui {
     /// `procsnap tui --dir DIR ARGS...` on a `cols`×`rows` terminal.
-    pub fn start(dir: &Path, args: &[&str], (cols, rows): (u16, u16), env: &[(&str, &str)]) -> Tui {
+    pub fn start(dir: &Path, args: &[&str], size: (u16, u16), env: &[(&str, &str)]) -> Tui {
+        // PROCSNAP_BIN: measure another build (a release binary) with the same tests.
+        let bin = std::env::var("PROCSNAP_BIN").unwrap_or_else(|_| BIN.to_owned());
+        let mut argv = vec!["tui".to_owned(), "--dir".to_owned()];
+        argv.push(dir.to_str().expect("a UTF-8 path").to_owned());
+        argv.extend(args.iter().map(|a| a.to_string()));
+        Tui::spawn(&bin, &argv, size, env)
+    }
+
+    /// Any `program` with `args` on a `cols`×`rows` terminal.
+    pub fn spawn(
+        program: &str,
+        args: &[String],
+        (cols, rows): (u16, u16),
+        env: &[(&str, &str)],
+    ) -> Tui {
         let pty = native_pty_system();
         let pair = pty
             .openpty(PtySize {
@@ -38,12 +53,7 @@ impl Tui {
                 pixel_height: 0,
             })
             .expect("openpty");
-        // PROCSNAP_BIN: measure another build (a release binary) with the same tests.
-        let bin = std::env::var("PROCSNAP_BIN").unwrap_or_else(|_| BIN.to_owned());
-        let mut cmd = CommandBuilder::new(bin);
-        cmd.arg("tui");
-        cmd.arg("--dir");
-        cmd.arg(dir);
+        let mut cmd = CommandBuilder::new(program);
         cmd.args(args);
         cmd.env("TERM", "xterm-256color");
         cmd.env_remove("NO_COLOR");
