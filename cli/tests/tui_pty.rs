@@ -251,3 +251,22 @@ fn a_panic_restores_the_terminal() {
     t.wait_for("deliberate panic in raw mode");
     assert_restored(&t);
 }
+
+#[test]
+fn bare_procsnap_opens_the_ui_on_a_terminal() {
+    let p = project();
+    let args = vec!["--dir".to_owned(), p.path().to_str().unwrap().to_owned()];
+    let mut t = Tui::spawn(common::BIN, &args, (80, 24), &[]);
+    t.wait_row("web", "idle");
+    t.send("q");
+    assert_eq!(t.wait_exit(LIMIT).map(|s| s.exit_code()), Some(0));
+}
+
+#[test]
+fn bare_procsnap_without_a_terminal_prints_the_help() {
+    let out = common::procsnap(&[], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stderr.contains("Usage: procsnap"), "{}", out.stderr);
+    assert!(out.stderr.contains("tui"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}

@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod keys;
 pub mod list;
 pub mod logview;
+pub mod pace;
 pub mod pane;
 pub mod rows;
 pub mod term;
@@ -47,6 +48,7 @@ use clock::Clock;
 use control::Control;
 use ingest::Ingest;
 use logview::Sources;
+use pace::Pacer;
 use rows::{Catalog, Snapshot};
 use theme::Theme;
 
@@ -136,9 +138,7 @@ pub fn run(project: Project, targets: Vec<Target>, grace: Duration) -> ExitCode 
         offset_secs: Clock::system().offset_secs,
         control,
         ingest,
-        dirty: true,
-        last_draw: None,
-        tick_at: None,
+        pacer: Pacer::new(FRAME),
         exit: None,
         code: 0,
         term_ok: true,
@@ -196,11 +196,7 @@ struct Ui {
     offset_secs: i32,
     control: Control,
     ingest: Ingest,
-    /// Something changed since the last frame.
-    dirty: bool,
-    last_draw: Option<Instant>,
-    /// When an uptime on screen changes next.
-    tick_at: Option<Instant>,
+    pacer: Pacer,
     /// Set when the loop must end, with the exit code.
     exit: Option<u8>,
     /// The exit code once every group is stopped: 0, or 128 + the signal that ended us.
@@ -212,13 +208,7 @@ struct Ui {
 impl Ui {
     fn event_loop(&mut self, tty: &mut term::Tty, rx: &Receiver<Msg>) {
         while self.exit.is_none() {
-            let next_frame = self.last_draw.map_or_else(Instant::now, |t| t + FRAME);
-            let wake = if self.dirty {
-                Some(next_frame)
-            } else {
-                self.tick_at
-            };
-            let first = match wake {
+            let first = match self.pacer.wake_at() {
                 None => match rx.recv() {
                     Ok(m) => Some(m),
                     Err(_) => return,
@@ -235,12 +225,7 @@ impl Ui {
                     self.handle(m);
                 }
             }
-            let now = Instant::now();
-            if self.tick_at.is_some_and(|t| t <= now) {
-                self.tick_at = None;
-                self.dirty = true;
-            }
-            if self.dirty && self.exit.is_none() && now >= next_frame {
+            if self.exit.is_none() && self.pacer.due(Instant::now()) {
                 self.draw(tty);
             }
         }
@@ -282,7 +267,7 @@ impl Ui {
                 }
             }
         }
-        self.dirty = true;
+        self.pacer.changed();
     }
 
     /// Applies a user action and carries out what it asks for.
@@ -324,8 +309,7 @@ impl Ui {
     }
 
     fn draw(&mut self, tty: &mut term::Tty) {
-        self.dirty = false;
-        self.last_draw = Some(Instant::now());
+        let mut tick = None;
         if self.term_ok {
             let snap = self.snapshot();
             self.app.mark_seen(&snap);
@@ -339,13 +323,12 @@ impl Ui {
                 },
                 theme: self.theme,
             };
-            let mut tick = None;
             let app = &mut self.app;
-            match tty.draw(|f| tick = view::draw(f, app, &scene)) {
-                Ok(_) => self.tick_at = tick.map(|d| Instant::now() + d),
-                Err(_) => self.lost_terminal(1),
+            if tty.draw(|f| tick = view::draw(f, app, &scene)).is_err() {
+                self.lost_terminal(1);
             }
         }
+        self.pacer.drawn(Instant::now(), tick);
         self.ingest.drawn();
     }
 }
