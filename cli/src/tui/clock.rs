@@ -52,6 +52,26 @@ impl Clock {
     }
 }
 
+/// Whole seconds since the epoch.
+fn whole_secs(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// The uptime shown for a process started at `started` when the frame is drawn at `now`:
+/// whole wall-clock seconds between the two, so every uptime on screen changes at the same
+/// instant (the start of a second) and one redraw a second updates them all.
+pub fn shown_uptime(started: SystemTime, now: SystemTime) -> Duration {
+    Duration::from_secs(whole_secs(now).saturating_sub(whole_secs(started)))
+}
+
+/// How long after `now` a [`shown_uptime`] of `shown` reads differently.
+pub fn uptime_changes_in(shown: Duration, now: SystemTime) -> Duration {
+    let into = now.duration_since(UNIX_EPOCH).map_or(Duration::ZERO, |d| {
+        Duration::from_nanos(u64::from(d.subsec_nanos()))
+    });
+    next_change(shown).saturating_sub(into)
+}
+
 /// An uptime or run time to the second: `0s`, `42s`, `1m05s`, `2h03m`, `3d04h`.
 pub fn uptime(d: Duration) -> String {
     let s = d.as_secs();
@@ -106,6 +126,28 @@ mod tests {
         let before = d + next_change(d) - ms(1);
         assert_eq!(uptime(before), uptime(d));
         assert_ne!(uptime(d + next_change(d)), uptime(d));
+    }
+
+    #[test]
+    fn every_uptime_changes_at_the_start_of_a_second() {
+        let at = |ms: u64| UNIX_EPOCH + Duration::from_millis(ms);
+        let now = at(10_250);
+        // Started at different fractions of a second: all change 750 ms from now.
+        for started in [at(3_000), at(3_100), at(3_999)] {
+            let shown = shown_uptime(started, now);
+            assert_eq!(shown, Duration::from_secs(7));
+            assert_eq!(uptime_changes_in(shown, now), Duration::from_millis(750));
+        }
+        assert_eq!(
+            shown_uptime(at(20_000), now),
+            Duration::ZERO,
+            "clock went back"
+        );
+        // Past an hour, the text changes at the next whole minute of uptime.
+        let started = at(0);
+        let now = at(3_600_000 + 30_500);
+        let shown = shown_uptime(started, now);
+        assert_eq!(uptime_changes_in(shown, now), Duration::from_millis(29_500));
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The process list pane: a header and one row per entry, with the columns that fit.
 
-use procsnap::Status;
+use std::time::{Duration, SystemTime};
+
+use procsnap::{ProcessState, Status};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -8,7 +10,7 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Focus};
-use super::clock::{Clock, uptime};
+use super::clock::{Clock, shown_uptime, uptime};
 use super::rows::{Row, Snapshot};
 use super::theme::{Theme, status_mark};
 use crate::style::signal_name;
@@ -90,6 +92,15 @@ fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// A finished process's run time, or a live one's [`shown_uptime`].
+pub fn shown_duration(s: &ProcessState, now: SystemTime) -> Option<Duration> {
+    match (s.is_finished(), s.started_at) {
+        (true, _) => s.duration_at(now),
+        (false, Some(started)) => Some(shown_uptime(started, now)),
+        (false, None) => None,
+    }
+}
+
 fn optional_cells(row: &Row, clock: &Clock) -> [String; 5] {
     let Some(p) = &row.proc else {
         return Default::default();
@@ -107,7 +118,7 @@ fn optional_cells(row: &Row, clock: &Clock) -> [String; 5] {
     [
         s.pid.map(|p| p.to_string()).unwrap_or_default(),
         s.started_at.map(|t| clock.hms(t)).unwrap_or_default(),
-        s.duration_at(clock.now).map(uptime).unwrap_or_default(),
+        shown_duration(s, clock.now).map(uptime).unwrap_or_default(),
         if s.restarts > 0 {
             format!("↻{}", s.restarts)
         } else {

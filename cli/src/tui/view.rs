@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::app::{App, Mode, Sel};
-use super::clock::{Clock, next_change};
+use super::clock::{Clock, uptime_changes_in};
 use super::logview::Sources;
 use super::rows::{Catalog, Snapshot};
 use super::theme::Theme;
@@ -116,14 +116,15 @@ pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time
     a.list.and_then(|_| next_tick(snap, &scene.clock))
 }
 
-/// The soonest change of a running process's uptime.
+/// The soonest change of a running process's uptime (all change together: at the start of a
+/// second).
 fn next_tick(snap: &Snapshot, clock: &Clock) -> Option<std::time::Duration> {
     snap.rows
         .iter()
         .filter_map(|r| r.proc.as_ref())
         .filter(|p| !p.state.is_finished())
-        .filter_map(|p| p.state.duration_at(clock.now))
-        .map(next_change)
+        .filter_map(|p| list::shown_duration(&p.state, clock.now))
+        .map(|d| uptime_changes_in(d, clock.now))
         .min()
 }
 
