@@ -6,12 +6,13 @@ use procsnap::{ProcessState, Status};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::widgets::{Block, BorderType};
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Focus};
 use super::clock::{Clock, shown_uptime, uptime};
 use super::rows::{Row, Snapshot};
+use super::text::put_lines;
 use super::theme::{Theme, status_mark};
 use crate::style::signal_name;
 
@@ -259,7 +260,7 @@ pub fn draw(
         }
         lines.push(line);
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    put_lines(f.buffer_mut(), inner, &lines);
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::app::{App, Focus, Sel};
 use super::clock::Clock;
 use super::logview::{Pos, Sources, VLine};
 use super::rows::Snapshot;
-use super::text::{clip, content, highlight, styled, wrap};
+use super::text::{clip, content, highlight, put_lines, styled, wrap};
 use super::theme::{Theme, status_mark};
 
 /// Bytes of a line styled when lines are cut at the pane's edge (a line is at most 16 KiB).
@@ -168,5 +168,5 @@ pub fn draw(
         return;
     }
     let shown = render_lines(&lines, src, app, (rows, width), (clock, theme));
-    f.render_widget(Paragraph::new(shown), inner);
+    put_lines(f.buffer_mut(), inner, &shown);
 }

@@ -177,6 +177,24 @@ pub fn highlight(line: Line<'static>, ranges: &[Range<usize>], style: Style) -> 
     Line::from(out).style(line.style)
 }
 
+/// Draws `lines` one per row from the top of `area`, each cut at its right edge; a line's own
+/// style covers its whole row. (Cheaper than a `Paragraph`, which reflows every line.)
+pub fn put_lines(
+    buf: &mut ratatui::buffer::Buffer,
+    area: ratatui::layout::Rect,
+    lines: &[Line<'_>],
+) {
+    for (y, line) in (area.y..area.bottom()).zip(lines) {
+        let row = ratatui::layout::Rect {
+            y,
+            height: 1,
+            ..area
+        };
+        buf.set_style(row, line.style);
+        buf.set_line(area.x, y, line, area.width);
+    }
+}
+
 /// `line` cut into rows of at most `width` columns (at least one row, even when empty).
 pub fn wrap(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
     let width = width.max(1);
