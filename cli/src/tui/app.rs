@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use procsnap::{CommandSpec, ProcId, Status};
+use procsnap::{CommandSpec, ProcId};
 use ratatui::layout::{Position, Rect};
 use regex::Regex;
 
@@ -355,151 +355,6 @@ impl App {
         }
     }
 
-    /// `r`: start the selected script, or restart its running process.
-    fn start(&mut self, ctx: &Ctx<'_>) -> Vec<Command> {
-        let Some(row) = self.row(ctx.snap) else {
-            self.notice = Some("select a script to start it (r)".into());
-            return Vec::new();
-        };
-        if let Some(p) = &row.proc {
-            match p.state.status {
-                Status::Running => return vec![Command::Restart(p.process.id())],
-                Status::Pending | Status::Stopping => {
-                    self.notice = Some(format!("{} is {}", row.name, p.state.status));
-                    return Vec::new();
-                }
-                _ => {}
-            }
-        }
-        let spec = match ctx.catalog.get(&row.name) {
-            Some(e) => e.spec.clone(),
-            None => row
-                .proc
-                .as_ref()
-                .map(|p| p.process.spec().clone())
-                .ok_or_else(|| format!("{}: nothing to run", row.name)),
-        };
-        match spec {
-            Ok(spec) => vec![Command::Start {
-                name: row.name.clone(),
-                spec,
-            }],
-            Err(why) => {
-                self.notice = Some(why);
-                Vec::new()
-            }
-        }
-    }
-
-    /// `s` / `x` on the selected process.
-    fn stop(&mut self, kill: bool, ctx: &Ctx<'_>) -> Vec<Command> {
-        let Some(row) = self.row(ctx.snap) else {
-            self.notice = Some("select a process to stop it".into());
-            return Vec::new();
-        };
-        match &row.proc {
-            Some(p) if !p.state.is_finished() => {
-                let id = p.process.id();
-                if kill {
-                    vec![Command::Kill(id)]
-                } else if p.state.status == Status::Stopping {
-                    self.notice = Some(format!("{} is already stopping (x kills)", row.name));
-                    Vec::new()
-                } else {
-                    vec![Command::Stop(id)]
-                }
-            }
-            _ => {
-                self.notice = Some(format!("{} is not running", row.name));
-                Vec::new()
-            }
-        }
-    }
-
-    fn on_search_line(&mut self, action: Action, mut text: String, ctx: &Ctx<'_>) -> Vec<Command> {
-        match action {
-            Action::Input(c) => {
-                text.push(c);
-                self.mode = Mode::Search(text);
-            }
-            Action::Backspace => {
-                text.pop();
-                self.mode = Mode::Search(text);
-            }
-            Action::Cancel => self.mode = Mode::Normal,
-            Action::Submit => {
-                self.mode = Mode::Normal;
-                if text.is_empty() {
-                    self.search = None;
-                    return Vec::new();
-                }
-                // Smart case: a pattern without capitals ignores case.
-                let source = if text.chars().any(char::is_uppercase) {
-                    text.clone()
-                } else {
-                    format!("(?i){text}")
-                };
-                match Regex::new(&source) {
-                    Ok(re) => {
-                        self.search = Some(Search {
-                            pattern: text,
-                            re,
-                            current: None,
-                        });
-                        return self.search_step(true, ctx);
-                    }
-                    Err(e) => self.notice = Some(format!("invalid regex /{text}/: {e}")),
-                }
-            }
-            _ => {}
-        }
-        Vec::new()
-    }
-
-    /// `n` (older) / `N` (newer): from the current match, else from the pane's bottom line.
-    fn search_step(&mut self, older: bool, _ctx: &Ctx<'_>) -> Vec<Command> {
-        let Some(search) = &self.search else {
-            self.notice = Some("no search yet (/ to search)".into());
-            return Vec::new();
-        };
-        let view = self.view();
-        let from = match (search.current, view.pos) {
-            (Some(c), _) => c,
-            (None, Pos::Follow) => u64::MAX,
-            (None, Pos::Paused { bottom, .. }) => bottom.saturating_add(u64::from(older)),
-        };
-        vec![Command::Search {
-            view: self.selected.clone(),
-            re: search.re.clone(),
-            older,
-            from,
-            floor: view.floor,
-        }]
-    }
-
-    /// The answer to a [`Command::Search`]: show the match `seq` of pane `view`, or say
-    /// there is none. An answer for a pane no longer selected is dropped.
-    pub fn found(&mut self, view: &Sel, older: bool, seq: Option<u64>, src: &Sources<'_>) {
-        if *view != self.selected {
-            return;
-        }
-        let Some(search) = &mut self.search else {
-            return;
-        };
-        match seq {
-            Some(s) => {
-                search.current = Some(s);
-                let page = self.geometry.log_rows.max(1);
-                self.view_mut().pos = src.around(s, page);
-            }
-            None => {
-                let dir = if older { "older" } else { "newer" };
-                self.notice = Some(format!("no {dir} match for /{}/", search.pattern));
-            }
-        }
-    }
-
-    /// Marks the output of the processes on screen as seen: the selected one, or every one
     /// under "all".
     pub fn mark_seen(&mut self, snap: &Snapshot) {
         let rows: Vec<&Row> = match &self.selected {
@@ -523,5 +378,7 @@ impl App {
     }
 }
 
+mod procs;
+mod search;
 #[cfg(test)]
 mod tests;
