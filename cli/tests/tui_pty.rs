@@ -270,3 +270,100 @@ fn bare_procsnap_without_a_terminal_prints_the_help() {
     assert!(out.stderr.contains("tui"), "{}", out.stderr);
     assert!(out.stdout.is_empty());
 }
+
+/// The screen line holding `text`, 0-based.
+fn line_of(screen: &str, text: &str) -> Option<usize> {
+    screen.lines().position(|l| l.contains(text))
+}
+
+/// A left click at screen cell (`col`, `row`), 0-based, as SGR mouse reports.
+fn click(t: &mut Tui, col: usize, row: usize) {
+    t.send(&format!(
+        "\x1b[<0;{};{}M\x1b[<0;{};{}m",
+        col + 1,
+        row + 1,
+        col + 1,
+        row + 1
+    ));
+}
+
+#[test]
+fn restart_all_sort_timestamps_zoom_help_clear_and_mouse() {
+    let p = project();
+    let mut t = Tui::start(p.path(), &["--grace", "2", "web", "idle"], (140, 40), &[]);
+    let (web, idle) = (t.pid_of("web"), t.pid_of("idle"));
+    t.wait_for("hello-web");
+
+    // R: both restarted, as new processes with a restart count.
+    t.send("R");
+    let row = t.wait_row("web", "↻1");
+    assert!(!row.contains(&web.to_string()), "a new process: {row}");
+    let row = t.wait_row("idle", "↻1");
+    assert!(!row.contains(&idle.to_string()), "a new process: {row}");
+    t.pid_of("web");
+    t.pid_of("idle");
+
+    // o: by name (idle before web), then status, started, back to declared.
+    t.send("o");
+    let s = t.wait_for("sort: name");
+    assert!(line_of(&s, " idle ").unwrap() < line_of(&s, " web ").unwrap());
+    t.send("ooo");
+    let s = t.wait_for("sort: declared");
+    assert!(line_of(&s, " web ").unwrap() < line_of(&s, " idle ").unwrap());
+
+    // t: a time before every line.
+    t.send("t");
+    let stamped = regex::Regex::new(r"\d\d:\d\d:\d\d\.\d\d\d web +\| tick").unwrap();
+    t.wait_until("timestamps", LIMIT, |s| stamped.is_match(s));
+    t.send("t");
+    t.wait_until("no timestamps", LIMIT, |s| !stamped.is_match(s));
+
+    // z zooms the log pane; ? shows the keys, any key closes them.
+    t.send("z");
+    t.wait_until("zoomed", LIMIT, |s| !s.contains("sort:"));
+    t.send("z");
+    t.wait_for("sort:");
+    t.send("?");
+    t.wait_for("any key closes");
+    t.send("?");
+    t.wait_until("help closed", LIMIT, |s| !s.contains("any key closes"));
+
+    // A click on web's row selects it; c clears its pane (the new process said hello-web).
+    let s = t.wait_for("hello-web");
+    let y = line_of(&s, " web ").unwrap();
+    click(&mut t, 3, y);
+    t.wait_for("web · web-");
+    t.send("c");
+    t.wait_until("cleared", LIMIT, |s| !s.contains("hello-web"));
+    // The wheel over the log pane scrolls it up: paused (once there is a line to scroll).
+    t.wait_for("tick");
+    t.send(&format!("\x1b[<64;{};{}M", 100, 10));
+    t.wait_for("paused");
+    t.send("F");
+    t.wait_for("follow");
+    t.send("Q");
+    assert!(t.wait_exit(LIMIT).is_some());
+}
+
+#[test]
+fn control_sequences_in_output_cannot_touch_the_screen() {
+    let p = TempProject::procfile(&[(
+        "esc",
+        "printf 'garbage\\033[2J\\033[H\\033[?1049l\\033]0;title never ends'; echo; echo after-esc; sleep 300",
+    )]);
+    let mut t = Tui::start(p.path(), &["--grace", "1", "esc"], (100, 30), &[]);
+    t.pid_of("esc");
+    let s = t.wait_for("after-esc");
+    assert!(s.contains("esc | garbage"), "{s}");
+    assert!(!s.contains("title never ends"), "{s}");
+    assert!(
+        s.contains("sort: declared"),
+        "the list is still drawn:\n{s}"
+    );
+    assert!(
+        t.with_screen(|s| s.alternate_screen()),
+        "still on the UI's screen"
+    );
+    t.send("Q");
+    assert!(t.wait_exit(LIMIT).is_some());
+}

@@ -404,6 +404,20 @@ fn mouse_selects_focuses_and_scrolls() {
         row: 3,
     });
     assert_eq!(t.app.selected, name("web"));
+    // The wheel over the log pane scrolls it: paused.
+    let p = t.start("web");
+    for i in 0..30 {
+        p.logs().push_line(Stream::Stdout, &format!("l{i}"), false);
+    }
+    t.act(Action::Wheel {
+        up: true,
+        col: 5,
+        row: 12,
+    });
+    let Pos::Paused { bottom, .. } = t.app.view().pos else {
+        panic!("the wheel pauses: {:?}", t.app.view())
+    };
+    assert_eq!(&*p.logs().get(bottom).unwrap().text, "l26");
 }
 
 #[test]
