@@ -367,3 +367,16 @@ fn control_sequences_in_output_cannot_touch_the_screen() {
     t.send("Q");
     assert!(t.wait_exit(LIMIT).is_some());
 }
+
+#[test]
+fn ctrl_c_twice_quits_and_stops_every_group() {
+    let p = project();
+    let mut t = Tui::start(p.path(), &["--grace", "2", "web"], (80, 24), &[]);
+    let g = t.pid_of("web");
+    t.send("\x03");
+    t.wait_for("stop 1 processes and quit? (q/y to confirm)");
+    t.send("\x03");
+    assert_eq!(t.wait_exit(LIMIT).map(|s| s.exit_code()), Some(0));
+    assert!(group_members(g).is_empty());
+    assert_restored(&t);
+}
