@@ -380,3 +380,13 @@ fn ctrl_c_twice_quits_and_stops_every_group() {
     assert!(group_members(g).is_empty());
     assert_restored(&t);
 }
+
+#[test]
+fn children_get_force_color_unless_no_color() {
+    let p = TempProject::procfile(&[("env", "echo \"FC=[$FORCE_COLOR] NC=[$NO_COLOR]\"")]);
+    let t = Tui::start(p.path(), &["env"], (80, 24), &[]);
+    t.wait_for("FC=[1] NC=[]");
+    drop(t);
+    let t = Tui::start(p.path(), &["env"], (80, 24), &[("NO_COLOR", "1")]);
+    t.wait_for("FC=[] NC=[1]");
+}
