@@ -133,6 +133,24 @@ impl<'a> Sources<'a> {
         lines
     }
 
+    /// The lines a pane of `n` rows shows at `pos` (above `floor`): the last `n` up to its
+    /// bottom line. A paused pane whose lines were evicted from their ring meanwhile (a flood
+    /// moves a 1 MiB ring on in a fraction of a second) shows the oldest lines still stored
+    /// instead of going blank.
+    pub fn page(&self, pos: Pos, n: usize, floor: u64) -> Vec<VLine> {
+        match pos {
+            Pos::Follow => self.window(None, n, floor),
+            Pos::Paused { bottom, .. } => {
+                let lines = self.window(Some(bottom), n, floor);
+                if lines.last().map(|l| l.seq) == Some(bottom) {
+                    lines
+                } else {
+                    self.after(floor, n)
+                }
+            }
+        }
+    }
+
     /// The first `n` lines numbered above `seq`, oldest first.
     pub fn after(&self, seq: u64, n: usize) -> Vec<VLine> {
         let mut lines: Vec<VLine> = Vec::new();
@@ -377,6 +395,34 @@ mod tests {
         // An empty pane stays following.
         let empty = LogRing::new(4096);
         assert_eq!(one(&empty).scroll_up(Pos::Follow, 1, 5, 0), Pos::Follow);
+    }
+
+    #[test]
+    fn a_paused_pane_whose_lines_were_evicted_shows_the_oldest_left() {
+        let r = LogRing::new(5 * (procsnap::LINE_OVERHEAD + 2));
+        for i in 0..5 {
+            r.push_line(Stream::Stdout, &format!("a{i}"), false);
+        }
+        let s = one(&r);
+        let pos = s.scroll_up(Pos::Follow, 2, 2, 0);
+        assert_eq!(texts(&s.page(pos, 2, 0)), ["a1", "a2"]);
+        // A flood evicts everything that was on screen.
+        for i in 0..5 {
+            r.push_line(Stream::Stdout, &format!("b{i}"), false);
+        }
+        assert!(
+            s.window(
+                Some(match pos {
+                    Pos::Paused { bottom, .. } => bottom,
+                    Pos::Follow => unreachable!(),
+                }),
+                2,
+                0
+            )
+            .is_empty()
+        );
+        assert_eq!(texts(&s.page(pos, 2, 0)), ["b0", "b1"]);
+        assert_eq!(texts(&s.page(Pos::Follow, 2, 0)), ["b3", "b4"]);
     }
 
     #[test]

@@ -157,11 +157,7 @@ pub fn draw(
     app.geometry.log = area;
     app.geometry.log_rows = rows;
     let view = app.view();
-    let bottom = match view.pos {
-        Pos::Follow => None,
-        Pos::Paused { bottom, .. } => Some(bottom),
-    };
-    let lines = src.window(bottom, rows, view.floor);
+    let lines = src.page(view.pos, rows, view.floor);
     if lines.is_empty() {
         let hint = Line::styled(empty_hint(app, snap), theme.dim());
         f.render_widget(Paragraph::new(hint), inner);
