@@ -244,3 +244,36 @@ fn no_color_uses_no_colour() {
         assert!(text.contains(word), "{word}");
     }
 }
+
+#[test]
+fn any_size_draws_without_panicking() {
+    let mut f = Fixture::busy();
+    f.app.search = Some(Search {
+        pattern: "get".into(),
+        re: regex::Regex::new("(?i)get").unwrap(),
+        current: None,
+    });
+    for (w, h) in [
+        (1, 1),
+        (2, 2),
+        (10, 3),
+        (20, 5),
+        (40, 8),
+        (119, 10),
+        (120, 10),
+        (300, 4),
+    ] {
+        for (zoom, wrap, help, timestamps) in
+            [(false, false, false, false), (true, true, true, true)]
+        {
+            f.app.zoom = zoom;
+            f.app.wrap = wrap;
+            f.app.help = help;
+            f.app.timestamps = timestamps;
+            for selected in [Sel::All, sel("web"), sel("lint")] {
+                f.app.selected = selected;
+                f.draw(w, h);
+            }
+        }
+    }
+}
