@@ -390,3 +390,30 @@ fn children_get_force_color_unless_no_color() {
     let t = Tui::start(p.path(), &["env"], (80, 24), &[("NO_COLOR", "1")]);
     t.wait_for("FC=[] NC=[1]");
 }
+
+/// mprocs #225: an escape sequence that never ends must not grow memory or eat the screen.
+#[test]
+fn an_unterminated_escape_sequence_of_50_mb_is_harmless() {
+    let p = TempProject::procfile(&[(
+        "esc",
+        "printf '\\033]0;'; head -c 50000000 /dev/zero | tr '\\0' x; echo; echo survived; sleep 300",
+    )]);
+    let mut t = Tui::start(p.path(), &["--grace", "1", "esc"], (100, 30), &[]);
+    t.pid_of("esc");
+    t.wait_for("esc | survived");
+    let s = t.screen();
+    assert!(s.contains("[line truncated]"), "{s}");
+    assert!(
+        !s.contains("xxxx"),
+        "the sequence's body is not shown:\n{s}"
+    );
+    let status = std::fs::read_to_string(format!("/proc/{}/status", t.pid)).unwrap();
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    assert!(rss_kib < 64 * 1024, "RSS {rss_kib} KiB");
+    t.send("Q");
+    assert!(t.wait_exit(LIMIT).is_some());
+}
