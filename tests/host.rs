@@ -21,7 +21,9 @@ fn children() -> Vec<String> {
         .flatten()
         .flat_map(|t| {
             let list = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-            list.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+            list.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         })
         .collect()
 }

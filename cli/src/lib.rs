@@ -1,11 +1,12 @@
-//! `procsnap`'s front: run a project's package.json / Procfile scripts in the foreground, or
-//! serve them to AI agents over stdio MCP.
+//! `procsnap`'s front: run a project's package.json / Procfile scripts in the foreground or in
+//! an interactive terminal UI, or serve them to AI agents over stdio MCP.
 //!
 //! Built on the `procsnap` core (lock-free process state, registry, process groups). This crate
 //! holds no unsafe code and no atomics of its own; everything concurrent is the core's.
 //!
 //! - [`project`]: script discovery (package.json with the package manager, Procfile).
 //! - [`run`]: `procsnap run`, the foreground runner.
+//! - [`tui`]: `procsnap tui`, the interactive terminal UI.
 //! - [`mcp`]: `procsnap mcp`, the stdio MCP server and its tools.
 //! - [`answers`]: the read-only MCP answers, from one pinned registry view.
 //! - [`wire`]: the JSON shapes of the tools (brummer's names and fields).
@@ -20,6 +21,7 @@ pub mod project;
 pub mod run;
 pub mod style;
 pub mod timefmt;
+pub mod tui;
 pub mod wire;
 
 /// The [`procsnap::Supervisor`] every front end runs on: `grace` also applies to the leftovers of

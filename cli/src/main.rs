@@ -5,20 +5,22 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use procsnap_cli::project::{Project, Source};
 use procsnap_cli::style::ColorChoice;
-use procsnap_cli::{mcp, run};
+use procsnap_cli::{mcp, run, tui};
 
 const EXAMPLES: &str = "\
 Examples:
   procsnap list --dir examples/demo
   procsnap run --dir examples/demo build lint test
   procsnap run dev 'api=python3 -m http.server 8000'
+  procsnap tui --dir examples/demo dev     (or just `procsnap` on a terminal)
   procsnap mcp --dir ~/code/my-app        (configure this as a stdio MCP server)";
 
-/// Run package.json and Procfile scripts: in the foreground, or for an AI agent over MCP.
+/// Run package.json and Procfile scripts: in the foreground, in a terminal UI, or for an AI
+/// agent over MCP. Without a command on a terminal, opens the terminal UI.
 #[derive(Debug, Parser)]
 #[command(name = "procsnap", version, after_help = EXAMPLES)]
 struct Cli {
@@ -26,7 +28,7 @@ struct Cli {
     #[arg(long, global = true, value_name = "PROJECT", default_value = ".")]
     dir: PathBuf,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +51,20 @@ enum Command {
         /// Colour the prefixes.
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
+        /// Seconds a process group gets after SIGTERM before SIGKILL.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        grace: f64,
+    },
+    /// Interactive terminal UI: every script, its status and its output; start, stop, search.
+    ///
+    /// Shows every declared script and starts the TARGETs (NAME or NAME=COMMAND) at once.
+    /// Keys: j/k select, Enter log pane, r start/restart, s stop, x kill, R restart all,
+    /// / search, ? help, q quit (stops every process group, like `run`).
+    #[command(after_help = "Example:\n  procsnap tui --dir examples/demo dev")]
+    Tui {
+        /// Scripts to start at once (NAME or NAME=COMMAND).
+        #[arg(value_name = "TARGET")]
+        targets: Vec<String>,
         /// Seconds a process group gets after SIGTERM before SIGKILL.
         #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
         grace: f64,
@@ -82,6 +98,18 @@ fn grace(secs: f64) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        Some(c) => c,
+        None if on_terminal() => Command::Tui {
+            targets: Vec::new(),
+            grace: 5.0,
+        },
+        None => {
+            // As clap does for a missing subcommand: the help on stderr, exit code 2.
+            let _ = Cli::command().write_help(&mut std::io::stderr());
+            return ExitCode::from(2);
+        }
+    };
     let project = match Project::discover(&cli.dir) {
         Ok(p) => p,
         Err(e) => {
@@ -92,7 +120,7 @@ fn main() -> ExitCode {
     for w in &project.warnings {
         eprintln!("procsnap: warning: {w}");
     }
-    match cli.command {
+    match command {
         Command::List => list(&project),
         Command::Run {
             targets,
@@ -108,11 +136,27 @@ fn main() -> ExitCode {
                 Err(e) => usage(&e),
             }
         }
+        Command::Tui { targets, grace: g } => {
+            let grace = match grace(g) {
+                Ok(g) => g,
+                Err(e) => return usage(&e),
+            };
+            match run::resolve_targets(&project, &targets) {
+                Ok(t) => tui::run(project, t, grace),
+                Err(e) => usage(&e),
+            }
+        }
         Command::Mcp { grace: g } => match grace(g) {
             Ok(g) => mcp::serve(project, g),
             Err(e) => usage(&e),
         },
     }
+}
+
+/// True when both stdin and stdout are terminals.
+fn on_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
 fn usage(msg: &str) -> ExitCode {

@@ -491,10 +491,21 @@ impl Supervisor {
     }
 
     /// Stops process `id`: the reaper moves it `Running → Stopping` (one CAS), sends SIGTERM
-    /// to its whole group, and SIGKILL after `grace`. Returns the final state once the leader
-    /// is reaped **and** the group is empty. Stopping a finished process returns its final
-    /// state and signals nothing; a concurrent second stop waits for the same end. `grace` is
-    /// capped at one year (so `Duration::MAX` means "never SIGKILL", in practice).
+    /// to its whole group, and SIGKILL after `grace`; a zero `grace` is a kill: SIGKILL at once,
+    /// no SIGTERM first. Returns the final state once the leader is reaped **and** the group is
+    /// empty (and the descendants that left it are gone). Stopping a finished process returns
+    /// its final state and signals nothing; a concurrent second stop waits for the same end.
+    /// `grace` is capped at one year (so `Duration::MAX` means "never SIGKILL", in practice).
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Exit, Supervisor};
+    /// use std::time::Duration;
+    ///
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.spawn("polite", CommandSpec::shell("trap 'exit 0' TERM; sleep 60 & wait")).unwrap();
+    /// let end = sup.stop(p.id(), Duration::ZERO).unwrap(); // a kill: its TERM handler never runs
+    /// assert_eq!(end.exit, Some(Exit::Signal(libc::SIGKILL)));
+    /// ```
     pub fn stop(&self, id: ProcId, grace: Duration) -> Result<ProcessState, StopError> {
         let process = self
             .shared

@@ -439,11 +439,25 @@ impl Reaper {
         if let Ok(u) = c.process.state().update(|s| s.apply(Event::StopRequested)) {
             shared.publish_state(&c.process, u.new);
         }
-        if !c.term_sent {
-            term_group(c);
+        let now = Instant::now();
+        if grace.is_zero() {
+            // A kill: SIGKILL at once, no SIGTERM first (its handlers would get to run).
+            c.term_sent = true;
+            if c.killed_at.is_none() {
+                if !c.group_empty {
+                    let _ = sys::killpg(c.pid, libc::SIGKILL);
+                }
+                c.killed_at = Some(now);
+                c.kill_at = None;
+                self.kill_strays(Some(id));
+            }
+        } else {
+            if !c.term_sent {
+                term_group(c);
+            }
+            let at = deadline(now, grace);
+            c.kill_at = Some(c.kill_at.map_or(at, |k| k.min(at)));
         }
-        let at = deadline(Instant::now(), grace);
-        c.kill_at = Some(c.kill_at.map_or(at, |k| k.min(at)));
         self.mark_timed(id);
     }
 

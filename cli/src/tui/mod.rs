@@ -1,0 +1,334 @@
+//! `procsnap tui`: the interactive terminal UI.
+//!
+//! Threads and who does what:
+//!
+//! - **UI thread** (this module's event loop): waits on one channel of [`Msg`]s with no timeout
+//!   while idle; on a message it updates [`App`](app::App) and marks the screen dirty, and draws
+//!   at most once per [`FRAME`] (≤ 30 fps during floods). A frame reads every process state under
+//!   one pin ([`rows::snapshot`]) and only the visible lines from the rings. The only timer is
+//!   the next change of an uptime on screen (once a second under an hour).
+//! - **input**: blocks in crossterm's `read` and forwards keys, mouse and resizes.
+//! - **ingest** ([`ingest`]): drains the supervisor's subscription and wakes the UI at most
+//!   once per frame.
+//! - **signals**: SIGTERM and SIGHUP stop every group and quit; SIGINT is Ctrl-C.
+//! - **control** ([`control`]): a short-lived thread per blocking command (stop, restart,
+//!   stop-all, search).
+//!
+//! The Supervisor is the only thing that spawns and stops. Quitting stops every group like
+//! `procsnap run` does (TERM, grace, KILL; a second Ctrl-C or `Q` kills at once); if the UI is
+//! SIGKILLed, the Supervisor's watchdog kills every group it started.
+
+pub mod app;
+pub mod clock;
+pub mod control;
+pub mod ingest;
+pub mod keys;
+pub mod list;
+pub mod logview;
+pub mod pace;
+pub mod pane;
+pub mod rows;
+pub mod term;
+pub mod text;
+pub mod theme;
+pub mod view;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant, SystemTime};
+
+use ratatui::crossterm::event::Event;
+
+use crate::project::Project;
+use crate::run::Target;
+use app::{App, Command, Ctx, Mode, Sel};
+use clock::Clock;
+use control::Control;
+use ingest::Ingest;
+use logview::Sources;
+use pace::Pacer;
+use rows::{Catalog, Snapshot};
+use theme::Theme;
+
+/// The shortest time between two frames (30 fps).
+pub const FRAME: Duration = Duration::from_millis(33);
+
+/// Undelivered supervisor events kept for the ingest thread; older ones are dropped (they
+/// only wake the UI; the content is read from the rings).
+const EVENT_CAPACITY: usize = 1024;
+
+/// What the UI thread waits for.
+#[derive(Debug)]
+pub enum Msg {
+    /// A key, a mouse event, a resize.
+    Input(Event),
+    /// The terminal can no longer be read.
+    InputEnded,
+    /// Processes changed state or wrote output.
+    Changed,
+    /// SIGTERM, SIGHUP or SIGINT.
+    Signal(i32),
+    /// A message for the bottom line.
+    Notice(String),
+    /// The answer to a search.
+    Found {
+        view: Sel,
+        older: bool,
+        seq: Option<u64>,
+    },
+    /// A stop-all finished.
+    Stopped,
+}
+
+/// True when `NO_COLOR` is unset or empty.
+pub fn color_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Runs the UI on this terminal until the user quits; returns the exit code.
+pub fn run(project: Project, targets: Vec<Target>, grace: Duration) -> ExitCode {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!("procsnap tui: stdin and stdout must be a terminal");
+        return ExitCode::from(2);
+    }
+    let color = color_allowed();
+    let catalog = Catalog::new(&project, &targets, color);
+    let sup = match crate::supervisor(grace, EVENT_CAPACITY) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("procsnap: cannot start the supervisor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (tx, rx) = channel();
+    let started = Ingest::spawn(sup.subscribe(), tx.clone())
+        .and_then(|ingest| spawn_signals(tx.clone()).map(|()| ingest))
+        .and_then(|ingest| term::enter().map(|t| (ingest, t)));
+    let (ingest, (mut tty, restore)) = match started {
+        Ok(x) => x,
+        Err(e) => {
+            term::restore();
+            eprintln!("procsnap tui: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    spawn_input(tx.clone());
+    let control = Control {
+        sup: sup.clone(),
+        grace,
+        tx,
+    };
+    for t in &targets {
+        if let Some(Ok(spec)) = catalog.get(&t.name).map(|e| e.spec.clone()) {
+            let name = t.name.clone();
+            control.run(Command::Start { name, spec }, Vec::new());
+        }
+    }
+    let title = project.dir.file_name().map_or_else(
+        || project.dir.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    let mut ui = Ui {
+        app: App::default(),
+        catalog,
+        title,
+        theme: Theme { color },
+        offset_secs: Clock::system().offset_secs,
+        control,
+        ingest,
+        pacer: Pacer::new(FRAME),
+        exit: None,
+        code: 0,
+        term_ok: true,
+    };
+    ui.event_loop(&mut tty, &rx);
+    drop(tty);
+    drop(restore);
+    let code = ui.exit.unwrap_or(1);
+    ui.ingest.stop();
+    // Every path out has stopped the groups already; this catches a start still in flight.
+    sup.stop_all(grace);
+    ExitCode::from(code)
+}
+
+/// Forwards terminal input to the UI thread until the terminal or the UI is gone.
+fn spawn_input(tx: Sender<Msg>) {
+    let _ = std::thread::Builder::new()
+        .name("procsnap-input".into())
+        .spawn(move || {
+            loop {
+                let msg = match ratatui::crossterm::event::read() {
+                    Ok(ev) => Msg::Input(ev),
+                    Err(_) => Msg::InputEnded,
+                };
+                let ended = matches!(msg, Msg::InputEnded);
+                if tx.send(msg).is_err() || ended {
+                    return;
+                }
+            }
+        });
+}
+
+/// Forwards SIGTERM, SIGHUP and SIGINT to the UI thread.
+fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
+    std::thread::Builder::new()
+        .name("procsnap-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                if tx.send(Msg::Signal(sig)).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// The event loop's state.
+struct Ui {
+    app: App,
+    catalog: Catalog,
+    title: String,
+    theme: Theme,
+    offset_secs: i32,
+    control: Control,
+    ingest: Ingest,
+    pacer: Pacer,
+    /// Set when the loop must end, with the exit code.
+    exit: Option<u8>,
+    /// The exit code once every group is stopped: 0, or 128 + the signal that ended us.
+    code: u8,
+    /// False once the terminal is gone (SIGHUP, a write error): no more drawing.
+    term_ok: bool,
+}
+
+impl Ui {
+    fn event_loop(&mut self, tty: &mut term::Tty, rx: &Receiver<Msg>) {
+        while self.exit.is_none() {
+            let first = match self.pacer.wake_at() {
+                None => match rx.recv() {
+                    Ok(m) => Some(m),
+                    Err(_) => return,
+                },
+                Some(t) => match rx.recv_timeout(t.saturating_duration_since(Instant::now())) {
+                    Ok(m) => Some(m),
+                    Err(RecvTimeoutError::Timeout) => None,
+                    Err(RecvTimeoutError::Disconnected) => return,
+                },
+            };
+            if let Some(m) = first {
+                self.handle(m);
+                while let Ok(m) = rx.try_recv() {
+                    self.handle(m);
+                }
+            }
+            if self.exit.is_none() && self.pacer.due(Instant::now()) {
+                self.draw(tty);
+            }
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        rows::snapshot(self.control.sup.registry(), &self.catalog, self.app.sort)
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            // Keys that mean nothing (and mouse moves) do not redraw.
+            Msg::Input(ev) => match keys::action(&ev, self.app.keymap()) {
+                Some(action) => self.act(action),
+                None => return,
+            },
+            Msg::InputEnded => self.lost_terminal(1),
+            Msg::Changed => self.ingest.changed(),
+            Msg::Notice(n) => self.app.notice = Some(n),
+            Msg::Signal(signal_hook::consts::SIGINT) => self.act(keys::Action::Interrupt),
+            Msg::Signal(signal_hook::consts::SIGHUP) => self.lost_terminal(129),
+            Msg::Signal(sig) => self.quit_by_signal(128 + sig as u8),
+            Msg::Found { view, older, seq } => {
+                let snap = self.snapshot();
+                let procs = view::pane_procs(&self.app, &snap);
+                let src = Sources::of(&procs, |n| view::slot(&self.catalog, n));
+                self.app.found(&view, older, seq, &src);
+            }
+            Msg::Stopped => {
+                let snap = self.snapshot();
+                if snap.live == 0 {
+                    self.exit = Some(self.code);
+                } else {
+                    let again = match self.app.mode {
+                        Mode::Quitting { killing: true } => Command::KillAll,
+                        _ => Command::StopAll,
+                    };
+                    self.control.run(again, Vec::new());
+                }
+            }
+        }
+        self.pacer.changed();
+    }
+
+    /// Applies a user action and carries out what it asks for.
+    fn act(&mut self, action: keys::Action) {
+        let snap = self.snapshot();
+        let procs = view::pane_procs(&self.app, &snap);
+        let src = Sources::of(&procs, |n| view::slot(&self.catalog, n));
+        let ctx = Ctx {
+            snap: &snap,
+            catalog: &self.catalog,
+            src: &src,
+        };
+        for cmd in self.app.apply(action, &ctx) {
+            match cmd {
+                Command::Exit => self.exit = Some(self.code),
+                cmd @ Command::Search { .. } => self.control.run(cmd, procs.clone()),
+                cmd => self.control.run(cmd, Vec::new()),
+            }
+        }
+    }
+
+    /// SIGTERM: stop every group (a second one kills), then quit with `code`.
+    fn quit_by_signal(&mut self, code: u8) {
+        self.code = code;
+        match self.app.mode {
+            Mode::Quitting { killing: false } => self.act(keys::Action::QuitNow),
+            Mode::Quitting { killing: true } => {}
+            _ => {
+                self.app.mode = Mode::Normal;
+                self.act(keys::Action::QuitNow);
+            }
+        }
+    }
+
+    /// The terminal is gone: stop drawing, stop every group, quit with `code`.
+    fn lost_terminal(&mut self, code: u8) {
+        self.term_ok = false;
+        self.quit_by_signal(code);
+    }
+
+    fn draw(&mut self, tty: &mut term::Tty) {
+        let mut tick = None;
+        if self.term_ok {
+            let snap = self.snapshot();
+            self.app.mark_seen(&snap);
+            let scene = view::Scene {
+                snap: &snap,
+                catalog: &self.catalog,
+                title: &self.title,
+                clock: Clock {
+                    now: SystemTime::now(),
+                    offset_secs: self.offset_secs,
+                },
+                theme: self.theme,
+            };
+            let app = &mut self.app;
+            if tty.draw(|f| tick = view::draw(f, app, &scene)).is_err() {
+                self.lost_terminal(1);
+            }
+        }
+        self.pacer.drawn(Instant::now(), tick);
+        self.ingest.drawn();
+    }
+}

@@ -1,0 +1,210 @@
+//! One frame: where the panes go, and the bottom line and help overlay. Drawing reads only
+//! what it is given (a [`Snapshot`], the rings through [`Sources`], a [`Clock`]), so a
+//! `TestBackend` renders exactly what a terminal shows.
+
+use std::sync::Arc;
+
+use procsnap::Process;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+use super::app::{App, Mode, Sel};
+use super::clock::{Clock, uptime_changes_in};
+use super::logview::Sources;
+use super::rows::{Catalog, Snapshot};
+use super::theme::Theme;
+use super::{list, pane};
+
+/// From this many columns on, the list sits left of the log pane; below, above it.
+pub const WIDE: u16 = 120;
+
+/// Where the parts of the screen go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Areas {
+    pub list: Option<Rect>,
+    pub log: Rect,
+    pub bottom: Option<Rect>,
+}
+
+/// Lays out `area` for `app` with `rows` list entries (the "all" entry included).
+pub fn areas(area: Rect, app: &App, rows: usize, list_width: usize) -> Areas {
+    let bottom_used = app.hints || app.mode != Mode::Normal || app.notice.is_some();
+    let (rest, bottom) = if bottom_used && area.height > 1 {
+        let [rest, bottom] =
+            Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(area);
+        (rest, Some(bottom))
+    } else {
+        (area, None)
+    };
+    if app.zoom {
+        return Areas {
+            list: None,
+            log: rest,
+            bottom,
+        };
+    }
+    let (list, log) = if area.width >= WIDE {
+        let w = (list_width as u16).clamp(30, rest.width / 2);
+        let [list, log] =
+            Layout::horizontal([Constraint::Length(w), Constraint::Min(0)]).areas(rest);
+        (list, log)
+    } else {
+        // Header, borders and rows; at most a third of the height.
+        let want = rows as u16 + 3;
+        let h = want.min(rest.height / 3).max(3.min(rest.height));
+        let [list, log] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(rest);
+        (list, log)
+    };
+    Areas {
+        list: Some(list),
+        log,
+        bottom,
+    }
+}
+
+/// The processes the selected pane reads: the newest one of the selected row, or every
+/// registered process under "all".
+pub fn pane_procs(app: &App, snap: &Snapshot) -> Vec<Arc<Process>> {
+    match &app.selected {
+        Sel::All => snap.all.clone(),
+        Sel::Name(_) => app
+            .row(snap)
+            .and_then(|r| r.proc.as_ref())
+            .map(|p| vec![p.process.clone()])
+            .unwrap_or_default(),
+    }
+}
+
+/// The colour slot of `name`: its declared position.
+pub fn slot(catalog: &Catalog, name: &str) -> usize {
+    catalog.position(name).unwrap_or(0)
+}
+
+/// What a frame is drawn from.
+pub struct Scene<'a> {
+    pub snap: &'a Snapshot,
+    pub catalog: &'a Catalog,
+    /// Shown in the list's title (the project directory's name).
+    pub title: &'a str,
+    pub clock: Clock,
+    pub theme: Theme,
+}
+
+/// Draws the whole screen; records the panes' places in `app.geometry`. Returns how long
+/// until an uptime on screen changes (`None`: nothing on screen changes by itself).
+pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time::Duration> {
+    let snap = scene.snap;
+    let a = areas(f.area(), app, snap.rows.len() + 1, list::wanted_width(snap));
+    let procs = pane_procs(app, snap);
+    let src = Sources::of(&procs, |n| slot(scene.catalog, n));
+    let style = (&scene.clock, scene.theme);
+    app.geometry.list = a.list;
+    app.geometry.list_rows = None;
+    if let Some(area) = a.list {
+        list::draw(f, area, app, snap, scene.title, style);
+    }
+    pane::draw(f, a.log, app, snap, &src, style);
+    if let Some(area) = a.bottom {
+        let line = bottom_line(app, scene.theme, area.width >= WIDE);
+        f.render_widget(Paragraph::new(line), area);
+    }
+    if app.help {
+        help(f, scene.theme);
+    }
+    a.list.and_then(|_| next_tick(snap, &scene.clock))
+}
+
+/// The soonest change of a running process's uptime (all change together: at the start of a
+/// second).
+fn next_tick(snap: &Snapshot, clock: &Clock) -> Option<std::time::Duration> {
+    snap.rows
+        .iter()
+        .filter_map(|r| r.proc.as_ref())
+        .filter(|p| !p.state.is_finished())
+        .filter_map(|p| list::shown_duration(&p.state, clock.now))
+        .map(|d| uptime_changes_in(d, clock.now))
+        .min()
+}
+
+/// The key hints on a wide terminal.
+const HINTS: &str = "j/k select · ⏎ log · r start/restart · s stop · x kill · R restart all · / search · o sort · z zoom · ? help · q quit";
+
+/// The key hints below [`WIDE`] columns.
+const SHORT_HINTS: &str =
+    "j/k select · ⏎ log · r run · s stop · x kill · / search · ? help · q quit";
+
+fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
+    match &app.mode {
+        Mode::Search(text) => Line::from(vec![
+            Span::styled("/", theme.prompt()),
+            Span::raw(text.clone()),
+            Span::styled("█", theme.dim()),
+            Span::styled("   Enter searches · Esc cancels", theme.dim()),
+        ]),
+        Mode::Confirm { live } => Line::styled(
+            format!("stop {live} processes and quit? (q/y to confirm)"),
+            theme.prompt(),
+        ),
+        Mode::Quitting { killing: false } => Line::styled(
+            "stopping every process group… (Q kills at once)",
+            theme.prompt(),
+        ),
+        Mode::Quitting { killing: true } => {
+            Line::styled("killing every process group…", theme.prompt())
+        }
+        Mode::Normal => match &app.notice {
+            Some(n) => Line::styled(n.clone(), theme.bold()),
+            None => Line::styled(if wide { HINTS } else { SHORT_HINTS }, theme.dim()),
+        },
+    }
+}
+
+/// The keys table (also in the README).
+pub const KEYS: &[(&str, &str)] = &[
+    ("j/k ↓/↑", "select (list) · scroll (log pane)"),
+    ("g/G", "first/last row · top/end of the log"),
+    ("Enter/Tab, Esc", "focus the log pane, back to the list"),
+    ("PgUp/PgDn", "scroll the log a page"),
+    ("r", "start the selected script (restart if running)"),
+    ("s", "stop: TERM, grace, then KILL of the group"),
+    ("x", "kill the group at once (SIGKILL)"),
+    ("R", "restart every running process"),
+    ("/ n N", "regex search; n older, N newer match"),
+    ("F/End", "follow the output again"),
+    ("w t", "wrap lines · timestamps"),
+    ("c", "clear the pane (the log is kept)"),
+    ("z", "zoom the log pane"),
+    ("o", "sort: declared, name, status, started"),
+    ("H", "hide/show the key hints"),
+    ("?", "this help"),
+    ("q", "quit, stopping every group (asks while any runs)"),
+    ("Q, Ctrl-C ×2", "quit without asking"),
+];
+
+fn help(f: &mut Frame, theme: Theme) {
+    let area = f.area();
+    let w = 72.min(area.width);
+    let h = (KEYS.len() as u16 + 2).min(area.height);
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    let lines: Vec<Line<'static>> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<15}"), theme.bold()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" keys · any key closes ")),
+        r,
+    );
+}
