@@ -1,4 +1,5 @@
-//! `procsnap mcp` stays bounded in memory over a long session of big outputs.
+//! `procsnap mcp` stays bounded in memory: over a long session of big outputs, and in the size
+//! of a log reply whatever `limit` asks for.
 
 mod common;
 
@@ -66,4 +67,89 @@ fn a_long_session_of_big_outputs_stays_within_16_mib() {
         anon <= 12 * 1024,
         "server RssAnon {anon} KiB after {RUNS} runs"
     );
+}
+
+/// Six scripts print 2000 lines of ~500 bytes each, one after another: ~11,000 lines stay in
+/// their rings, ~6 MB, and `limit: 10000` asks for 10,000 of them. The reply carries the most
+/// recent ones within 4 MiB, says `truncated`, and counts the rest in `omitted`; what the rings
+/// evicted is in `droppedLines`. The reply used to carry all 10,000 (5 MB here; 322 MB for 30
+/// scripts of 16 kB lines).
+#[test]
+fn a_log_reply_is_bounded_in_bytes_whatever_the_limit() {
+    const LINES: u64 = 2000;
+    let names = ["s1", "s2", "s3", "s4", "s5", "s6"];
+    let entries: Vec<(String, String)> = names
+        .iter()
+        .map(|n| {
+            let cmd = format!(
+                "awk 'BEGIN {{ p = sprintf(\"%0480d\", 0); for (i = 1; i <= {LINES}; i++) printf \"{n} %05d %s\\n\", i, p }}'"
+            );
+            (n.to_string(), cmd)
+        })
+        .collect();
+    let refs: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    let p = TempProject::procfile(&refs);
+    let mut m = Mcp::start_initialized(p.path());
+    for n in names {
+        let run = m.ok("scripts_run", json!({"name": n}));
+        wait_success(&mut m, n, run["processId"].as_str().unwrap());
+    }
+    for (tool, args, key) in [
+        ("logs_stream", json!({"limit": 10000}), "logs"),
+        (
+            "logs_search",
+            json!({"query": "000000", "limit": 10000}),
+            "results",
+        ),
+    ] {
+        let reply = m.ok(tool, args);
+        let entries = reply[key].as_array().unwrap();
+        let size = serde_json::to_string(&reply[key]).unwrap().len();
+        assert!(size <= 4 << 20, "{tool}: {size} bytes of entries");
+        assert!(
+            serde_json::to_string(&reply).unwrap().len() <= (4 << 20) + 1024,
+            "{tool}: whole reply"
+        );
+        assert_eq!(reply["truncated"], true, "{tool}");
+        // Every printed line is either in a ring or counted as evicted from it.
+        let dropped: u64 = reply["droppedLines"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert!(
+            dropped > 0,
+            "{tool}: 2000 lines of ~500 bytes overflow a 1 MiB ring"
+        );
+        let stored = names.len() as u64 * LINES - dropped;
+        assert!(stored > 10_000, "{stored}");
+        let omitted = reply["omitted"].as_u64().unwrap();
+        assert_eq!(omitted + entries.len() as u64, 10_000, "{tool}");
+        // The most recent: the last line printed is last, and the lines are contiguous.
+        let last: Vec<&str> = entries
+            .iter()
+            .rev()
+            .take(3)
+            .map(|e| e["content"].as_str().unwrap())
+            .collect();
+        assert!(
+            last[0].starts_with("s6 02000 "),
+            "{tool}: {:?}",
+            &last[0][..9]
+        );
+        assert!(
+            last[2].starts_with("s6 01998 "),
+            "{tool}: {:?}",
+            &last[2][..9]
+        );
+        assert!(
+            entries.len() > 6000,
+            "{tool}: {} entries kept",
+            entries.len()
+        );
+    }
 }
