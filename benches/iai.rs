@@ -326,9 +326,56 @@ fn registry_list_status(registry: Registry) -> Registry {
     registry
 }
 
+/// Live processes beside the one each `registry_start_remove` operation adds and removes.
+const LIVE: usize = 10;
+
+fn small_registry() -> Registry {
+    drop(pin());
+    let registry = Registry::new();
+    for i in 0..LIVE {
+        let p = registry.insert(&format!("p{i}"), CommandSpec::new("true"), 0);
+        p.state()
+            .update(|_| Ok::<_, Infallible>(running()))
+            .unwrap();
+    }
+    // Warm: one whole cycle, so the first allocation of each kind is outside the count.
+    start_remove(&registry);
+    registry
+}
+
+/// One short-lived process: registered (a registry write), started and exited (two state
+/// updates), removed (a second registry write), and freed.
+fn start_remove(registry: &Registry) {
+    let p = registry.insert("job", CommandSpec::new("true"), 0);
+    p.state()
+        .update(|_| Ok::<_, Infallible>(running()))
+        .unwrap();
+    p.state()
+        .update(|s| {
+            s.apply(procsnap::Event::Exited {
+                exit: procsnap::Exit::Code(0),
+                at: std::time::SystemTime::UNIX_EPOCH,
+            })
+        })
+        .unwrap();
+    drop(p);
+    black_box(registry.remove_finished());
+}
+
+// The registry write path: per operation two writes (insert, remove_finished) and two state
+// updates on a registry of 10 live processes, the frees of the removed processes included.
+#[library_benchmark]
+#[bench::live10(setup = small_registry, teardown = teardown)]
+fn registry_start_remove(registry: Registry) -> Registry {
+    for _ in 0..OPS {
+        start_remove(&registry);
+    }
+    registry
+}
+
 library_benchmark_group!(
     name = registry;
-    benchmarks = registry_list, registry_list_status
+    benchmarks = registry_list, registry_list_status, registry_start_remove
 );
 
 main!(library_benchmark_groups = reads, updates, registry);

@@ -56,8 +56,13 @@ if [[ $run_iai == 1 ]]; then
       statecell_update) t=500 ;;
       registry_list | registry_list_status) t=15 ;;
       proto_*) t=proto ;;
+      registry_start_remove) t=write ;;
       *) t= ;;
     esac
+    if [[ $t == write ]]; then
+      printf '%-28s %10s %10s  %s\n' "$name" "$per" "-" "info: 2 registry writes + 2 updates"
+      continue
+    fi
     if [[ $t == proto ]]; then
       printf '%-28s %10s %10s  %s\n' "$name" "$per" "-" "prototype (bench-only)"
       continue

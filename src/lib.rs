@@ -30,8 +30,10 @@
 //!   nothing; [`StateCell::snapshot`] pins, copies and unpins.
 //! - Writers are lock-free; every successful [`StateCell::update`] bumps `version` by one.
 //! - Memory is never reclaimed while a pinned reader can still see it; it is freed later, by
-//!   whichever thread's collection gets to it (a thread's last few deferred snapshots wait in its
-//!   local bag until it pins again or exits).
+//!   whichever thread's collection gets to it. A state update leaves its replaced 72-byte
+//!   snapshot in a thread-local bag (handed to the collector every 64, or when the thread
+//!   exits); a registry write hands the bag over at once, so a removed process and its log
+//!   ring are freed by the next registry write (see [`Registry`]).
 //! - Reading a state never waits on a stop, a spawn or the reaper.
 //!
 //! # Limits

@@ -128,17 +128,24 @@ static NEXT_SEQ: AtomicU64 = AtomicU64::new(1);
 /// assert_eq!(ring.dropped_lines(), 1);
 /// assert!(ring.bytes() <= ring.max_bytes());
 /// ```
+///
+/// What was evicted is counted ([`dropped_lines`](LogRing::dropped_lines),
+/// [`dropped_bytes`](LogRing::dropped_bytes)), and the counts are read without the lock, so a
+/// status listing can say, for every process, how much of its output is gone.
 #[derive(Debug)]
 pub struct LogRing {
     max_bytes: usize,
     inner: Mutex<Inner>,
+    /// Lines evicted so far; written under `inner`'s lock, read without it.
+    dropped_lines: AtomicU64,
+    /// Text bytes of those lines (their [`LINE_OVERHEAD`] not included).
+    dropped_bytes: AtomicU64,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     lines: VecDeque<LogLine>,
     bytes: usize,
-    dropped: u64,
 }
 
 impl LogRing {
@@ -154,6 +161,8 @@ impl LogRing {
         LogRing {
             max_bytes: max_bytes.max(LINE_OVERHEAD),
             inner: Mutex::new(Inner::default()),
+            dropped_lines: AtomicU64::new(0),
+            dropped_bytes: AtomicU64::new(0),
         }
     }
 
@@ -231,12 +240,20 @@ impl LogRing {
         truncated: bool,
     ) -> LogLine {
         let cost = text.len() + LINE_OVERHEAD;
+        let (mut lines, mut bytes) = (0, 0);
         while inner.bytes + cost > self.max_bytes {
             let Some(old) = inner.lines.pop_front() else {
                 break; // unreachable: cost <= max_bytes, so an empty ring always has room
             };
             inner.bytes -= old.text.len() + LINE_OVERHEAD;
-            inner.dropped += 1;
+            lines += 1;
+            bytes += old.text.len() as u64;
+        }
+        if lines > 0 {
+            // Relaxed: plain counters; the ring's lock orders the writers, and a reader only
+            // needs some recent value (one that took the lock after us sees ours).
+            self.dropped_lines.fetch_add(lines, Ordering::Relaxed);
+            self.dropped_bytes.fetch_add(bytes, Ordering::Relaxed);
         }
         // Taken under the ring's lock, so numbers increase strictly in ring order. Relaxed: the
         // counter only has to hand out unique numbers; the mutex orders the ring itself.
@@ -289,6 +306,33 @@ impl LogRing {
         let inner = self.lock();
         let start = inner.lines.partition_point(|l| l.seq <= seq);
         inner.lines.range(start..).cloned().collect()
+    }
+
+    /// The last `n` lines numbered below `seq`, oldest first: `before(u64::MAX, n)` is
+    /// [`tail(n)`](LogRing::tail), and passing the oldest number each call returned walks the
+    /// ring backwards a chunk at a time, holding the lock for one chunk only. Lines evicted
+    /// between two calls are skipped (they are gone).
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream};
+    /// let ring = LogRing::new(4096);
+    /// for i in 0..5 {
+    ///     ring.push_line(Stream::Stdout, &i.to_string(), false);
+    /// }
+    /// let newest = ring.before(u64::MAX, 2);
+    /// let older = ring.before(newest[0].seq, 2);
+    /// let texts: Vec<_> = older.iter().chain(&newest).map(|l| l.text.to_string()).collect();
+    /// assert_eq!(texts, ["1", "2", "3", "4"]);
+    /// assert_eq!(ring.before(ring.tail(5)[0].seq, 2).len(), 0);
+    /// ```
+    pub fn before(&self, seq: u64, n: usize) -> Vec<LogLine> {
+        let inner = self.lock();
+        let end = inner.lines.partition_point(|l| l.seq < seq);
+        inner
+            .lines
+            .range(end.saturating_sub(n)..end)
+            .cloned()
+            .collect()
     }
 
     /// The stored line numbered `seq`, if it is still in the ring.
@@ -390,7 +434,8 @@ impl LogRing {
         self.max_bytes
     }
 
-    /// How many lines were evicted to make room since the ring was created.
+    /// How many lines were evicted to make room since the ring was created. Read without
+    /// taking the ring's lock.
     ///
     /// ```
     /// use procsnap::{LogRing, Stream, LINE_OVERHEAD};
@@ -400,7 +445,23 @@ impl LogRing {
     /// assert_eq!(ring.dropped_lines(), 1);
     /// ```
     pub fn dropped_lines(&self) -> u64 {
-        self.lock().dropped
+        // Relaxed: see `push_line`.
+        self.dropped_lines.load(Ordering::Relaxed)
+    }
+
+    /// The text bytes of the evicted lines (without their [`LINE_OVERHEAD`]): how much output
+    /// is gone. Read without taking the ring's lock.
+    ///
+    /// ```
+    /// use procsnap::{LogRing, Stream, LINE_OVERHEAD};
+    /// let ring = LogRing::new(LINE_OVERHEAD + 5);
+    /// ring.push_line(Stream::Stdout, "hello", false);
+    /// ring.push_line(Stream::Stdout, "world", false);
+    /// assert_eq!((ring.dropped_lines(), ring.dropped_bytes()), (1, 5));
+    /// ```
+    pub fn dropped_bytes(&self) -> u64 {
+        // Relaxed: see `push_line`.
+        self.dropped_bytes.load(Ordering::Relaxed)
     }
 
     /// The sequence number of the newest line, or 0 when the ring is empty.

@@ -2,27 +2,21 @@
 //!
 //! Kept apart from the server so they can be tested (and benchmarked) without spawning
 //! anything. Status reads every process under one pin (one consistent, ordered view, no lock
-//! and no per-process pin); errors are messages that say what is available.
+//! and no per-process pin); errors are messages that say what is available. The log queries,
+//! bounded in bytes, are in [`logs_stream`] and [`logs_search`].
+
+mod logs;
+
+pub use logs::{DEFAULT_LIMIT, MAX_LIMIT, MAX_REPLY_BYTES, log_id, logs_search, logs_stream};
 
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use procsnap::{LogLine, ProcId, Process, Processes, Stream};
-use regex::RegexBuilder;
+use procsnap::{ProcId, Process, Processes};
 
 use crate::project::Project;
-use crate::timefmt::parse_rfc3339;
-use crate::wire::{
-    Level, LogEntry, LogsSearch, LogsStream, ProcessInfo, ScriptsList, ScriptsStatus, SearchParams,
-    StreamParams,
-};
-
-/// Default and maximum number of log lines a query returns.
-pub const DEFAULT_LIMIT: usize = 100;
-pub const MAX_LIMIT: usize = 10_000;
-/// Compiled-size cap for a client's regex (the regex crate's default is 10 MiB).
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
+use crate::wire::{ProcessInfo, ScriptsList, ScriptsStatus};
 
 /// How many characters of a client-supplied string an error message echoes.
 pub(crate) const CLIP_CHARS: usize = 200;
@@ -118,150 +112,20 @@ pub fn status_view(registry: &Processes, name: Option<&str>, now: SystemTime) ->
         .list(&guard)
         .iter()
         .filter(|p| name.is_none_or(|n| p.name() == n))
-        .map(|p| ProcessInfo::new(p.label(), p.name(), p.state().load(&guard), now))
+        .map(|p| ProcessInfo {
+            dropped_lines: p.logs().dropped_lines(),
+            dropped_bytes: p.logs().dropped_bytes(),
+            ..ProcessInfo::new(p.label(), p.name(), p.state().load(&guard), now)
+        })
         .collect();
     ScriptsStatus { processes }
 }
 
-/// `invalid regex "(": …`. The regex crate's message quotes the whole pattern (with a caret
-/// under the fault); for a pattern too long to echo, only its last line (the reason) is kept.
-fn regex_error(query: &str, e: &regex::Error) -> String {
-    let text = e.to_string();
-    match clip(query) {
-        Cow::Borrowed(q) => format!("invalid regex {q:?}: {text}"),
-        Cow::Owned(q) => {
-            let reason = text.lines().last().unwrap_or_default();
-            format!("invalid regex {q:?}: {}", clip(reason))
-        }
-    }
-}
-
-fn limit(requested: Option<u32>) -> usize {
-    requested.map_or(DEFAULT_LIMIT, |n| (n as usize).min(MAX_LIMIT))
-}
-
-fn level_matches(level: Level, stream: Stream) -> bool {
-    match level {
-        Level::All => true,
-        Level::Error => stream == Stream::Stderr,
-        Level::Info => stream == Stream::Stdout,
-    }
-}
-
-/// The processes a log query covers.
-fn targets(registry: &Processes, process_id: Option<&str>) -> Result<Vec<Arc<Process>>, String> {
-    match process_id {
-        Some(id) => Ok(vec![resolve(registry, id)?]),
-        None => {
-            let guard = procsnap::pin();
-            Ok(registry.list(&guard).to_vec())
-        }
-    }
-}
-
-/// A log entry's `id`: `<processId>-<seq>` (see [`LogEntry::id`]).
-pub fn log_id(process_id: &str, seq: u64) -> String {
-    format!("{process_id}-{seq}")
-}
-
-fn entry(p: &Process, label: &str, line: LogLine) -> LogEntry {
-    LogEntry {
-        id: log_id(label, line.seq),
-        process_id: label.to_owned(),
-        process_name: p.name().to_owned(),
-        content: line.text.to_string(),
-        timestamp: crate::timefmt::rfc3339(line.at),
-        is_error: line.stream.is_error(),
-        truncated: line.truncated,
-    }
-}
-
-/// Merges per-process results (each already oldest-first) into the `limit` most recent
-/// entries, oldest first. Sequence numbers are unique and increasing across every ring, so
-/// they give the true capture order.
-fn merge(per_process: Vec<(Arc<Process>, Vec<LogLine>)>, limit: usize) -> Vec<LogEntry> {
-    let mut all: Vec<(u64, LogEntry)> = Vec::new();
-    for (p, lines) in per_process {
-        let label = p.label();
-        all.extend(lines.into_iter().map(|l| (l.seq, entry(&p, &label, l))));
-    }
-    all.sort_unstable_by_key(|(seq, _)| *seq);
-    let skip = all.len().saturating_sub(limit);
-    all.into_iter().skip(skip).map(|(_, e)| e).collect()
-}
-
-/// `logs_stream`: the last `limit` lines, across processes or of one, optionally one stream.
-pub fn logs_stream(registry: &Processes, params: &StreamParams) -> Result<LogsStream, String> {
-    let level = params.level.unwrap_or_default();
-    let limit = limit(params.limit);
-    let procs = targets(registry, params.process_id.as_deref())?;
-    let per: Vec<_> = procs
-        .into_iter()
-        .map(|p| {
-            let lines = if level == Level::All {
-                p.logs().tail(limit)
-            } else {
-                p.logs().search(limit, |l| level_matches(level, l.stream))
-            };
-            (p, lines)
-        })
-        .collect();
-    Ok(LogsStream {
-        logs: merge(per, limit),
-    })
-}
-
-/// `logs_search`: lines matching a substring or regex, with process, stream and time filters.
-pub fn logs_search(registry: &Processes, params: &SearchParams) -> Result<LogsSearch, String> {
-    let level = params.level.unwrap_or_default();
-    let limit = limit(params.limit);
-    let since = match params.since.as_deref() {
-        // The parser's message quotes its input: for a long input, take the message it gives
-        // for the clipped text (which is no time either).
-        Some(s) => Some(parse_rfc3339(s).map_err(|e| {
-            let e = match clip(s) {
-                Cow::Owned(short) => parse_rfc3339(&short).err().unwrap_or(e),
-                Cow::Borrowed(_) => e,
-            };
-            format!("since: {e}")
-        })?),
-        None => None,
-    };
-    let regex = if params.regex.unwrap_or(false) {
-        Some(
-            RegexBuilder::new(&params.query)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map_err(|e| regex_error(&params.query, &e))?,
-        )
-    } else {
-        None
-    };
-    let procs = targets(registry, params.process_id.as_deref())?;
-    let query = params.query.as_str();
-    let per: Vec<_> = procs
-        .into_iter()
-        .map(|p| {
-            let lines = p.logs().search(limit, |l| {
-                level_matches(level, l.stream)
-                    && since.is_none_or(|t| l.at >= t)
-                    && match &regex {
-                        Some(r) => r.is_match(&l.text),
-                        None => l.text.contains(query),
-                    }
-            });
-            (p, lines)
-        })
-        .collect();
-    Ok(LogsSearch {
-        results: merge(per, limit),
-    })
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
-    use procsnap::{CommandSpec, Event, Exit};
+    use crate::wire::{SearchParams, StreamParams};
+    use procsnap::{CommandSpec, Event, Exit, Stream};
     use std::path::PathBuf;
     use std::time::Duration;
 
@@ -279,7 +143,7 @@ mod tests {
     }
 
     /// dev (running) and build (failed, code 2), with interleaved output.
-    fn registry() -> (Processes, Arc<Process>, Arc<Process>) {
+    pub(crate) fn registry() -> (Processes, Arc<Process>, Arc<Process>) {
         let r = procsnap::Registry::new();
         let at = SystemTime::now();
         let dev = r.insert("dev", CommandSpec::shell("vite"), 0);
@@ -334,6 +198,29 @@ mod tests {
         );
     }
 
+    /// A ring's evictions show in the status of its process, read without the ring's lock.
+    #[test]
+    fn status_reports_what_each_ring_evicted() {
+        let r = procsnap::Registry::with_log_bytes(procsnap::LINE_OVERHEAD + 10);
+        let p = r.insert("chatty", CommandSpec::new("true"), 0);
+        let q = r.insert("quiet", CommandSpec::new("true"), 0);
+        let r = Processes::from(r);
+        for line in ["0123456789", "abc", "de"] {
+            p.logs().push_line(Stream::Stdout, line, false);
+        }
+        q.logs().push_line(Stream::Stdout, "ok", false);
+        let st = status_view(&r, None, SystemTime::now());
+        let counts: Vec<_> = st
+            .processes
+            .iter()
+            .map(|i| (i.dropped_lines, i.dropped_bytes))
+            .collect();
+        assert_eq!(counts, [(2, 13), (0, 0)]);
+        let v = serde_json::to_value(&st).unwrap();
+        assert_eq!(v["processes"][0]["droppedLines"], 2);
+        assert_eq!(v["processes"][1]["droppedBytes"], 0);
+    }
+
     #[test]
     fn resolve_needs_the_exact_label() {
         let (r, dev, build) = registry();
@@ -354,59 +241,7 @@ mod tests {
         );
     }
 
-    #[test]
-    fn stream_merges_in_capture_order_and_level_error_is_stderr_only() {
-        let (r, dev, _) = registry();
-        let all = logs_stream(&r, &StreamParams::default()).unwrap().logs;
-        let texts: Vec<_> = all.iter().map(|e| e.content.as_str()).collect();
-        assert_eq!(
-            texts,
-            [
-                "listening on http://localhost:5173",
-                "compiling 12 files",
-                "error TS2304: Cannot find name 'x'",
-                "GET / 200",
-                "warning: slow request"
-            ]
-        );
-        let errs = logs_stream(
-            &r,
-            &StreamParams {
-                level: Some(Level::Error),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .logs;
-        assert_eq!(errs.len(), 2);
-        assert!(errs.iter().all(|e| e.is_error));
-        let last_dev = logs_stream(
-            &r,
-            &StreamParams {
-                process_id: Some(dev.label()),
-                level: Some(Level::Info),
-                limit: Some(1),
-            },
-        )
-        .unwrap()
-        .logs;
-        assert_eq!(last_dev.len(), 1);
-        assert_eq!(last_dev[0].content, "GET / 200");
-        assert_eq!(last_dev[0].process_name, "dev");
-        assert!(
-            logs_stream(
-                &r,
-                &StreamParams {
-                    process_id: Some("dev-77".into()),
-                    ..Default::default()
-                }
-            )
-            .unwrap_err()
-            .contains("unknown processId")
-        );
-    }
-
-    fn search(
+    pub(crate) fn search(
         r: &Processes,
         query: &str,
         f: impl FnOnce(&mut SearchParams),
@@ -421,61 +256,6 @@ mod tests {
             .into_iter()
             .map(|e| e.content)
             .collect())
-    }
-
-    #[test]
-    fn search_substring_vs_regex_is_honoured() {
-        let (r, _, _) = registry();
-        // As a substring, "GET.*200" matches nothing; as a regex it matches.
-        assert!(search(&r, "GET.*200", |_| {}).unwrap().is_empty());
-        assert_eq!(
-            search(&r, "GET.*200", |p| p.regex = Some(true)).unwrap(),
-            ["GET / 200"]
-        );
-        assert_eq!(
-            search(&r, "(?i)^ERROR|warning", |p| p.regex = Some(true)).unwrap(),
-            [
-                "error TS2304: Cannot find name 'x'",
-                "warning: slow request"
-            ]
-        );
-        let e = search(&r, "([", |p| p.regex = Some(true)).unwrap_err();
-        assert!(e.starts_with("invalid regex \"([\""), "{e}");
-    }
-
-    #[test]
-    fn search_level_process_since_and_limit_filters() {
-        let (r, dev, _) = registry();
-        assert_eq!(
-            search(&r, "", |p| p.level = Some(Level::Error)).unwrap(),
-            [
-                "error TS2304: Cannot find name 'x'",
-                "warning: slow request"
-            ]
-        );
-        assert_eq!(
-            search(&r, "", |p| {
-                p.process_id = Some(dev.label());
-                p.limit = Some(2);
-            })
-            .unwrap(),
-            ["GET / 200", "warning: slow request"]
-        );
-        assert_eq!(search(&r, "", |p| p.limit = Some(0)).unwrap().len(), 0);
-        let future = crate::timefmt::rfc3339(SystemTime::now() + Duration::from_secs(60));
-        assert!(
-            search(&r, "", |p| p.since = Some(future))
-                .unwrap()
-                .is_empty()
-        );
-        assert_eq!(
-            search(&r, "", |p| p.since = Some("2000-01-01T00:00:00Z".into()))
-                .unwrap()
-                .len(),
-            5
-        );
-        let e = search(&r, "", |p| p.since = Some("yesterday".into())).unwrap_err();
-        assert!(e.starts_with("since: "), "{e}");
     }
 
     #[test]
@@ -525,43 +305,6 @@ mod tests {
             e.starts_with("invalid regex \"a(b\": ") && e.contains('^'),
             "{e}"
         );
-    }
-
-    /// The id was the bare sequence number while the docs and the output schema promised one
-    /// that names the process.
-    #[test]
-    fn log_entry_ids_are_the_process_id_and_the_capture_sequence() {
-        let (r, dev, build) = registry();
-        let logs = logs_stream(&r, &StreamParams::default()).unwrap().logs;
-        let mut last: Option<u64> = None;
-        for e in &logs {
-            let seq =
-                e.id.strip_prefix(&format!("{}-", e.process_id))
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .unwrap_or_else(|| panic!("{:?} is not <processId>-<seq>", e.id));
-            assert!(
-                last.is_none_or(|l| seq > l),
-                "ids follow capture order: {logs:?}"
-            );
-            last = Some(seq);
-        }
-        let first_dev = dev.logs().tail(10)[0].seq;
-        assert_eq!(logs[0].id, format!("{}-{first_dev}", dev.label()));
-        assert_eq!(
-            logs[1].id,
-            log_id(&build.label(), build.logs().tail(10)[0].seq)
-        );
-        // Search results carry the same ids as the stream.
-        let found = logs_search(
-            &r,
-            &SearchParams {
-                query: "GET".into(),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .results;
-        assert_eq!(found[0].id, logs[3].id);
     }
 
     #[test]

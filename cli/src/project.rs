@@ -8,7 +8,9 @@
 //!
 //! Both files may start with a UTF-8 byte order mark (npm accepts one); positions are counted
 //! after it, as an editor shows them. Either file is read only up to [`MAX_FILE_BYTES`], and
-//! parsing is linear in its size (a package.json of 100,000 scripts is no problem).
+//! parsing is linear in its size (a package.json of 100,000 scripts is no problem). Either
+//! must be a regular file or a symlink to one: a FIFO, socket, device or directory in its place
+//! is an error naming it (`…/package.json: is a FIFO, not a regular file`), never a hang.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -119,6 +121,9 @@ pub enum ProjectError {
     Dir { path: PathBuf, source: io::Error },
     /// The file is larger than `limit` bytes ([`MAX_FILE_BYTES`]).
     TooLarge { path: PathBuf, limit: u64 },
+    /// The path is not a regular file (or a symlink to one): `kind` says what it is, e.g.
+    /// `"a FIFO"`. It is refused rather than read: a FIFO would block until a writer came.
+    NotAFile { path: PathBuf, kind: &'static str },
 }
 
 impl fmt::Display for ProjectError {
@@ -140,6 +145,9 @@ impl fmt::Display for ProjectError {
                     path.display()
                 )
             }
+            ProjectError::NotAFile { path, kind } => {
+                write!(f, "{}: is {kind}, not a regular file", path.display())
+            }
             ProjectError::TooLarge { path, limit } => write!(
                 f,
                 "{}: too large (over {} MiB, the most procsnap reads)",
@@ -154,7 +162,9 @@ impl std::error::Error for ProjectError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ProjectError::Read { source, .. } | ProjectError::Dir { source, .. } => Some(source),
-            ProjectError::Syntax { .. } | ProjectError::TooLarge { .. } => None,
+            ProjectError::Syntax { .. }
+            | ProjectError::TooLarge { .. }
+            | ProjectError::NotAFile { .. } => None,
         }
     }
 }
@@ -315,10 +325,16 @@ fn read_capped(path: &Path, limit: u64) -> Result<Option<String>, ProjectError> 
         path: path.to_owned(),
         source,
     };
-    let file = match fs::File::open(path) {
+    let file = match open_regular(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(read_error(source)),
+        Err(OpenError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(OpenError::Io(source)) => return Err(read_error(source)),
+        Err(OpenError::NotAFile(kind)) => {
+            return Err(ProjectError::NotAFile {
+                path: path.to_owned(),
+                kind,
+            });
+        }
     };
     // One byte past the limit tells "too large" from "exactly the limit", without reading
     // (or allocating for) the rest of a huge file.
@@ -348,6 +364,55 @@ fn read_capped(path: &Path, limit: u64) -> Result<Option<String>, ProjectError> 
                 message: "not valid UTF-8".to_owned(),
             })
         }
+    }
+}
+
+/// Why [`open_regular`] gave no file.
+enum OpenError {
+    Io(io::Error),
+    /// What the path is instead of a regular file (`"a FIFO"`).
+    NotAFile(&'static str),
+}
+
+/// `path` opened for reading if it is a regular file (symlinks followed).
+///
+/// Opened with `O_NONBLOCK`, so that a FIFO does not block the open until a writer comes (a
+/// plain `open` of a FIFO waits forever); the type is then checked on the opened file, so it
+/// cannot change between the check and the read. `O_NONBLOCK` changes nothing for a regular
+/// file. A socket cannot be opened at all (`ENXIO`), so it is named from its metadata.
+fn open_regular(path: &Path) -> Result<fs::File, OpenError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path);
+    let meta = match &file {
+        Ok(f) => f.metadata(),
+        Err(e) if e.raw_os_error() == Some(libc::ENXIO) => fs::metadata(path),
+        Err(_) => return file.map_err(OpenError::Io),
+    };
+    match meta {
+        Ok(m) if !m.file_type().is_file() => Err(OpenError::NotAFile(kind_of(m.file_type()))),
+        Ok(_) => file.map_err(OpenError::Io),
+        Err(e) => Err(OpenError::Io(e)),
+    }
+}
+
+/// `"a FIFO"`, `"a socket"`, ... for a file type that is not a regular file.
+fn kind_of(t: fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "a special file"
     }
 }
 
@@ -866,5 +931,77 @@ mod tests {
     fn missing_directory_is_an_error() {
         let e = Project::discover(Path::new("/nonexistent/procsnap/x")).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/procsnap/x"));
+    }
+
+    /// `discover`, or a panic if it has not answered within 5 s (it used to block forever in
+    /// `open` on a FIFO; the stuck thread is left behind).
+    fn discover_within_5s(dir: &Path) -> Result<Project, ProjectError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let dir = dir.to_owned();
+        std::thread::spawn(move || {
+            let _ = tx.send(Project::discover(&dir));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("discovery hung")
+    }
+
+    fn mkfifo(path: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mkfifo {}", path.display());
+    }
+
+    /// `mkfifo package.json` (or Procfile) made every command hang in `open`, waiting for a
+    /// writer; `procsnap mcp` never answered `initialize`.
+    #[test]
+    fn a_fifo_project_file_is_an_error_not_a_hang() {
+        for name in ["package.json", "Procfile"] {
+            let d = TempDir::new(&format!("fifo-{name}"));
+            mkfifo(&d.0.join(name));
+            let e = discover_within_5s(&d.0).unwrap_err().to_string();
+            assert!(
+                e.ends_with(&format!("{name}: is a FIFO, not a regular file")),
+                "{e}"
+            );
+            assert!(e.contains(&*d.0.to_string_lossy()), "names the path: {e}");
+        }
+    }
+
+    #[test]
+    fn a_socket_device_or_directory_project_file_is_an_error() {
+        let d = TempDir::new("special");
+        let _socket = std::os::unix::net::UnixListener::bind(d.0.join("package.json")).unwrap();
+        let e = discover_within_5s(&d.0).unwrap_err().to_string();
+        assert!(
+            e.ends_with("package.json: is a socket, not a regular file"),
+            "{e}"
+        );
+        fs::remove_file(d.0.join("package.json")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.0.join("Procfile")).unwrap();
+        let e = discover_within_5s(&d.0).unwrap_err().to_string();
+        assert!(
+            e.ends_with("Procfile: is a character device, not a regular file"),
+            "{e}"
+        );
+        fs::remove_file(d.0.join("Procfile")).unwrap();
+        fs::create_dir(d.0.join("Procfile")).unwrap();
+        let e = discover_within_5s(&d.0).unwrap_err().to_string();
+        assert!(
+            e.ends_with("Procfile: is a directory, not a regular file"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_symlink_to_a_regular_file_is_read() {
+        let d = TempDir::new("symlink");
+        d.write("real-procfile", "web: echo hi\n");
+        std::os::unix::fs::symlink(d.0.join("real-procfile"), d.0.join("Procfile")).unwrap();
+        let p = discover_within_5s(&d.0).unwrap();
+        assert_eq!(p.scripts.len(), 1);
+        assert_eq!(p.scripts[0].command, "echo hi");
     }
 }

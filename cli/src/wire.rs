@@ -95,10 +95,16 @@ pub struct ProcessInfo {
     /// Time since start (until the end, for a finished process).
     pub uptime: String,
     pub restarts: u32,
+    /// Output lines its log ring evicted: the ring keeps the most recent 1 MiB of output and
+    /// drops the oldest lines to make room, so these are no longer in the logs tools' answers.
+    pub dropped_lines: u64,
+    /// The text bytes of those lines.
+    pub dropped_bytes: u64,
 }
 
 impl ProcessInfo {
-    /// Builds the entry for one process from a state snapshot, at one instant `now`.
+    /// Builds the entry for one process from a state snapshot, at one instant `now`, with
+    /// nothing dropped (the ring's counts are set by the caller that has the process).
     pub fn new(process_id: String, name: &str, s: &ProcessState, now: SystemTime) -> ProcessInfo {
         let finished = s.is_finished();
         let ran = s.duration_at(now);
@@ -114,6 +120,8 @@ impl ProcessInfo {
             signal: s.exit.and_then(Exit::signal),
             uptime: ran.map_or_else(|| "0ms".to_owned(), human),
             restarts: s.restarts,
+            dropped_lines: 0,
+            dropped_bytes: 0,
         }
     }
 }
@@ -150,16 +158,31 @@ pub struct LogEntry {
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogsStream {
-    /// Oldest first.
+    /// Oldest first; at most `limit`, the most recent, and at most 4 MiB of entry JSON.
     pub logs: Vec<LogEntry>,
+    /// True when older lines within `limit` were left out to keep the reply within 4 MiB.
+    pub truncated: bool,
+    /// How many lines within `limit` were left out for that bound (the oldest ones); narrow
+    /// the query (`processId`, `level`, `logs_search`) to see them.
+    pub omitted: u64,
+    /// For each process queried whose log ring evicted lines (the oldest go first once its
+    /// 1 MiB is full), how many: those lines are gone for good.
+    pub dropped_lines: BTreeMap<String, u64>,
 }
 
 /// `logs_search` result.
 #[derive(Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LogsSearch {
-    /// Oldest first; at most `limit`, the most recent matches.
+    /// Oldest first; at most `limit`, the most recent matches, and at most 4 MiB of entry JSON.
     pub results: Vec<LogEntry>,
+    /// True when older matches within `limit` were left out to keep the reply within 4 MiB.
+    pub truncated: bool,
+    /// How many matches within `limit` were left out for that bound (the oldest ones).
+    pub omitted: u64,
+    /// For each process searched whose log ring evicted lines, how many: a search cannot find
+    /// them.
+    pub dropped_lines: BTreeMap<String, u64>,
 }
 
 /// `scripts_run` arguments.
@@ -210,7 +233,8 @@ pub struct StreamParams {
     /// `error`: stderr lines only; `info`: stdout only; `all` (default): both.
     #[serde(default)]
     pub level: Option<Level>,
-    /// How many of the most recent lines (default 100, at most 10000).
+    /// How many of the most recent lines (default 100, at most 10000). A reply carries at
+    /// most 4 MiB of entries whatever the limit; see `truncated` and `omitted`.
     #[serde(default)]
     pub limit: Option<u32>,
 }
@@ -234,7 +258,8 @@ pub struct SearchParams {
     /// Only lines captured at or after this RFC 3339 time (e.g. `2026-05-01T12:00:00Z`).
     #[serde(default)]
     pub since: Option<String>,
-    /// At most this many matches, the most recent (default 100, at most 10000).
+    /// At most this many matches, the most recent (default 100, at most 10000). A reply
+    /// carries at most 4 MiB of entries whatever the limit; see `truncated` and `omitted`.
     #[serde(default)]
     pub limit: Option<u32>,
 }

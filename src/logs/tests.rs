@@ -46,6 +46,7 @@ fn eviction_keeps_bytes_within_bound_for_random_sizes() {
     let ring = LogRing::new(max);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut pushed = Vec::new();
+    let mut pushed_text = 0;
     for _ in 0..20_000 {
         let len = match rng.below(10) {
             0 => rng.below(3 * max), // sometimes longer than the whole ring
@@ -55,6 +56,7 @@ fn eviction_keeps_bytes_within_bound_for_random_sizes() {
         let text = "x".repeat(len);
         let seq = ring.push_line(Stream::Stdout, &text, false);
         pushed.push(seq);
+        pushed_text += len.min(max - LINE_OVERHEAD);
         let bytes = ring.bytes();
         assert!(bytes <= max, "{bytes} > {max}");
         // The stored lines are exactly the newest ones pushed, and the accounting is exact.
@@ -64,7 +66,28 @@ fn eviction_keeps_bytes_within_bound_for_random_sizes() {
         let seqs: Vec<u64> = all.iter().map(|l| l.seq).collect();
         assert_eq!(seqs, pushed[pushed.len() - all.len()..]);
         assert_eq!(ring.dropped_lines() as usize + all.len(), pushed.len());
+        let kept_text: usize = all.iter().map(|l| l.text.len()).sum();
+        assert_eq!(ring.dropped_bytes() as usize + kept_text, pushed_text);
     }
+}
+
+#[test]
+fn before_walks_the_ring_backwards_in_chunks() {
+    let ring = LogRing::new(64 * 1024);
+    for i in 0..100 {
+        ring.push_line(Stream::Stdout, &i.to_string(), false);
+    }
+    let mut walked = Vec::new();
+    let mut upper = u64::MAX;
+    loop {
+        let chunk = ring.before(upper, 7);
+        let Some(first) = chunk.first() else { break };
+        upper = first.seq;
+        walked.splice(0..0, chunk);
+    }
+    assert_eq!(walked, ring.tail(usize::MAX));
+    assert_eq!(walked.len(), 100);
+    assert!(ring.before(u64::MAX, 0).is_empty());
 }
 
 #[test]
