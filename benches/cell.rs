@@ -17,7 +17,6 @@
 //! Run: `cargo bench --bench cell` (about a minute; `scripts/bench.sh` extracts the ratios). On a
 //! shared machine compare only ratios within one run, never absolute times across runs.
 
-use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier, Mutex, RwLock};
@@ -30,7 +29,7 @@ use procsnap::{CommandSpec, LockedCell, ProcessState, Registry, pin};
 
 #[path = "common/mod.rs"]
 mod common;
-use common::{Contenders, READS, Read, running, thread_cpu_ns};
+use common::{Contenders, READS, Read, running, started, thread_cpu_ns};
 
 /// `iters` calls of `op` on this thread, timed.
 fn timed(iters: u64, op: impl FnOnce(u64)) -> Duration {
@@ -183,9 +182,7 @@ impl Lists {
         let ours = Registry::new();
         for i in 0..n {
             let p = ours.insert(&format!("p{i}"), CommandSpec::new("true"), 0);
-            p.state()
-                .update(|_| Ok::<_, Infallible>(running()))
-                .unwrap();
+            ours.apply(p.id(), started()).unwrap();
         }
         Lists {
             ours,

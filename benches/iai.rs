@@ -26,7 +26,7 @@ use procsnap::{CommandSpec, Guard, LockedCell, ProcessState, Registry, StateCell
 #[path = "common/mod.rs"]
 mod common;
 use common::seqlock::SeqCell;
-use common::{running, tl_snapshot};
+use common::{running, started, tl_snapshot};
 
 /// Operations per measured call.
 const OPS: usize = 1000;
@@ -108,9 +108,7 @@ fn registry() -> Registry {
     let registry = Registry::new();
     for i in 0..PROCS {
         let p = registry.insert(&format!("p{i}"), CommandSpec::new("true"), 0);
-        p.state()
-            .update(|_| Ok::<_, Infallible>(running()))
-            .unwrap();
+        registry.apply(p.id(), started()).unwrap();
     }
     registry
 }
@@ -334,9 +332,7 @@ fn small_registry() -> Registry {
     let registry = Registry::new();
     for i in 0..LIVE {
         let p = registry.insert(&format!("p{i}"), CommandSpec::new("true"), 0);
-        p.state()
-            .update(|_| Ok::<_, Infallible>(running()))
-            .unwrap();
+        registry.apply(p.id(), started()).unwrap();
     }
     // Warm: one whole cycle, so the first allocation of each kind is outside the count.
     start_remove(&registry);
@@ -347,17 +343,12 @@ fn small_registry() -> Registry {
 /// updates), removed (a second registry write), and freed.
 fn start_remove(registry: &Registry) {
     let p = registry.insert("job", CommandSpec::new("true"), 0);
-    p.state()
-        .update(|_| Ok::<_, Infallible>(running()))
-        .unwrap();
-    p.state()
-        .update(|s| {
-            s.apply(procsnap::Event::Exited {
-                exit: procsnap::Exit::Code(0),
-                at: std::time::SystemTime::UNIX_EPOCH,
-            })
-        })
-        .unwrap();
+    registry.apply(p.id(), started()).unwrap();
+    let exited = procsnap::Event::Exited {
+        exit: procsnap::Exit::Code(0),
+        at: std::time::SystemTime::UNIX_EPOCH,
+    };
+    registry.apply(p.id(), exited).unwrap();
     drop(p);
     black_box(registry.remove_finished());
 }

@@ -10,6 +10,7 @@ use std::fmt;
 use std::io;
 
 use crate::ProcId;
+use crate::state::Rejected;
 
 /// A process could not be spawned. Names the failed operation and the program.
 ///
@@ -90,6 +91,27 @@ impl fmt::Display for StopError {
 }
 
 impl Error for StopError {}
+
+/// [`Registry::apply`](crate::Registry::apply) changed nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// No process of this registry has this id.
+    UnknownProcess(ProcId),
+    /// The event does not apply to the process's current state.
+    Rejected(Rejected),
+}
+
+impl fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApplyError::UnknownProcess(id) => write!(f, "unknown process {id}"),
+            ApplyError::Rejected(r) => r.fmt(f),
+        }
+    }
+}
+
+impl Error for ApplyError {}
 
 /// [`Supervisor::restart`](crate::Supervisor::restart) failed.
 #[derive(Debug)]

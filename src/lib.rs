@@ -49,10 +49,10 @@
 //! let Reserve::Started(p) = registry.reserve("dev", CommandSpec::shell("sleep 1")) else {
 //!     unreachable!()
 //! };
-//! p.state().update(|s| s.apply(Event::Started { pid: 4242, at: SystemTime::now() })).unwrap();
+//! registry.apply(p.id(), Event::Started { pid: 4242, at: SystemTime::now() }).unwrap();
 //!
-//! let guard = procsnap::pin();
-//! let running = registry.list(&guard).iter().filter(|p| p.state().load(&guard).is_running());
+//! let mut reader = procsnap::Reader::new(); // one per thread: pinned, repins on its own
+//! let running = reader.list(&registry).filter(|(_, state)| state.is_running());
 //! assert_eq!(running.count(), 1);
 //! ```
 #![deny(unsafe_code)]
@@ -70,8 +70,10 @@ pub mod supervisor;
 #[allow(unsafe_code)]
 pub mod sys;
 
-pub use cell::{Guard, Listed, LockedCell, REPIN_EVERY, Reader, StateCell, Updated, pin};
-pub use error::{RestartError, SpawnError, StopError};
+pub use cell::{
+    Guard, Listed, LockedCell, REPIN_EVERY, Reader, StateCell, StateView, Updated, pin,
+};
+pub use error::{ApplyError, RestartError, SpawnError, StopError};
 pub use events::{Broadcast, EventQueue, Subscription};
 pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};
 pub use registry::{DEFAULT_LOG_BYTES, ProcId, Process, Processes, Registry, Reserve};

@@ -15,19 +15,11 @@ use std::time::SystemTime;
 
 use procsnap::{CommandSpec, Event, Exit, Process, Registry, Stream};
 
-fn finish(p: &Process) {
+fn finish(r: &Registry, p: &Process) {
     let at = SystemTime::now();
-    p.state()
-        .update(|s| s.apply(Event::Started { pid: 1, at }))
-        .unwrap();
-    p.state()
-        .update(|s| {
-            s.apply(Event::Exited {
-                exit: Exit::Code(0),
-                at,
-            })
-        })
-        .unwrap();
+    r.apply(p.id(), Event::Started { pid: 1, at }).unwrap();
+    let exit = Exit::Code(0);
+    r.apply(p.id(), Event::Exited { exit, at }).unwrap();
 }
 
 /// A finished process holding `kib` KiB of output, known to the caller only through a `Weak`.
@@ -37,7 +29,7 @@ fn finished_with_output(r: &Registry, name: &str, kib: usize) -> Weak<Process> {
     for _ in 0..kib {
         p.logs().push_line(Stream::Stdout, &line, false);
     }
-    finish(&p);
+    finish(r, &p);
     Arc::downgrade(&p)
 }
 

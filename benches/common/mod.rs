@@ -21,10 +21,15 @@ use seqlock::SeqCell;
 /// A realistic state to read: a started, running process (every optional field but the exit
 /// filled in), so a copy moves the whole struct.
 pub fn running() -> ProcessState {
-    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     ProcessState::default()
-        .apply(Event::Started { pid: 4242, at })
+        .apply(started())
         .expect("a pending process can start")
+}
+
+/// The event that makes [`running`] of a pending state.
+pub fn started() -> Event {
+    let at = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    Event::Started { pid: 4242, at }
 }
 
 /// On-CPU time of the calling thread so far, in nanoseconds (`/proc/thread-self/schedstat`), or

@@ -31,14 +31,8 @@ fn fixture() -> (Registry, Catalog) {
             spec: Ok(CommandSpec::shell("true")),
         });
         let p = reg.insert(&name, CommandSpec::shell("true"), 0);
-        p.state()
-            .update(|s| {
-                s.apply(Event::Started {
-                    pid: 10_000 + i as u32,
-                    at,
-                })
-            })
-            .unwrap();
+        let pid = 10_000 + i as u32;
+        reg.apply(p.id(), Event::Started { pid, at }).unwrap();
         for j in 0..200 {
             p.logs().push_line(
                 Stream::Stdout,

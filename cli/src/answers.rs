@@ -147,14 +147,9 @@ pub(super) mod tests {
         let r = procsnap::Registry::new();
         let at = SystemTime::now();
         let dev = r.insert("dev", CommandSpec::shell("vite"), 0);
-        dev.state()
-            .update(|s| s.apply(Event::Started { pid: 10, at }))
-            .unwrap();
+        r.apply(dev.id(), Event::Started { pid: 10, at }).unwrap();
         let build = r.insert("build", CommandSpec::shell("tsc"), 0);
-        build
-            .state()
-            .update(|s| s.apply(Event::Started { pid: 11, at }))
-            .unwrap();
+        r.apply(build.id(), Event::Started { pid: 11, at }).unwrap();
         dev.logs()
             .push_line(Stream::Stdout, "listening on http://localhost:5173", false);
         build
@@ -166,15 +161,14 @@ pub(super) mod tests {
         dev.logs().push_line(Stream::Stdout, "GET / 200", false);
         dev.logs()
             .push_line(Stream::Stderr, "warning: slow request", false);
-        build
-            .state()
-            .update(|s| {
-                s.apply(Event::Exited {
-                    exit: Exit::Code(2),
-                    at: at + Duration::from_millis(300),
-                })
-            })
-            .unwrap();
+        r.apply(
+            build.id(),
+            Event::Exited {
+                exit: Exit::Code(2),
+                at: at + Duration::from_millis(300),
+            },
+        )
+        .unwrap();
         (Processes::from(r), dev, build)
     }
 

@@ -53,18 +53,18 @@ impl Fixture {
 
     fn start(&self, name: &str, pid: u32, at: u64, restarts: u32) -> Arc<Process> {
         let p = self.reg.insert(name, CommandSpec::shell("true"), restarts);
-        p.state()
-            .update(|s| s.apply(Event::Started { pid, at: t(at) }))
+        self.reg
+            .apply(p.id(), Event::Started { pid, at: t(at) })
             .unwrap();
         p
     }
 
     fn end(&self, p: &Process, exit: Exit, at: u64, stopped: bool) {
         if stopped {
-            p.state().update(|s| s.apply(Event::StopRequested)).unwrap();
+            self.reg.apply(p.id(), Event::StopRequested).unwrap();
         }
-        p.state()
-            .update(|s| s.apply(Event::Exited { exit, at: t(at) }))
+        self.reg
+            .apply(p.id(), Event::Exited { exit, at: t(at) })
             .unwrap();
     }
 

@@ -132,33 +132,29 @@ fuzz_target!(|ops: Vec<Op>| {
                     continue;
                 }
                 let k = usize::from(i) % model.len();
-                let p = registry
-                    .get(model[k].id)
-                    .expect("a modelled process is registered");
-                let state = p.state();
                 let e = &mut model[k];
+                let apply = |event| registry.apply(e.id, event);
+                let started = Event::Started { pid: 100, at: now };
                 match (op, e.life) {
                     (Op::Start { .. }, Life::Pending) => {
-                        state
-                            .update(|s| s.apply(Event::Started { pid: 100, at: now }))
-                            .unwrap();
+                        apply(started).unwrap();
                         e.life = Life::Running;
                     }
                     (Op::Stop { .. }, Life::Running) => {
-                        state.update(|s| s.apply(Event::StopRequested)).unwrap();
+                        apply(Event::StopRequested).unwrap();
                         e.life = Life::Stopping;
                     }
                     (Op::Finish { code, .. }, Life::Pending | Life::Running | Life::Stopping) => {
                         if e.life == Life::Pending {
-                            state
-                                .update(|s| s.apply(Event::Started { pid: 100, at: now }))
-                                .unwrap();
+                            apply(started).unwrap();
                         }
                         let exit = Exit::Code(i32::from(code));
-                        state
-                            .update(|s| s.apply(Event::Exited { exit, at: now }))
-                            .unwrap();
+                        apply(Event::Exited { exit, at: now }).unwrap();
                         e.life = Life::Finished;
+                    }
+                    // Anything else is refused, and changes nothing.
+                    (_, Life::Finished) => {
+                        assert!(apply(Event::StopRequested).is_err());
                     }
                     _ => {}
                 }

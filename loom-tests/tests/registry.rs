@@ -83,23 +83,15 @@ fn reserve_racing_an_exit() {
             panic!("an empty registry must start")
         };
         let at = SystemTime::UNIX_EPOCH + Duration::from_secs(5);
-        first
-            .state()
-            .update(|s| s.apply(Event::Started { pid: 7, at }))
+        registry
+            .apply(first.id(), Event::Started { pid: 7, at })
             .unwrap();
 
         let reaper = {
-            let first = first.clone();
+            let (registry, id) = (registry.clone(), first.id());
             thread::spawn(move || {
-                first
-                    .state()
-                    .update(|s| {
-                        s.apply(Event::Exited {
-                            exit: Exit::Code(0),
-                            at,
-                        })
-                    })
-                    .unwrap();
+                let exit = Exit::Code(0);
+                registry.apply(id, Event::Exited { exit, at }).unwrap();
             })
         };
         let decided = registry.reserve("dev", spec());

@@ -387,5 +387,60 @@ impl fmt::Debug for StateCell {
     }
 }
 
+/// A [`StateCell`] that can only be read: what [`Process::state`](crate::Process::state) hands
+/// out. A process's state changes only through [`ProcessState::apply`] (its lifecycle, whose
+/// terminal states stay terminal), applied by its supervisor or by
+/// [`Registry::apply`](crate::Registry::apply) — never by an arbitrary closure, which could
+/// un-finish a process and break the one-CAS argument of
+/// [`Registry::reserve`](crate::Registry::reserve).
+///
+/// ```compile_fail,E0599
+/// let registry = procsnap::Registry::new();
+/// let p = registry.insert("x", procsnap::CommandSpec::new("true"), 0);
+/// p.state().update(|s| Ok::<_, ()>(*s)); // no method named `update`
+/// ```
+pub struct StateView(StateCell);
+
+impl StateView {
+    pub(crate) fn new(state: ProcessState) -> StateView {
+        StateView(StateCell::new(state))
+    }
+
+    /// The cell, for the crate's own transitions.
+    pub(crate) fn cell(&self) -> &StateCell {
+        &self.0
+    }
+
+    /// The current state, read in place; see [`StateCell::load`].
+    ///
+    /// ```
+    /// let registry = procsnap::Registry::new();
+    /// let p = registry.insert("x", procsnap::CommandSpec::new("true"), 0);
+    /// assert_eq!(p.state().load(&procsnap::pin()).version, 0);
+    /// ```
+    #[inline]
+    pub fn load<'g>(&self, guard: &'g Guard) -> &'g ProcessState {
+        self.0.load(guard)
+    }
+
+    /// A copy of the current state; see [`StateCell::snapshot`].
+    ///
+    /// ```
+    /// let registry = procsnap::Registry::new();
+    /// let p = registry.insert("x", procsnap::CommandSpec::new("true"), 0);
+    /// assert_eq!(p.state().snapshot().status, procsnap::Status::Pending);
+    /// ```
+    #[inline]
+    pub fn snapshot(&self) -> ProcessState {
+        self.0.snapshot()
+    }
+}
+
+impl fmt::Debug for StateView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("StateView").field(&self.snapshot()).finish()
+    }
+}
+
 #[cfg(all(test, not(crossbeam_loom)))]
 mod tests;

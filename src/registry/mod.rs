@@ -19,10 +19,11 @@ mod view;
 
 pub use view::Processes;
 
-use crate::cell::{EpochCell, Guard, StateCell, pin};
+use crate::cell::{EpochCell, Guard, StateCell, StateView, Updated, pin};
+use crate::error::ApplyError;
 use crate::logs::LogRing;
 use crate::spec::CommandSpec;
-use crate::state::ProcessState;
+use crate::state::{Event, ProcessState};
 
 /// A process's id: unique within its [`Registry`], never reused, increasing in registration
 /// order. Ids are taken inside the CAS that publishes the process, so they also appear in that
@@ -70,7 +71,7 @@ pub struct Process {
     id: ProcId,
     name: Box<str>,
     spec: CommandSpec,
-    state: StateCell,
+    state: StateView,
     logs: LogRing,
     unique: bool,
 }
@@ -92,7 +93,7 @@ impl Process {
             id,
             name: name.into(),
             spec,
-            state: StateCell::new(initial),
+            state: StateView::new(initial),
             logs: LogRing::new(log_bytes),
             unique,
         }
@@ -121,9 +122,15 @@ impl Process {
         &self.spec
     }
 
-    /// Its current state.
-    pub fn state(&self) -> &StateCell {
+    /// Its current state, read-only: it changes only through its lifecycle ([`ProcessState::apply`](crate::ProcessState::apply)),
+    /// applied by its supervisor or by [`Registry::apply`].
+    pub fn state(&self) -> &StateView {
         &self.state
+    }
+
+    /// The cell, for the crate's own transitions (the supervisor's and [`Registry::apply`]).
+    pub(crate) fn cell(&self) -> &StateCell {
+        self.state.cell()
     }
 
     /// Its output, bounded in bytes.
@@ -300,6 +307,33 @@ impl Registry {
         }
     }
 
+    /// Applies `event` to process `id` through [`ProcessState::apply`](crate::ProcessState::apply)
+    /// (one CAS; a concurrent transition makes it retry on the new state): the way a
+    /// registry's owner moves its processes through their lifecycle. A supervised process is
+    /// beyond reach: a [`Supervisor`](crate::Supervisor) hands out only a read-only
+    /// [`Processes`].
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Event, Exit, Registry, Status};
+    /// use std::time::SystemTime;
+    ///
+    /// let registry = Registry::new();
+    /// let p = registry.insert("build", CommandSpec::new("make"), 0);
+    /// let at = SystemTime::now();
+    /// registry.apply(p.id(), Event::Started { pid: 4242, at }).unwrap();
+    /// let done = registry.apply(p.id(), Event::Exited { exit: Exit::Code(0), at }).unwrap();
+    /// assert_eq!(done.new.status, Status::Success);
+    /// // Terminal states are absorbing.
+    /// assert!(registry.apply(p.id(), Event::StopRequested).is_err());
+    /// ```
+    pub fn apply(&self, id: ProcId, event: Event) -> Result<Updated, ApplyError> {
+        let process = self.get(id).ok_or(ApplyError::UnknownProcess(id))?;
+        process
+            .cell()
+            .update(|s| s.apply(event))
+            .map_err(ApplyError::Rejected)
+    }
+
     /// The process with `id`, if it is registered.
     pub fn get(&self, id: ProcId) -> Option<Arc<Process>> {
         let guard = &pin();
@@ -375,8 +409,8 @@ impl Registry {
     /// let at = SystemTime::now();
     /// for _ in 0..4 {
     ///     let p = r.insert("test", CommandSpec::new("true"), 0);
-    ///     p.state().update(|s| s.apply(Event::Started { pid: 1, at })).unwrap();
-    ///     p.state().update(|s| s.apply(Event::Exited { exit: Exit::Code(0), at })).unwrap();
+    ///     r.apply(p.id(), Event::Started { pid: 1, at }).unwrap();
+    ///     r.apply(p.id(), Event::Exited { exit: Exit::Code(0), at }).unwrap();
     /// }
     /// let live = r.insert("test", CommandSpec::new("true"), 0); // Pending: never removed
     /// let removed = r.prune_finished(2);
@@ -496,10 +530,10 @@ mod tests {
 
     fn finish(p: &Process) {
         let at = SystemTime::now();
-        p.state()
+        p.cell()
             .update(|s| s.apply(Event::Started { pid: 1, at }))
             .unwrap();
-        p.state()
+        p.cell()
             .update(|s| {
                 s.apply(Event::Exited {
                     exit: Exit::Code(0),

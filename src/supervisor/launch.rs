@@ -49,7 +49,7 @@ impl Shared {
             let started = watch(&self.epoll, process.id(), pidfd.as_fd(), pipes).and_then(|()| {
                 let pid = pid.as_u32();
                 process
-                    .state()
+                    .cell()
                     .update(|s| s.apply(Event::Started { pid, at }))
                     .map_err(|_| {
                         // Cannot happen: only this thread moves a process out of `Pending`.
@@ -92,7 +92,7 @@ impl Shared {
     fn fail(&self, process: &Process, e: SpawnError) -> Result<(), SpawnError> {
         let at = SystemTime::now();
         if let Ok(u) = process
-            .state()
+            .cell()
             .update(|s| s.apply(Event::SpawnFailed { at }))
         {
             self.publish_state(process, u.new);

@@ -264,22 +264,20 @@ mod tests {
     fn start(r: &procsnap::Registry, name: &str, at_secs: u64) -> Arc<Process> {
         let p = r.insert(name, CommandSpec::shell("true"), 0);
         let at = UNIX_EPOCH + Duration::from_secs(at_secs);
-        p.state()
-            .update(|s| s.apply(Event::Started { pid: 100, at }))
-            .unwrap();
+        r.apply(p.id(), Event::Started { pid: 100, at }).unwrap();
         p
     }
 
-    fn exit(p: &Process, code: i32) {
+    fn exit(r: &procsnap::Registry, p: &Process, code: i32) {
         let at = SystemTime::now();
-        p.state()
-            .update(|s| {
-                s.apply(Event::Exited {
-                    exit: Exit::Code(code),
-                    at,
-                })
-            })
-            .unwrap();
+        r.apply(
+            p.id(),
+            Event::Exited {
+                exit: Exit::Code(code),
+                at,
+            },
+        )
+        .unwrap();
     }
 
     fn names(s: &Snapshot) -> Vec<&str> {
@@ -291,7 +289,7 @@ mod tests {
         let r = procsnap::Registry::new();
         let c = catalog(&["web", "api", "db"]);
         let old = start(&r, "api", 10);
-        exit(&old, 1);
+        exit(&r, &old, 1);
         let new = start(&r, "api", 20);
         start(&r, "adhoc", 30);
         let s = snapshot(&r, &c, Sort::Declared);
@@ -308,10 +306,10 @@ mod tests {
         let r = procsnap::Registry::new();
         let c = catalog(&["b", "c", "a", "d"]);
         let b = start(&r, "b", 10);
-        exit(&b, 0);
+        exit(&r, &b, 0);
         start(&r, "c", 30);
         let a = start(&r, "a", 40);
-        exit(&a, 2);
+        exit(&r, &a, 2);
         let order = |sort| names(&snapshot(&r, &c, sort)).join(" ");
         assert_eq!(order(Sort::Declared), "b c a d");
         assert_eq!(order(Sort::Name), "a b c d");

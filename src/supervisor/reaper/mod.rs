@@ -436,7 +436,7 @@ impl Reaper {
         let Some(c) = self.children.get_mut(&id) else {
             return; // already finalised: the caller sees the final state
         };
-        if let Ok(u) = c.process.state().update(|s| s.apply(Event::StopRequested)) {
+        if let Ok(u) = c.process.cell().update(|s| s.apply(Event::StopRequested)) {
             shared.publish_state(&c.process, u.new);
         }
         let now = Instant::now();
@@ -635,7 +635,7 @@ impl Reaper {
         let (exit, at) = c.exit.unwrap_or((Exit::Unknown, SystemTime::now()));
         if let Ok(u) = c
             .process
-            .state()
+            .cell()
             .update(|s| s.apply(Event::Exited { exit, at }))
         {
             self.shared.publish_state(&c.process, u.new);

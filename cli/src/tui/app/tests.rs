@@ -46,8 +46,8 @@ impl T {
     fn start(&self, name: &str) -> Arc<Process> {
         let p = self.reg.insert(name, CommandSpec::shell("true"), 0);
         let at = SystemTime::now();
-        p.state()
-            .update(|s| s.apply(Event::Started { pid: 4242, at }))
+        self.reg
+            .apply(p.id(), Event::Started { pid: 4242, at })
             .unwrap();
         p
     }
@@ -170,7 +170,7 @@ fn s_stops_and_x_kills_the_selected_process() {
     let p = t.start("web");
     assert!(matches!(&t.keys("s")[..], [Command::Stop(id)] if *id == p.id()));
     assert!(matches!(&t.keys("x")[..], [Command::Kill(id)] if *id == p.id()));
-    p.state().update(|s| s.apply(Event::StopRequested)).unwrap();
+    t.reg.apply(p.id(), Event::StopRequested).unwrap();
     assert!(t.keys("s").is_empty(), "already stopping");
     assert!(t.app.notice.as_deref().unwrap().contains("x kills"));
     assert!(
@@ -179,9 +179,7 @@ fn s_stops_and_x_kills_the_selected_process() {
     );
     let at = SystemTime::now();
     let exit = Exit::Signal(15);
-    p.state()
-        .update(|s| s.apply(Event::Exited { exit, at }))
-        .unwrap();
+    t.reg.apply(p.id(), Event::Exited { exit, at }).unwrap();
     assert!(t.keys("x").is_empty());
 }
 
