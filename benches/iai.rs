@@ -21,7 +21,8 @@ use std::sync::{Mutex, RwLock};
 
 use arc_swap::ArcSwap;
 use iai_callgrind::{library_benchmark, library_benchmark_group, main};
-use procsnap::{CommandSpec, Guard, LockedCell, ProcessState, Registry, StateCell, pin};
+use procsnap::internals::LockedCell;
+use procsnap::{CommandSpec, Guard, ProcessState, Registry, StateCell, pin};
 
 #[path = "common/mod.rs"]
 mod common;

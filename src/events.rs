@@ -547,6 +547,7 @@ impl<T: Clone> Broadcast<T> {
     /// Publishes several items in order under one acquisition of the subscriber list (items
     /// that arrived together, such as the lines of one read of a pipe); returns how many
     /// subscribers there were.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the supervisor's
     pub(crate) fn publish_all(&self, items: impl IntoIterator<Item = T>) -> usize {
         let (n, wakes) = self.publish_all_quiet(items);
         wakes.run();

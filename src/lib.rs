@@ -59,24 +59,40 @@
 #![warn(missing_docs)]
 
 #[allow(unsafe_code)]
-pub mod cell;
-pub mod error;
-pub mod events;
-pub mod logs;
-pub mod registry;
-pub mod spec;
+mod cell;
+mod error;
+mod events;
+mod logs;
+mod registry;
+mod spec;
 pub mod state;
-pub mod supervisor;
+#[cfg(target_os = "linux")]
+mod supervisor;
+#[cfg(all(target_os = "linux", feature = "internals"))]
+#[doc(hidden)]
 #[allow(unsafe_code)]
 pub mod sys;
+#[cfg(all(target_os = "linux", not(feature = "internals")))]
+#[allow(unsafe_code, dead_code, unused_imports)]
+mod sys;
 
-pub use cell::{
-    Guard, Listed, LockedCell, REPIN_EVERY, Reader, StateCell, StateView, Updated, pin,
-};
+pub use cell::{Guard, Listed, REPIN_EVERY, Reader, StateCell, StateView, Updated, pin};
 pub use error::{ApplyError, RestartError, SpawnError, StopError};
 pub use events::{Broadcast, EventQueue, Subscription};
 pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};
 pub use registry::{DEFAULT_LOG_BYTES, ProcId, Process, Processes, Registry, Reserve};
 pub use spec::CommandSpec;
 pub use state::{Event, Exit, ProcessState, Rejected, Status, Timestamp};
+#[cfg(target_os = "linux")]
 pub use supervisor::{Supervisor, SupervisorConfig, SupervisorEvent};
+
+/// Unstable internals for procsnap's own benchmarks, fuzz targets, loom models and tests: the
+/// generic cell under [`StateCell`], the Mutex oracle, the system-call layer. Not part of the
+/// API (no semver promise), and absent unless the `internals` feature is on.
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals {
+    pub use crate::cell::{EpochCell, LockedCell, Swap};
+    #[cfg(target_os = "linux")]
+    pub use crate::sys;
+}

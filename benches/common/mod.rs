@@ -15,7 +15,8 @@ use std::time::{Duration, SystemTime};
 use arc_swap::ArcSwap;
 
 pub mod seqlock;
-use procsnap::{Event, LockedCell, ProcessState, StateCell, pin};
+use procsnap::internals::LockedCell;
+use procsnap::{Event, ProcessState, StateCell, pin};
 use seqlock::SeqCell;
 
 /// A realistic state to read: a started, running process (every optional field but the exit

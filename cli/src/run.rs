@@ -436,7 +436,7 @@ impl Session {
             SupervisorEvent::State { id, state } if state.is_finished() => {
                 self.report(id, state);
             }
-            SupervisorEvent::State { .. } => {}
+            _ => {}
         }
     }
 

@@ -14,7 +14,7 @@ use crossbeam_epoch::{self as epoch, Atomic, Owned};
 use loom::alloc::Track;
 use loom::sync::Arc;
 use loom::thread;
-use procsnap::cell::EpochCell;
+use procsnap::internals::EpochCell;
 use procsnap::{Event, Exit, ProcessState, StateCell, Status};
 
 use common::{assert_child_fails, model};

@@ -25,9 +25,11 @@
 //! Readers that loop should repin now and then ([`Guard::repin`]), or use a [`Reader`], which
 //! does; [`snapshot`](StateCell::snapshot) pins and unpins on every call.
 
+#[cfg(any(test, feature = "internals"))]
 mod locked;
 mod reader;
 
+#[cfg(any(test, feature = "internals"))]
 pub use locked::LockedCell;
 pub use reader::{Listed, REPIN_EVERY, Reader};
 
@@ -267,7 +269,7 @@ pub struct Swap<'g, T> {
 /// replaced value on another thread, later.
 ///
 /// ```
-/// use procsnap::cell::EpochCell;
+/// use procsnap::internals::EpochCell;
 /// let cell = EpochCell::new(vec![1, 2]);
 /// let guard = procsnap::pin();
 /// let swap = cell

@@ -488,7 +488,7 @@ impl Registry {
 struct Unchanged;
 
 impl Drop for Registry {
-    /// Swaps in an empty listing through [`write`](Registry::write), so the last one, which
+    /// Swaps in an empty listing through `write`, so the last one, which
     /// holds every remaining process, reaches the collector now rather than waiting in this
     /// thread's bag (the cell's own drop then defers only the empty listing).
     fn drop(&mut self) {

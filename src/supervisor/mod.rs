@@ -123,8 +123,9 @@ pub struct SupervisorConfig {
     /// at one year.
     pub grace: Duration,
     /// Start a watchdog process that SIGKILLs every group and tagged process this supervisor
-    /// started if the host process dies without dropping the supervisor, even by SIGKILL (see
-    /// [`watchdog`]). Default: off (it is one more child of the host, a `/bin/sh`).
+    /// started if the host process dies without dropping the supervisor, even by SIGKILL: a
+    /// `/bin/sh` (then `awk` and `grep`) that sleeps in `read` on a socket only we hold, and
+    /// acts when it reads end of file. Default: off (it is one more child of the host).
     pub watchdog: bool,
     /// Raise this process's soft `RLIMIT_NOFILE` to its hard limit, once (each live child costs
     /// three descriptors). Default: off (the limit belongs to the host).
@@ -176,7 +177,10 @@ impl SupervisorConfig {
 }
 
 /// Something that happened to a supervised process.
+///
+/// Non-exhaustive: later versions may report more (readiness, say); match with a wildcard arm.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SupervisorEvent {
     /// The process's state changed to `state` (its `version` orders the changes).
     State {
@@ -683,7 +687,7 @@ impl Supervisor {
         lock(&self.shared.reaper_panic).clone()
     }
 
-    /// The pid of the watchdog process (see [`watchdog`]), if [`SupervisorConfig::watchdog`].
+    /// The pid of the watchdog process, if [`SupervisorConfig::watchdog`] is on.
     pub fn watchdog_pid(&self) -> Option<sys::Pid> {
         self.shared.watchdog.as_ref().map(Watchdog::pid)
     }
