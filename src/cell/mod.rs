@@ -95,17 +95,25 @@ pub fn pin() -> Guard {
         }
         match HANDLE.try_with(epoch::LocalHandle::pin) {
             Ok(inner) => Guard { inner },
-            // This thread's locals are being destroyed: a registration for this pin only (the
-            // guard keeps it alive), as crossbeam does for its default collector.
-            Err(_) => Guard {
-                inner: collector().register().pin(),
-            },
+            Err(_) => pin_unregistered(),
         }
     }
     // Under loom: its threads share one OS thread, so the thread-local must be loom's.
     #[cfg(crossbeam_loom)]
     Guard {
         inner: epoch::pin(),
+    }
+}
+
+/// A pin while this thread's locals are being destroyed: a registration for this pin only (the
+/// guard keeps it alive), as crossbeam does for its default collector. Out of line, so that
+/// [`pin`]'s common path stays small enough to inline.
+#[cfg(not(crossbeam_loom))]
+#[cold]
+#[inline(never)]
+fn pin_unregistered() -> Guard {
+    Guard {
+        inner: collector().register().pin(),
     }
 }
 
