@@ -177,4 +177,3 @@ pub fn each(n: u64, mut read: impl FnMut() -> ProcessState) {
         black_box(&s);
     }
 }
-

@@ -1,4 +1,4 @@
-//! The read-only MCP answers, built from the [`Registry`] alone: listing, status and logs.
+//! The read-only MCP answers, built from the supervisor's processes alone: listing, status and logs.
 //!
 //! Kept apart from the server so they can be tested (and benchmarked) without spawning
 //! anything. Status reads every process under one pin (one consistent, ordered view, no lock
