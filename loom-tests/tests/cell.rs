@@ -339,14 +339,19 @@ impl BrokenCell {
 
 impl Drop for BrokenCell {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: no reader is left, and the current value was never deferred.
-        unsafe {
-            drop(
-                self.current
-                    .load(Ordering::Relaxed, epoch::unprotected())
-                    .into_owned(),
-            )
-        }
+        drop_current(&mut self.current);
+    }
+}
+
+/// Frees the value a broken cell holds when it is dropped.
+fn drop_current<T>(current: &mut Atomic<T>) {
+    // SAFETY: `&mut`: no reader is left, and the current value was never deferred.
+    unsafe {
+        drop(
+            current
+                .load(Ordering::Relaxed, epoch::unprotected())
+                .into_owned(),
+        )
     }
 }
 
@@ -444,14 +449,7 @@ impl RelaxedCell {
 
 impl Drop for RelaxedCell {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: no reader is left; the current value was never deferred.
-        unsafe {
-            drop(
-                self.current
-                    .load(Ordering::Relaxed, epoch::unprotected())
-                    .into_owned(),
-            )
-        }
+        drop_current(&mut self.current);
     }
 }
 
