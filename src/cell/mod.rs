@@ -200,6 +200,11 @@ pub struct StateCell {
 
 impl StateCell {
     /// A cell holding `state`.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::new(procsnap::ProcessState { restarts: 1, ..Default::default() });
+    /// assert_eq!(cell.snapshot().restarts, 1);
+    /// ```
     pub fn new(state: ProcessState) -> StateCell {
         StateCell {
             inner: EpochCell::new(state),
@@ -210,6 +215,13 @@ impl StateCell {
     ///
     /// The reference lives as long as `guard`. While it is held, the snapshot it points to
     /// stays allocated even if the cell is updated or dropped.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::default();
+    /// let guard = procsnap::pin();
+    /// let state: &procsnap::ProcessState = cell.load(&guard); // no copy
+    /// assert_eq!(state.version, 0);
+    /// ```
     #[inline]
     pub fn load<'g>(&self, guard: &'g Guard) -> &'g ProcessState {
         self.inner.load(guard)
@@ -219,6 +231,12 @@ impl StateCell {
     /// very first pin, which registers it with the collector).
     ///
     /// To read many cells, pin once and use [`load`](Self::load) instead.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::default();
+    /// let copy = cell.snapshot();
+    /// assert_eq!(copy, procsnap::ProcessState::default());
+    /// ```
     #[inline]
     pub fn snapshot(&self) -> ProcessState {
         *self.inner.load(&pin())
