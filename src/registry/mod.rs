@@ -579,7 +579,7 @@ impl Registry {
     /// would stay allocated however long the program runs. The flush also collects: it moves
     /// the global epoch on when no thread is pinned in an older one, and frees what is two
     /// epochs old, so a listing replaced by one write is freed during the next. Only writes
-    /// flush; [`StateCell::update`] (a 72-byte snapshot owning nothing) does not.
+    /// flush; [`StateCell::update`] (a 48-byte snapshot owning nothing) does not.
     fn write<E>(&self, mut f: impl FnMut(&Listing, &Guard) -> Result<Listing, E>) -> Result<(), E> {
         let guard = &pin();
         self.processes.update(guard, |list| f(list, guard))?;

@@ -38,8 +38,12 @@
 //! - **Events** ([`SupervisorEvent`]): every state change after `Started` and every line is
 //!   published by the reaper thread, so for each process they come out in order, each once,
 //!   and a `Stopping` can never follow the final state. `Started`/`SpawnFailed` are published
-//!   by the spawning thread before the reaper knows the process. Each `State` event carries the
-//!   state's `version`. Slow subscribers lose their oldest events (counted), never block us.
+//!   by the spawning thread, `Started` under the command-queue lock together with the child's
+//!   `Register` (so the reaper cannot publish a later event first), its subscribers' wakers only
+//!   after that lock is released. Each `State` event carries the state's `version`. A slow
+//!   drop-oldest subscriber loses its oldest events (counted) and never blocks us; a full
+//!   lossless subscriber pauses the reading of every output pipe (backpressure on the
+//!   processes, as in a shell pipeline) until it has room again.
 //! - **Orphan-proof**: see [`watchdog`]: the live groups are recorded in a memfd slot table
 //!   (one `pwrite` per spawn and per exit, no message); a `/bin/sh` watchdog holding a socket
 //!   from us reads it when that socket reaches end of file — when we die, however we die — and
@@ -69,7 +73,7 @@
 //! - A member that cannot die (uninterruptible sleep) or a zombie nobody reaps is given up on
 //!   2 s after the SIGKILL, so a stop always returns.
 //! - If the host reaps our child itself (`waitpid(-1)`), the exit status is lost
-//!   (`Exit { code: None, signal: None }`); the process still ends.
+//!   (`Exit::Unknown`); the process still ends.
 
 use std::collections::VecDeque;
 use std::io;
