@@ -30,7 +30,7 @@ use crate::style::{Prefixer, write_line};
 
 /// Undelivered events our subscription holds before the supervisor stops reading the
 /// scripts' output (and they block in `write` once their pipes are full).
-const HIGH_WATER: usize = 4096;
+const HIGH_WATER: usize = 1024;
 /// Output formatted before it is handed to the writer thread.
 const CHUNK_BYTES: usize = 256 * 1024;
 /// Chunks the writer thread may hold before the loop stops taking events.
