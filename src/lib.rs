@@ -63,6 +63,7 @@ pub mod cell;
 pub mod error;
 pub mod events;
 pub mod logs;
+pub mod orchestrate;
 pub mod registry;
 pub mod spec;
 pub mod state;
