@@ -1,4 +1,10 @@
-//! `procsnap run`: scripts in the foreground with prefixed output.
+//! `procsnap run` and `procsnap up`: processes in the foreground with prefixed output.
+//!
+//! Processes configured in `procsnap.yaml` (all of them for `up`, the named ones for `run`)
+//! are started by a [`Conductor`] in dependency order, with their readiness checks and
+//! restart policies; its notices (`db | ready`, `worker | restarting in 2s (restart 1 of 3)`,
+//! `api | not started: dependency "db" failed …`) are printed with the output. Other targets
+//! start at once.
 //!
 //! Every target runs in its own process group on the Supervisor. Output arrives as
 //! `SupervisorEvent::Line`s through one lossless subscription taken before the first spawn, so
@@ -13,23 +19,22 @@
 
 #[macro_use]
 mod out;
+mod session;
 
-use out::Out;
+use session::Session;
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use procsnap::{
-    CommandSpec, ProcId, ProcessState, Status, Subscription, Supervisor, SupervisorEvent,
-};
-use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGSTOP, SIGTERM, SIGTSTP};
+use procsnap::{CommandSpec, ProcessState};
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use crate::compose::Stack;
+use crate::conductor::Conductor;
 use crate::project::Project;
-use crate::style::{Prefixer, write_line};
 
 /// Undelivered events our subscription holds before the supervisor stops reading the
 /// scripts' output (and they block in `write` once their pipes are full).
@@ -48,11 +53,90 @@ pub struct Target {
     pub spec: CommandSpec,
 }
 
-/// Resolves command-line targets: a declared script name wins; otherwise `name=command` is an
-/// ad-hoc shell command. Errors name what is available.
-pub fn resolve_targets(project: &Project, args: &[String]) -> Result<Vec<Target>, String> {
+/// What a foreground session starts.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Started at once (declared scripts and ad-hoc commands).
+    pub targets: Vec<Target>,
+    /// The configuration, when configured processes are asked for.
+    pub stack: Option<Arc<Stack>>,
+    /// The configured processes asked for (their dependencies come along).
+    pub configured: Vec<String>,
+}
+
+impl Launch {
+    /// Every name the session shows: the configured ones and their dependencies in start
+    /// order, then the direct targets.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(stack) = &self.stack {
+            let closure = stack
+                .plan
+                .closure(self.configured.iter().map(String::as_str))
+                .unwrap_or_default();
+            names.extend(closure.iter().map(|&u| stack.plan.unit(u).name.clone()));
+        }
+        names.extend(self.targets.iter().map(|t| t.name.clone()));
+        names
+    }
+}
+
+/// `procsnap up [NAME...]`: the named configured processes, or every one not `disabled`.
+pub fn resolve_up(stack: Option<Arc<Stack>>, names: &[String]) -> Result<Launch, String> {
+    let Some(stack) = stack else {
+        return Err(format!(
+            "nothing to bring up: no {} in the project directory (or give --config FILE)",
+            crate::compose::CONFIG_NAMES.join(", ")
+        ));
+    };
+    let mut configured = Vec::new();
+    for n in names {
+        if stack.plan.find(n).is_none() {
+            let known: Vec<&str> = stack.procs.iter().map(|p| p.name.as_str()).collect();
+            return Err(format!(
+                "{:?} is not configured in {}; configured: {}",
+                crate::answers::clip(n),
+                stack.path.display(),
+                known.join(", ")
+            ));
+        }
+        if !configured.contains(n) {
+            configured.push(n.clone());
+        }
+    }
+    if names.is_empty() {
+        configured = stack
+            .plan
+            .default_set()
+            .iter()
+            .map(|&u| stack.plan.unit(u).name.clone())
+            .collect();
+    }
+    Ok(Launch {
+        targets: Vec::new(),
+        stack: Some(stack),
+        configured,
+    })
+}
+
+/// Resolves command-line targets: a configured process wins, then a declared script;
+/// otherwise `name=command` is an ad-hoc shell command. Errors name what is available.
+pub fn resolve_targets(
+    project: &Project,
+    stack: Option<&Arc<Stack>>,
+    args: &[String],
+) -> Result<Launch, String> {
+    let mut launch = Launch::default();
     let mut out: Vec<Target> = Vec::new();
     for arg in args {
+        if let Some(stack) = stack.filter(|s| s.plan.find(arg).is_some()) {
+            if launch.configured.contains(arg) || out.iter().any(|t| &t.name == arg) {
+                return Err(format!("{arg:?} is given twice"));
+            }
+            launch.configured.push(arg.clone());
+            launch.stack = Some(stack.clone());
+            continue;
+        }
         let target = if let Some(script) = project.script(arg) {
             Target {
                 name: script.name.clone(),
@@ -81,16 +165,19 @@ pub fn resolve_targets(project: &Project, args: &[String]) -> Result<Vec<Target>
                 project.names()
             ));
         };
-        if out.iter().any(|t| t.name == target.name) {
+        if out.iter().any(|t| t.name == target.name) || launch.configured.contains(&target.name) {
             return Err(format!("{:?} is given twice", target.name));
         }
         out.push(target);
     }
-    Ok(out)
+    launch.targets = out;
+    Ok(launch)
 }
 
 struct Tracked {
     name: String,
+    /// Started by the session itself (not by the conductor).
+    direct: bool,
     /// Position on the command line: the status lines of processes that end together are
     /// printed in this order.
     slot: usize,
@@ -156,8 +243,8 @@ impl Signals {
     }
 }
 
-/// Runs `targets` until they all end; returns the process exit code.
-pub fn run(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCode {
+/// Runs `launch` until everything in it ends; returns the process exit code.
+pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -168,12 +255,12 @@ pub fn run(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = rt.block_on(run_async(targets, color, grace));
+    let code = rt.block_on(run_async(launch, color, grace));
     rt.shutdown_timeout(Duration::from_millis(100));
     code
 }
 
-async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCode {
+async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
     let mut signals = match Signals::new() {
         Ok(s) => s,
         Err(e) => {
@@ -193,11 +280,32 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
     let wake = Arc::new(tokio::sync::Notify::new());
     let waker = wake.clone();
     events.set_waker(move || waker.notify_one());
-    let prefixer = Prefixer::new(targets.iter().map(|t| t.name.as_str()), color);
-    let mut session = Session::new(sup, grace, prefixer);
-    session.start(targets);
-    while !session.all_reported() {
+    let conductor = match launch.stack.clone() {
+        Some(stack) if !launch.configured.is_empty() => {
+            let waker = wake.clone();
+            match Conductor::start(sup.clone(), stack, grace, move || waker.notify_one()) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("procsnap: cannot start the conductor: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
+    let mut session = Session::new(sup, grace, &launch.names(), color, conductor);
+    session.start(launch.targets);
+    session.request(&launch.configured);
+    loop {
+        // Settled first, then the queue emptied: whatever the conductor saw before it settled
+        // was published to our queue before, and is printed by now.
+        let settled = session.settled();
         let drained = session.take_events(&events);
+        session.take_notices();
+        let interrupted = session.interrupt != Interrupt::None;
+        if settled && (drained || interrupted) && session.all_reported() {
+            break;
+        }
         session.out.stage();
         if session.out.broken() && session.interrupt == Interrupt::None {
             // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
@@ -207,8 +315,8 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
             // Interrupted while stdout is blocked: the final states need not wait for it.
             session.report_from_cells(true);
         }
-        // Sleep until an event is published (the queue wakes us), a signal, the writer taking
-        // a chunk, or the slow tick; go on at once if more events can be taken now.
+        // Sleep until an event is published (the queue wakes us), a notice, a signal, the
+        // writer taking a chunk, or the slow tick; go on at once if more events can be taken.
         let parked = session.out.has_room() && drained && events.park();
         let more = session.out.has_room() && !parked;
         tokio::select! {
@@ -226,189 +334,10 @@ async fn run_async(targets: Vec<Target>, color: bool, grace: Duration) -> ExitCo
     }
     let limit = (session.interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT);
     let code = session.exit_code();
+    // The conductor's thread ends before the supervisor is dropped.
+    drop(session.conductor.take());
     session.out.finish(limit).await;
     code
-}
-
-/// One `procsnap run`: the processes, their prefixes and how it ends.
-struct Session {
-    sup: Arc<Supervisor>,
-    grace: Duration,
-    prefixer: Prefixer,
-    tracked: HashMap<ProcId, Tracked, BuildHasherDefault<IdHasher>>,
-    out: Out,
-    interrupt: Interrupt,
-    kills_sent: bool,
-    failed_to_start: bool,
-}
-
-impl Session {
-    fn new(sup: Arc<Supervisor>, grace: Duration, prefixer: Prefixer) -> Session {
-        Session {
-            sup,
-            grace,
-            prefixer,
-            tracked: HashMap::default(),
-            out: Out::new(),
-            interrupt: Interrupt::None,
-            kills_sent: false,
-            failed_to_start: false,
-        }
-    }
-
-    /// Spawns every target; one that cannot start gets its error line at once.
-    fn start(&mut self, targets: Vec<Target>) {
-        for (slot, t) in targets.into_iter().enumerate() {
-            let prefix = self.prefixer.prefix(&t.name, slot);
-            match self.sup.spawn(&t.name, t.spec) {
-                Ok(p) => {
-                    let tracked = Tracked {
-                        name: t.name,
-                        slot,
-                        prefix,
-                        ended: None,
-                        stale_seen: false,
-                    };
-                    self.tracked.insert(p.id(), tracked);
-                }
-                Err(e) => {
-                    self.failed_to_start = true;
-                    out_writeln!(self.out, "{prefix}failed to start: {e}");
-                }
-            }
-        }
-    }
-
-    fn all_reported(&self) -> bool {
-        self.tracked.values().all(|t| t.ended.is_some())
-    }
-
-    /// Formats queued events until the output buffer is full; true if the queue was emptied.
-    fn take_events(&mut self, events: &Subscription<SupervisorEvent>) -> bool {
-        while self.out.has_room() {
-            // In batches: a paused supervisor is told about the room made once per batch.
-            let batch = events.drain(EVENT_BATCH);
-            if batch.is_empty() {
-                return true;
-            }
-            for ev in batch {
-                self.take_event(ev);
-            }
-        }
-        false
-    }
-
-    fn take_event(&mut self, ev: SupervisorEvent) {
-        match ev {
-            SupervisorEvent::Line { id, line } => {
-                if let Some(t) = self.tracked.get(&id) {
-                    write_line(&mut self.out.buf, &t.prefix, &line.text, line.truncated);
-                }
-            }
-            // The reaper publishes the final state only after the group is empty and its
-            // pipes are drained, and the subscription keeps every event in order: the status
-            // line follows the process's last line.
-            SupervisorEvent::State { id, state } if state.is_finished() => {
-                self.report(id, state);
-            }
-            SupervisorEvent::State { .. } => {}
-        }
-    }
-
-    /// Writes the status line of process `id` (once).
-    fn report(&mut self, id: ProcId, state: ProcessState) {
-        let Some(t) = self.tracked.get_mut(&id) else {
-            return;
-        };
-        if t.ended.is_some() {
-            return;
-        }
-        t.ended = Some(state);
-        let line =
-            self.prefixer
-                .status(&t.name, t.slot, state.status, state.exit, state.duration());
-        out_writeln!(self.out, "{line}");
-    }
-
-    /// Reports the processes whose state cell says finished without waiting for their final
-    /// event: at once when `now` (an interrupt while stdout is blocked, so the events wait
-    /// behind output nobody takes), else only if the event is still missing one tick later (a
-    /// safety net: the event is published microseconds after the cell is updated).
-    fn report_from_cells(&mut self, now: bool) {
-        let registry = self.sup.registry();
-        let guard = procsnap::pin();
-        let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
-        for (id, t) in self.tracked.iter_mut().filter(|(_, t)| t.ended.is_none()) {
-            let Some(p) = registry.get_in(*id, &guard) else {
-                continue;
-            };
-            let state = *p.state().load(&guard);
-            if state.is_finished() {
-                if now || t.stale_seen {
-                    finished.push((t.slot, *id, state));
-                }
-                t.stale_seen = true;
-            }
-        }
-        drop(guard);
-        finished.sort_by_key(|(slot, _, _)| *slot);
-        for (_, id, state) in finished {
-            self.report(id, state);
-        }
-    }
-
-    /// Ctrl-C, SIGTERM, SIGHUP: the first stops every group gracefully; a second Ctrl-C or
-    /// SIGTERM kills them at once.
-    fn on_interrupt(&mut self, why: Interrupt) {
-        if self.interrupt == Interrupt::None {
-            if why == Interrupt::Int {
-                out_writeln!(self.out, "procsnap: stopping all (Ctrl-C again to kill)");
-            }
-            self.interrupt(why);
-        } else if why != Interrupt::Hup && !self.kills_sent {
-            self.kills_sent = true;
-            out_writeln!(self.out, "procsnap: killing all");
-            let sup = self.sup.clone();
-            tokio::task::spawn_blocking(move || sup.stop_all(Duration::ZERO));
-        }
-    }
-
-    /// Stops every group gracefully, in the background.
-    fn interrupt(&mut self, why: Interrupt) {
-        self.interrupt = why;
-        let (sup, grace) = (self.sup.clone(), self.grace);
-        tokio::task::spawn_blocking(move || sup.stop_all(grace));
-    }
-
-    /// Ctrl-Z: suspends every group (SIGTSTP, as a shell suspends a job), then ourselves.
-    async fn suspend(&self) {
-        let sup = self.sup.clone();
-        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGTSTP)).await;
-        // SIGSTOP: our own SIGTSTP is handled (by this function), so it would not stop us.
-        let _ = signal_hook::low_level::raise(SIGSTOP);
-    }
-
-    /// `fg`/`bg` (SIGCONT): resumes every group.
-    async fn resume(&self) {
-        let sup = self.sup.clone();
-        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGCONT)).await;
-    }
-
-    fn exit_code(&self) -> ExitCode {
-        let any_failed = self.failed_to_start
-            || self
-                .tracked
-                .values()
-                .any(|t| t.ended.is_some_and(|s| s.status == Status::Failed));
-        match (any_failed, self.interrupt) {
-            (true, _) => ExitCode::FAILURE,
-            (false, Interrupt::Int) => ExitCode::from(130),
-            (false, Interrupt::Term) => ExitCode::from(143),
-            (false, Interrupt::Hup) => ExitCode::from(129),
-            (false, Interrupt::Pipe) => ExitCode::from(141),
-            (false, Interrupt::None) => ExitCode::SUCCESS,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -443,14 +372,16 @@ mod tests {
             "build".to_owned(),
             "api=python3 -m http.server 8000".to_owned(),
         ];
-        let t = resolve_targets(&project(), &args).unwrap();
+        let t = resolve_targets(&project(), None, &args).unwrap().targets;
         assert_eq!(t[0].name, "build");
         assert_eq!(t[0].spec.program(), "pnpm");
         assert_eq!(t[1].name, "api");
         assert_eq!(t[1].spec.to_string(), "python3 -m http.server 8000");
         // An exact script name wins over NAME=COMMAND parsing.
         assert_eq!(
-            resolve_targets(&project(), &["a=b".into()]).unwrap()[0]
+            resolve_targets(&project(), None, &["a=b".into()])
+                .unwrap()
+                .targets[0]
                 .spec
                 .program(),
             "pnpm"
@@ -462,6 +393,7 @@ mod tests {
         let e = |a: &[&str]| {
             resolve_targets(
                 &project(),
+                None,
                 &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
             )
             .unwrap_err()
