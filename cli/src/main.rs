@@ -203,7 +203,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Mcp { grace: g } => match grace(g) {
-            Ok(g) => mcp::serve(project, g),
+            Ok(g) => mcp::serve(project, stack, g),
             Err(e) => usage(&e),
         },
     }

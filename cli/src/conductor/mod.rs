@@ -34,6 +34,8 @@ use crate::compose::Stack;
 const HIGH_WATER: usize = 4096;
 /// Events taken at once.
 const BATCH: usize = 512;
+/// Notices kept for a front end that does not take them.
+const MAX_NOTICES: usize = 1024;
 
 enum Msg {
     /// The subscription has events.
@@ -58,6 +60,11 @@ enum Msg {
 pub struct Requested {
     /// The process was already waiting, starting, running or backing off.
     pub was_live: bool,
+    /// Its newest process before the request.
+    pub previous: Option<ProcId>,
+    /// Its process running once the request was acted on (a new one, or the one that was
+    /// running); `None` while it waits for dependencies or a backoff.
+    pub running: Option<ProcId>,
 }
 
 struct Shared {
@@ -285,12 +292,20 @@ impl Driver {
                 true
             }
             Msg::Request { unit, reply } => {
+                let previous = self.current[unit.index()];
                 let was_live = self.orch.request(unit, now);
                 if let Some(r) = reply {
-                    // Started before the answer: a caller waiting on the board sees it live.
+                    // Started before the answer, so the answer can name the process.
                     self.act();
                     self.publish();
-                    let _ = r.send(Requested { was_live });
+                    let running = self.current[unit.index()].filter(|_| {
+                        self.orch.unit(unit).phase() == procsnap::orchestrate::Phase::Running
+                    });
+                    let _ = r.send(Requested {
+                        was_live,
+                        previous,
+                        running,
+                    });
                 }
                 true
             }
@@ -409,7 +424,13 @@ impl Driver {
     }
 
     fn note(&self, n: Notice) {
-        lock(&self.shared.notices).push(n);
+        let mut notices = lock(&self.shared.notices);
+        if notices.len() >= MAX_NOTICES {
+            // Nobody takes them (the MCP server reads the board instead): keep the newest.
+            notices.drain(..MAX_NOTICES / 2);
+        }
+        notices.push(n);
+        drop(notices);
         (self.shared.notify)();
     }
 
