@@ -198,7 +198,7 @@ fn main() -> ExitCode {
                 Err(e) => return usage(&e),
             };
             match run::resolve_targets(&project, stack.as_ref(), &targets) {
-                Ok(launch) => tui::run(project, launch.targets, grace),
+                Ok(launch) => tui::run(project, stack, launch, grace),
                 Err(e) => usage(&e),
             }
         }
