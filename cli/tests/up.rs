@@ -77,6 +77,14 @@ impl Up {
         self.lines.lock().unwrap().iter().position(|l| l == line)
     }
 
+    fn position_prefix(&self, start: &str) -> Option<usize> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .position(|l| l.starts_with(start))
+    }
+
     fn wait(&mut self, limit: Duration) -> Option<ExitStatus> {
         let end = Instant::now() + limit;
         loop {
@@ -534,4 +542,53 @@ fn run_of_a_configured_process_brings_its_dependencies() {
     assert!(out.stdout.contains("web | generated"), "{}", out.stdout);
     assert!(out.stdout.contains("x   | adhoc"), "{}", out.stdout);
     assert!(!p.path().join("other").exists(), "only what was asked for");
+}
+
+/// `examples/stack` runs as shipped (on a free port instead of its 47821): every process
+/// comes up in order, flaky recovers after two backoffs, and Ctrl-C stops them in reverse
+/// order, db with its own SIGINT.
+#[test]
+fn the_example_stack_runs_out_of_the_box() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/stack");
+    let p = TempProject::new();
+    let port = free_port().to_string();
+    for f in [
+        "procsnap.yaml",
+        ".env",
+        "db.sh",
+        "codegen.sh",
+        "worker.py",
+        "flaky.sh",
+    ] {
+        let text = std::fs::read_to_string(example.join(f)).unwrap();
+        p.write(f, &text.replace("47821", &port));
+    }
+    let mut up = Up::start(&p, &[]);
+    let polled =
+        format!("worker  | polled http://127.0.0.1:{port}/schema.txt: schema v1 (hello from .env)");
+    assert!(up.wait_line(&polled, TIMEOUT), "{}", up.output());
+    assert!(
+        up.wait_line("flaky   | run 3: connected", TIMEOUT),
+        "{}",
+        up.output()
+    );
+    for line in [
+        "db      | ready",
+        "api     | ready",
+        "codegen | exited with code 0 after",
+        "flaky   | restarting in 1s (restart 1 of 5)",
+        "flaky   | restarting in 2s (restart 2 of 5)",
+    ] {
+        assert!(up.output().contains(line), "{line}\n{}", up.output());
+    }
+    assert!(!up.output().contains("docs"), "disabled");
+    up.interrupt();
+    let status = up.wait(Duration::from_secs(20)).expect("exits");
+    assert_eq!(status.code(), Some(130), "{}", up.output());
+    let (worker, api, db) = (
+        up.position_prefix("worker  | stopped").unwrap(),
+        up.position_prefix("api     | stopped").unwrap(),
+        up.position("db      | shutting down cleanly").unwrap(),
+    );
+    assert!(worker < api && api < db, "{}", up.output());
 }
