@@ -45,14 +45,18 @@
 //! assert!(orch.step(t0 + Duration::from_secs(1)).contains(&Action::Start(w)));
 //! ```
 
+mod action;
 mod backoff;
+mod config;
 mod plan;
 mod policy;
 mod unit;
 
+pub use action::{Action, Report};
 pub use backoff::Backoff;
-pub use plan::{Condition, Dependency, Plan, PlanError, ProbeTiming, Restart, UnitConfig, UnitId};
-pub use policy::{Action, Orchestrator, Report};
+pub use config::{Condition, Dependency, ProbeTiming, Restart, UnitConfig};
+pub use plan::{Plan, PlanError, UnitId};
+pub use policy::Orchestrator;
 pub use unit::{Health, Outcome, Phase, UnitState};
 
 #[cfg(test)]

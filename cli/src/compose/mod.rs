@@ -361,29 +361,10 @@ fn build_proc(
     for (k, v) in &env {
         spec = spec.env(k, v);
     }
-    let probe = p.probe.as_ref().map(|probe| {
-        let check = match &probe.check {
-            RawCheck::Exec {
-                command,
-                working_dir,
-            } => {
-                let dir = working_dir
-                    .as_ref()
-                    .map_or_else(|| cwd.clone(), |d| base.join(d));
-                let mut s = CommandSpec::shell(command.clone()).cwd(dir);
-                for (k, v) in &env {
-                    s = s.env(k, v);
-                }
-                Check::Exec(s)
-            }
-            RawCheck::Http { host, port, path } => Check::Http {
-                host: host.clone(),
-                port: *port,
-                path: path.clone(),
-            },
-        };
-        (check, probe.timing)
-    });
+    let probe = p
+        .probe
+        .as_ref()
+        .map(|probe| (check(&probe.check, base, &cwd, &env), probe.timing));
     Ok(Proc {
         name: p.name.clone(),
         command,
@@ -395,6 +376,31 @@ fn build_proc(
             timeout: p.shutdown_timeout,
         },
     })
+}
+
+/// What a probe runs: an exec probe gets the process's environment and, unless it names its
+/// own, its working directory.
+fn check(raw: &RawCheck, base: &Path, cwd: &Path, env: &[(String, String)]) -> Check {
+    match raw {
+        RawCheck::Exec {
+            command,
+            working_dir,
+        } => {
+            let dir = working_dir
+                .as_ref()
+                .map_or_else(|| cwd.to_path_buf(), |d| base.join(d));
+            let mut s = CommandSpec::shell(command.clone()).cwd(dir);
+            for (k, v) in env {
+                s = s.env(k, v);
+            }
+            Check::Exec(s)
+        }
+        RawCheck::Http { host, port, path } => Check::Http {
+            host: host.clone(),
+            port: *port,
+            path: path.clone(),
+        },
+    }
 }
 
 /// `script: NAME`: a declared package.json script (through the package manager) or
