@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use procsnap::{CommandSpec, LockedCell, ProcessState, Registry, pin};
+use procsnap::internals::LockedCell;
+use procsnap::{CommandSpec, ProcessState, Registry, pin};
 
 #[path = "common/mod.rs"]
 mod common;

@@ -25,7 +25,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use procsnap::sys::{self, Pid};
+use procsnap::internals::sys::{self, Pid};
 use procsnap::{CommandSpec, Supervisor, SupervisorEvent};
 
 const MODES: [&str; 4] = ["inline_waitpid", "sup_poll", "sup_subscribe", "sup_wait"];

@@ -4,7 +4,7 @@ mod common;
 
 use common::{Groups, children, eventually, own_comm};
 use procsnap::CommandSpec;
-use procsnap::sys::{self, WaitStatus};
+use procsnap::internals::sys::{self, WaitStatus};
 use std::io::ErrorKind;
 use std::time::Duration;
 

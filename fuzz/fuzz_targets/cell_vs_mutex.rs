@@ -15,7 +15,8 @@ use std::thread;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use procsnap::{LockedCell, ProcessState, StateCell, Updated};
+use procsnap::internals::LockedCell;
+use procsnap::{ProcessState, StateCell, Updated};
 use procsnap_fuzz::{EventIn, StateIn};
 
 #[derive(Arbitrary, Debug)]

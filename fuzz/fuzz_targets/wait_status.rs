@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use procsnap::Exit;
-use procsnap::sys::WaitStatus;
+use procsnap::internals::sys::WaitStatus;
 
 fuzz_target!(|raw: i32| {
     let decoded = WaitStatus::from_raw(raw);

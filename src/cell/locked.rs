@@ -12,7 +12,8 @@ use crate::state::ProcessState;
 /// A `Mutex<ProcessState>` with [`StateCell`](super::StateCell)'s `snapshot` and `update`.
 ///
 /// ```
-/// use procsnap::{LockedCell, ProcessState};
+/// use procsnap::internals::LockedCell;
+/// use procsnap::ProcessState;
 /// let cell = LockedCell::new(ProcessState::default());
 /// let up = cell.update(|s| Ok::<_, ()>(*s)).unwrap();
 /// assert_eq!(up.new.version, 1);

@@ -1,37 +1,4 @@
 //! [`Reader`]: a per-thread read handle that stays pinned and repins on its own.
-//!
-//! [`StateCell::snapshot`] pins and unpins on every call, and a pin is an atomic
-//! read-modify-write on shared epoch state: as costly as an uncontended mutex, and it stops
-//! scaling with many reader threads. A held [`Guard`] reads for the cost of one load, but holds
-//! back the reclamation of everything replaced meanwhile until it is repinned. A `Reader` keeps
-//! the held guard's speed and bounds what it holds back: it repins after every
-//! [`REPIN_EVERY`] reads, and on demand ([`repin`](Reader::repin)). Its per-call reads do no
-//! atomic read-modify-write.
-//!
-//! Which to use:
-//!
-//! | you read | use |
-//! |---|---|
-//! | a state now and then | [`StateCell::snapshot`] |
-//! | states over and over on one thread (a UI frame, a status loop, a server's replies) | a [`Reader`] kept by that thread |
-//! | many states as one consistent batch, in place | [`Reader::list`], or a [`Guard`] from [`pin`](super::pin) held for the batch only |
-//!
-//! Like a guard, a reader belongs to its thread:
-//!
-//! ```compile_fail,E0277
-//! let reader = procsnap::Reader::new();
-//! std::thread::spawn(move || drop(reader)); // `Reader` cannot be sent between threads
-//! ```
-//!
-//! A state read in place cannot be kept across a repin:
-//!
-//! ```compile_fail,E0502
-//! let cell = procsnap::StateCell::default();
-//! let mut reader = procsnap::Reader::new();
-//! let state = reader.load(&cell);
-//! reader.repin(); // cannot borrow `reader` as mutable: `state` still reads through it
-//! println!("{state:?}");
-//! ```
 
 use std::sync::Arc;
 
@@ -44,7 +11,44 @@ use crate::state::ProcessState;
 /// the repin's atomic read-modify-write is a rounding error per read.
 pub const REPIN_EVERY: u32 = 256;
 
-/// A pinned read handle for one thread (see the [module docs](self)).
+/// A pinned read handle for one thread.
+///
+/// [`StateCell::snapshot`] pins and unpins on every call, and a pin is an atomic
+/// read-modify-write on shared epoch state: as costly as an uncontended mutex, and it stops
+/// scaling with many reader threads. A held [`Guard`] reads for the cost of one load, but holds
+/// back the reclamation of everything replaced meanwhile until it is repinned. A `Reader` keeps
+/// the held guard's speed and bounds what it holds back: it repins after every
+/// [`REPIN_EVERY`] reads, and on demand ([`repin`](Reader::repin)). Its per-call reads do no
+/// atomic read-modify-write.
+///
+/// Which to use:
+///
+/// | you read | use |
+/// |---|---|
+/// | a state now and then | [`StateCell::snapshot`] |
+/// | states over and over on one busy thread (a polling loop, a benchmark, a render loop that never sleeps) | a [`Reader`] kept by that thread |
+/// | many states as one consistent batch, in place | [`Reader::list`] (a reader made for the batch is one pin), or a [`Guard`] from [`pin`](crate::pin) held for the batch only |
+///
+/// A reader is pinned for as long as it lives, so do not keep one across a blocking wait (an
+/// idle UI thread, a server between requests): while it sleeps pinned, nothing replaced
+/// anywhere in procsnap can be freed. Drop it, or make one per burst of reads.
+///
+/// Like a guard, a reader belongs to its thread:
+///
+/// ```compile_fail,E0277
+/// let reader = procsnap::Reader::new();
+/// std::thread::spawn(move || drop(reader)); // `Reader` cannot be sent between threads
+/// ```
+///
+/// A state read in place cannot be kept across a repin:
+///
+/// ```compile_fail,E0502
+/// let cell = procsnap::StateCell::default();
+/// let mut reader = procsnap::Reader::new();
+/// let state = reader.load(&cell);
+/// reader.repin(); // cannot borrow `reader` as mutable: `state` still reads through it
+/// println!("{state:?}");
+/// ```
 ///
 /// ```
 /// use procsnap::{Event, Reader, StateCell, Status};
@@ -65,6 +69,11 @@ pub struct Reader {
 
 impl Reader {
     /// A reader for this thread, pinned.
+    ///
+    /// ```
+    /// let mut reader = procsnap::Reader::new();
+    /// assert_eq!(reader.read(&procsnap::StateCell::default()).version, 0);
+    /// ```
     pub fn new() -> Reader {
         Reader {
             guard: pin(),
@@ -82,6 +91,13 @@ impl Reader {
     }
 
     /// A copy of `cell`'s current state.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::default();
+    /// let mut reader = procsnap::Reader::new();
+    /// let copy = reader.read(&cell);
+    /// assert!(!copy.is_finished());
+    /// ```
     #[inline]
     pub fn read(&mut self, cell: &StateCell) -> ProcessState {
         self.tick();

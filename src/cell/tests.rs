@@ -196,3 +196,24 @@ fn reader_beside_a_writer_never_sees_torn_or_older_states() {
         assert_eq!(reader.read(&cell).version, n);
     });
 }
+
+/// A reader that keeps a state's address past its unpin (what `Reader`'s borrow rules refuse
+/// to compile; written here with a raw pointer) reads freed memory once the state is replaced
+/// and collected. Undefined behaviour on purpose: run only under Miri, which must report it
+/// (`scripts/miri.sh` checks that it does).
+#[test]
+#[ignore = "undefined behaviour on purpose: scripts/miri.sh runs it and expects Miri to catch it"]
+fn broken_reader_reads_after_unpin() {
+    let cell = StateCell::default();
+    let mut reader = Reader::new();
+    let kept: *const ProcessState = reader.load(&cell);
+    drop(reader);
+    cell.update(|s| Ok::<_, Infallible>(*s)).unwrap();
+    for _ in 0..64 {
+        pin().flush();
+    }
+    // SAFETY: none: the snapshot `kept` points to was replaced and collected. This is the bug
+    // the model exists to show.
+    let stale = unsafe { std::ptr::read_volatile(kept) };
+    assert_eq!(stale.version, 0);
+}

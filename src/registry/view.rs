@@ -1,18 +1,17 @@
-//! [`Processes`]: the read-only face of a [`Registry`], which a [`Supervisor`](crate::Supervisor)
-//! hands out.
-//!
-//! A supervised registry must only get processes through the supervisor, which launches every
-//! process it registers: one registered behind its back would stay `Pending` forever, and every
-//! call that waits for a process to leave `Pending` (a duplicate `run_unique`, `stop`,
-//! `restart`, the supervisor's drop) would wait forever with it. So the supervisor's registry is
-//! reachable only through this view: every read, and the removal of finished processes.
+//! [`Processes`]: the read-only face of a [`Registry`].
 
 use std::sync::Arc;
 
 use super::{ProcId, Process, Registry};
 use crate::cell::Guard;
 
-/// The processes of a [`Registry`], read-only (see the [module docs](self)).
+/// The processes of a [`Registry`], read-only.
+///
+/// A supervised registry must only get processes through the supervisor, which launches every
+/// process it registers: one registered behind its back would stay `Pending` forever, and every
+/// call that waits for a process to leave `Pending` (a duplicate `run_unique`, `stop`,
+/// `restart`, the supervisor's drop) would wait forever with it. So the supervisor's registry is
+/// reachable only through this view: every read, and the removal of finished processes.
 ///
 /// ```
 /// use procsnap::{CommandSpec, Processes, Registry};
@@ -34,11 +33,19 @@ impl From<Registry> for Processes {
 
 impl Processes {
     /// The registry itself, for the supervisor that owns this view.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the supervisor's
     pub(crate) fn registry(&self) -> &Registry {
         &self.0
     }
 
     /// The process with `id`, if it is registered. See [`Registry::get`].
+    ///
+    /// ```
+    /// let r = procsnap::Registry::new();
+    /// let p = r.insert("x", procsnap::CommandSpec::new("true"), 0);
+    /// let view = procsnap::Processes::from(r);
+    /// assert_eq!(view.get(p.id()).unwrap().name(), "x");
+    /// ```
     pub fn get(&self, id: ProcId) -> Option<Arc<Process>> {
         self.0.get(id)
     }

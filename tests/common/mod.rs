@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests: cleanup guards and /proc probes.
 #![allow(dead_code)]
 
-use procsnap::sys::{self, Pid};
+use procsnap::internals::sys::{self, Pid};
 use std::time::{Duration, Instant};
 
 /// SIGKILLs the recorded process groups when dropped, so a failing test leaves nothing behind.

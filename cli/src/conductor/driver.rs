@@ -165,6 +165,7 @@ impl Driver {
                 self.orch.log_ready(unit, now);
                 true
             }
+            _ => false,
         }
     }
 

@@ -10,7 +10,7 @@
 //! `SupervisorEvent::Line`s through one lossless subscription taken before the first spawn, so
 //! no line is missed or dropped and lines print in capture order; a process's final `State`
 //! event comes after all of its lines, so its status line follows its output. A stdout slower
-//! than the scripts holds them back (see [`Out`]) instead of losing their lines.
+//! than the scripts holds them back (see `Out`) instead of losing their lines.
 //!
 //! Signals, as a terminal user means them: Ctrl-C, SIGTERM or SIGHUP (the terminal closed)
 //! stops every group (SIGTERM, then SIGKILL after the grace period), with status lines; a
