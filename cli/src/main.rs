@@ -45,7 +45,9 @@ enum Command {
     List,
     /// Run scripts in the foreground with prefixed output until they all end.
     ///
-    /// Each TARGET is a declared script name, or NAME=COMMAND for an ad-hoc shell command.
+    /// Each TARGET is a process configured in procsnap.yaml (started after its dependencies,
+    /// with its readiness checks and restart policy, as `up` does), a declared script name, or
+    /// NAME=COMMAND for an ad-hoc shell command.
     /// Ctrl-C (or SIGTERM) stops every process group gracefully; a second Ctrl-C kills them.
     /// The exit code is 1 if any script failed, 130/143 if interrupted, else 0.
     #[command(
@@ -88,7 +90,9 @@ enum Command {
     },
     /// Interactive terminal UI: every script, its status and its output; start, stop, search.
     ///
-    /// Shows every declared script and starts the TARGETs (NAME or NAME=COMMAND) at once.
+    /// Shows every configured process (procsnap.yaml) and declared script, and starts the
+    /// TARGETs (NAME or NAME=COMMAND) at once; configured processes show their readiness and
+    /// restart backoff.
     /// Keys: j/k select, Enter log pane, r start/restart, s stop, x kill, R restart all,
     /// / search, ? help, q quit (stops every process group, like `run`).
     #[command(after_help = "Example:\n  procsnap tui --dir examples/demo dev")]
