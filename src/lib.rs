@@ -82,6 +82,7 @@ mod cell;
 mod error;
 mod events;
 mod logs;
+pub mod orchestrate;
 mod registry;
 mod spec;
 pub mod state;
