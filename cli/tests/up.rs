@@ -112,6 +112,20 @@ impl Drop for Up {
     }
 }
 
+/// `procsnap up --color never --dir <p>`, run to its end.
+fn up(p: &TempProject) -> RunOutput {
+    procsnap(
+        &[
+            "up",
+            "--color",
+            "never",
+            "--dir",
+            p.path().to_str().unwrap(),
+        ],
+        &[],
+    )
+}
+
 /// Seconds since the epoch that a script wrote with `date +%s.%N`, one per line.
 fn times(p: &TempProject, file: &str) -> Vec<f64> {
     std::fs::read_to_string(p.path().join(file))
@@ -285,16 +299,7 @@ fn a_code_generator_gates_its_dependent_and_its_failure_fails_fast() {
         "procsnap.yaml",
         "processes:\n  gen:\n    command: sleep 0.5; echo generated > out.txt\n  web:\n    command: cat out.txt\n    depends_on:\n      gen: {condition: process_completed_successfully}\n",
     );
-    let out = procsnap(
-        &[
-            "up",
-            "--color",
-            "never",
-            "--dir",
-            p.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = up(&p);
     assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("web | generated"), "{}", out.stdout);
 
@@ -304,16 +309,7 @@ fn a_code_generator_gates_its_dependent_and_its_failure_fails_fast() {
         "processes:\n  gen:\n    command: exit 2\n  web:\n    command: touch started\n    depends_on:\n      gen: {condition: process_completed_successfully}\n",
     );
     let start = Instant::now();
-    let out = procsnap(
-        &[
-            "up",
-            "--color",
-            "never",
-            "--dir",
-            p.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = up(&p);
     assert_eq!(out.status.code(), Some(1), "{}", out.stdout);
     assert!(
         out.stdout.contains(
@@ -340,16 +336,7 @@ fn on_failure_backs_off_1_2_4_seconds_then_gives_up() {
             "processes:\n  worker:\n    command: \"{NOW} >> runs; exit 1\"\n    availability:\n      restart: on_failure\n      backoff_seconds: 1\n      max_restarts: 3\n"
         ),
     );
-    let out = procsnap(
-        &[
-            "up",
-            "--color",
-            "never",
-            "--dir",
-            p.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = up(&p);
     assert_eq!(out.status.code(), Some(1), "{}", out.stdout);
     let runs = times(&p, "runs");
     assert_eq!(runs.len(), 4, "1 run + 3 restarts\n{}", out.stdout);
@@ -385,16 +372,7 @@ fn a_stable_run_resets_the_backoff() {
             "processes:\n  w:\n    command: \"n=$(cat n 2>/dev/null || echo 0); n=$((n+1)); echo $n > n; {NOW} >> runs; if [ $n = 3 ]; then sleep 1.2; fi; exit 1\"\n    availability:\n      restart: on_failure\n      backoff_seconds: 0.5\n      backoff_reset_seconds: 1\n      max_restarts: 3\n"
         ),
     );
-    let out = procsnap(
-        &[
-            "up",
-            "--color",
-            "never",
-            "--dir",
-            p.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = up(&p);
     assert_eq!(out.status.code(), Some(1), "{}", out.stdout);
     let runs = times(&p, "runs");
     assert_eq!(runs.len(), 4, "{}", out.stdout);
@@ -479,16 +457,7 @@ fn an_unknown_key_is_a_warning_with_its_line_and_the_rest_runs() {
         "process-compose.yaml",
         "version: \"0.5\"\nprocesses:\n  hello:\n    command: echo hi\n    colour: blue\n    is_daemon: false\n",
     );
-    let out = procsnap(
-        &[
-            "up",
-            "--color",
-            "never",
-            "--dir",
-            p.path().to_str().unwrap(),
-        ],
-        &[],
-    );
+    let out = up(&p);
     assert!(out.status.success(), "{}", out.stderr);
     assert!(out.stdout.contains("hello | hi"), "{}", out.stdout);
     assert!(
