@@ -8,7 +8,7 @@
 //!
 //! Each read copies the state once into a local and hands `black_box` a reference to it; each
 //! update hands `black_box` a reference to its result. So every read path pays the same one copy
-//! of the 72-byte `ProcessState` (10 instructions on x86-64), and none pays a second one for the
+//! of the 48-byte `ProcessState`, and none pays a second one for the
 //! harness.
 //!
 //! Run: `cargo bench --bench iai` (or `scripts/bench.sh`, which divides the counts for you).
@@ -22,12 +22,12 @@ use std::sync::{Mutex, RwLock};
 use arc_swap::ArcSwap;
 use iai_callgrind::{library_benchmark, library_benchmark_group, main};
 use procsnap::internals::LockedCell;
-use procsnap::{CommandSpec, Guard, ProcessState, Registry, StateCell, pin};
+use procsnap::{CommandSpec, Guard, ProcessState, Reader, Registry, StateCell, pin};
 
 #[path = "common/mod.rs"]
 mod common;
 use common::seqlock::SeqCell;
-use common::{running, started, tl_snapshot};
+use common::{running, started};
 
 /// Operations per measured call.
 const OPS: usize = 1000;
@@ -56,10 +56,18 @@ fn state_cell_pinned() -> (StateCell, Guard) {
     (cell, guard)
 }
 
-fn tl_cell() -> StateCell {
+fn reader_cell() -> (StateCell, Reader) {
     let cell = state_cell();
-    black_box(tl_snapshot(&cell));
-    cell
+    let mut reader = Reader::new();
+    black_box(reader.read(&cell));
+    (cell, reader)
+}
+
+fn reader_registry() -> (Registry, Reader) {
+    let registry = registry();
+    let mut reader = Reader::new();
+    black_box(reader.list(&registry).len());
+    (registry, reader)
 }
 
 fn seq_cell() -> (StateCell, SeqCell) {
@@ -144,15 +152,16 @@ fn statecell_snapshot(cell: StateCell) -> StateCell {
     cell
 }
 
-// Prototype (benches/common): per-call read through a thread-local guard repinned every 256.
+// `Reader::read`: a per-thread pinned handle, repinned every 256 reads (so 3.9 repins of the
+// 1000 are in the count).
 #[library_benchmark]
-#[bench::x1000(setup = tl_cell, teardown = teardown)]
-fn proto_tl_guard_snapshot(cell: StateCell) -> StateCell {
+#[bench::x1000(setup = reader_cell, teardown = teardown)]
+fn reader_read((cell, mut reader): (StateCell, Reader)) -> (StateCell, Reader) {
     for _ in 0..OPS {
-        let s = tl_snapshot(&cell);
+        let s = reader.read(&cell);
         black_box(&s);
     }
-    cell
+    (cell, reader)
 }
 
 // Prototype (benches/common/seqlock.rs): seqlock mirror read, epoch fallback mid-publish.
@@ -287,12 +296,26 @@ fn registry_list(registry: Registry) -> Registry {
     registry
 }
 
+// `Reader::list`: the same listings through a reader (one count per listing), copying every
+// process's state.
+#[library_benchmark]
+#[bench::procs100(setup = reader_registry, teardown = teardown)]
+fn reader_list((registry, mut reader): (Registry, Reader)) -> (Registry, Reader) {
+    for _ in 0..OPS / PROCS {
+        for (p, s) in reader.list(&registry) {
+            let s = *s;
+            black_box((p, &s));
+        }
+    }
+    (registry, reader)
+}
+
 library_benchmark_group!(
     name = reads;
     benchmarks =
         statecell_load_held_guard,
         statecell_snapshot,
-        proto_tl_guard_snapshot,
+        reader_read,
         proto_seqlock_snapshot,
         lockedcell_snapshot,
         std_mutex_read,
@@ -301,13 +324,36 @@ library_benchmark_group!(
         arcswap_load
 );
 
+fn state_cell_for(n: usize) -> (StateCell, usize) {
+    (state_cell(), n)
+}
+
+// `StateCell::update` in steady state: `n` updates in a row, reclamation included (the frees of
+// the replaced snapshots happen inside the count). The per-update cost is the difference of
+// the two runs divided by 100,000, which cancels the fixed costs of the call.
+#[library_benchmark]
+#[bench::n100k(args = (100_000), setup = state_cell_for, teardown = teardown)]
+#[bench::n200k(args = (200_000), setup = state_cell_for, teardown = teardown)]
+fn statecell_update_steady((cell, n): (StateCell, usize)) -> StateCell {
+    for _ in 0..n {
+        let up = cell.update(|s| Ok::<_, Infallible>(*s));
+        black_box(&up);
+    }
+    cell
+}
+
 library_benchmark_group!(
     name = updates;
-    benchmarks = statecell_update, proto_seqlock_update, lockedcell_update, arcswap_rcu
+    benchmarks =
+        statecell_update,
+        statecell_update_steady,
+        proto_seqlock_update,
+        lockedcell_update,
+        arcswap_rcu
 );
 
 // The same listings reading two fields per process instead of copying the whole state (what a
-// "how many are running" status call does): the cost of the walk without the 72-byte copy.
+// "how many are running" status call does): the cost of the walk without the 48-byte copy.
 #[library_benchmark]
 #[bench::procs100(setup = registry, teardown = teardown)]
 fn registry_list_status(registry: Registry) -> Registry {
@@ -367,7 +413,7 @@ fn registry_start_remove(registry: Registry) -> Registry {
 
 library_benchmark_group!(
     name = registry;
-    benchmarks = registry_list, registry_list_status, registry_start_remove
+    benchmarks = registry_list, reader_list, registry_list_status, registry_start_remove
 );
 
 main!(library_benchmark_groups = reads, updates, registry);

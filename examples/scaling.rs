@@ -12,8 +12,8 @@
 //! has too few free cores) and the process's resident memory (garbage a held guard keeps alive).
 //!
 //! Paths: `snapshot` (`StateCell::snapshot`, a pin per read), `batch` (`StateCell::load` under
-//! one guard, repinned every 256 reads), `proto_tl_guard` (prototype: thread-local guard repinned
-//! every 256 reads, see `benches/common`), `proto_seqlock` (prototype: a seqlock mirror written
+//! one guard, repinned every 256 reads), `reader` (`procsnap::Reader::read`: a per-thread pinned
+//! handle that repins every 256 reads), `proto_seqlock` (prototype: a seqlock mirror written
 //! after each update, see `benches/common/seqlock.rs`), `mutex` (`LockedCell`), `rwlock`, `arcswap`
 //! (`ArcSwap::load`). Meant for a many-core machine; on 2 cores run it briefly to check it works.
 
@@ -34,7 +34,7 @@ const PACED_PER_S: u64 = 10_000;
 const PATHS: [(Read, &str); 7] = [
     (Read::Snapshot, "snapshot"),
     (Read::Batch, "batch"),
-    (Read::ProtoTlGuard, "proto_tl_guard"),
+    (Read::Reader, "reader"),
     (Read::ProtoSeqlock, "proto_seqlock"),
     (Read::Locked, "mutex"),
     (Read::RwLock, "rwlock"),
@@ -66,7 +66,7 @@ struct Args {
 fn usage() -> ! {
     eprintln!(
         "usage: scaling [--max-readers N] [--secs S] [--paths a,b,..] [--writer paced|full|both]\n\
-         paths: snapshot,batch,proto_tl_guard,proto_seqlock,mutex,rwlock,arcswap"
+         paths: snapshot,batch,reader,proto_seqlock,mutex,rwlock,arcswap"
     );
     std::process::exit(2)
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the benchmarks and prints the figures issue 2 asks for, against their targets.
+# Runs the benchmarks and prints the core's figures against their targets.
 #
 #   scripts/bench.sh                 iai-callgrind counts, then the criterion run (~70 s), then ratios
 #   scripts/bench.sh --iai           only the instruction counts (~5 s after the build)
@@ -39,8 +39,10 @@ if [[ $run_iai == 1 ]]; then
   echo "== iai-callgrind: cargo bench --bench iai"
   IAI_CALLGRIND_COLOR=never cargo bench --bench iai 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >"$log/iai.txt" || {
     cat "$log/iai.txt"; echo "iai bench failed" >&2; exit 1; }
-  # "iai::GROUP::NAME ID:SETUP" then "  Instructions:   NEW|OLD (...)": keep NAME and NEW.
-  awk '/^iai::/ { split($1, p, "::"); name = p[3] }
+  # "iai::GROUP::NAME ID:SETUP" then "  Instructions:   NEW|OLD (...)": keep NAME (with the
+  # bench id for the steady-state pair) and NEW.
+  awk '/^iai::/ { split($1, p, "::"); name = p[3]; split($2, id, ":");
+                  if (name == "statecell_update_steady") name = name "_" id[1] }
        /^ *Instructions:/ && name != "" { split($2, v, "|"); print name, v[1]; name = "" }' \
     "$log/iai.txt" >"$log/ir.txt"
   if [[ ! -s "$log/ir.txt" ]]; then
@@ -51,10 +53,12 @@ if [[ $run_iai == 1 ]]; then
   while read -r name ir; do
     per=$(awk -v ir="$ir" 'BEGIN { printf "%.1f", ir / 1000 }')
     case "$name" in
+      statecell_update_steady_*) continue ;; # reported below, as a difference
       statecell_load_held_guard) t=14 ;;
       statecell_snapshot) t=60 ;;
+      reader_read) t=20 ;;
       statecell_update) t=500 ;;
-      registry_list | registry_list_status) t=15 ;;
+      registry_list | reader_list | registry_list_status) t=15 ;;
       proto_*) t=proto ;;
       registry_start_remove) t=write ;;
       *) t= ;;
@@ -76,8 +80,17 @@ if [[ $run_iai == 1 ]]; then
       printf '%-28s %10s %10s  %s\n' "$name" "$per" "-" "rival"
     fi
   done <"$log/ir.txt"
-  echo "(registry_list*: per process; every read copies the 72-byte state once, except"
-  echo " registry_list_status, which reads two fields per process)"
+  # Steady-state update: (Ir of 200k updates - Ir of 100k) / 100k, reclamation included.
+  a=$(awk '$1 == "statecell_update_steady_n100k" { print $2 }' "$log/ir.txt")
+  b=$(awk '$1 == "statecell_update_steady_n200k" { print $2 }' "$log/ir.txt")
+  if [[ -n $a && -n $b ]]; then
+    per=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", (b - a) / 100000 }')
+    v=$(verdict "$per" "<=" 500)
+    [[ $v == ok ]] || missed=1
+    printf '%-28s %10s %10s  %s\n' "update (steady, 100k delta)" "$per" "<= 500" "$v"
+  fi
+  echo "(registry_list, reader_list: per process, copying each 48-byte state once;"
+  echo " registry_list_status reads two fields per process)"
   echo
 fi
 
@@ -118,6 +131,11 @@ if [[ $run_crit == 1 ]]; then
   printf '%-52s %7sx %10s  %s\n' "snapshot time / Mutex-cell read time (single)" "$r_snap" "<= 0.7x" "$v"
   printf '%-52s %7sx %10s  %s\n' "load under held guard / Mutex-cell read (single)" "$(ratio "$held" "$mutex")" "-" "info"
   printf '%-52s %7sx %10s  %s\n' "snapshot time / arc-swap load() time (single)" "$(ratio "$snap" "$arc")" "-" "info"
+  reader=$(median single/snapshot/reader)
+  r_reader=$(ratio "$reader" "$mutex")
+  v=$(verdict "$r_reader" "<=" 0.3)
+  [[ $v == ok ]] || missed=1
+  printf '%-52s %7sx %10s  %s\n' "Reader::read time / Mutex-cell read time (single)" "$r_reader" "<= 0.3x" "$v"
 
   # Same number of reads per iteration, so a throughput ratio is the inverse time ratio.
   t_ours=$(median two_readers/statecell_snapshot)
@@ -130,6 +148,11 @@ if [[ $run_crit == 1 ]]; then
   printf '%-52s %7sx %10s  %s\n' "2 readers: snapshot throughput / Mutex cell's" "$r_two" ">= 3x" "$v"
   printf '%-52s %7sx %10s  %s\n' "2 readers: batch (repin 256) throughput / Mutex's" "$(ratio "$t_mutex" "$t_batch")" "-" "info"
   printf '%-52s %7sx %10s  %s\n' "2 readers: snapshot throughput / arc-swap's" "$(ratio "$t_arc" "$t_ours")" "-" "info"
+  t_reader=$(median two_readers/reader)
+  r_two_reader=$(ratio "$t_mutex" "$t_reader")
+  v=$(verdict "$r_two_reader" ">=" 30)
+  [[ $v == ok ]] || missed=1
+  printf '%-52s %7sx %10s  %s\n' "2 readers: Reader throughput / Mutex cell's" "$r_two_reader" ">= 30x" "$v"
   s_ours=$(share two_readers/statecell_snapshot) s_mutex=$(share two_readers/lockedcell)
   echo "2-reader CPU share (1.00 = both readers always on a core): snapshot ${s_ours:-?}, mutex ${s_mutex:-?}"
   if awk -v a="${s_ours:-0}" -v b="${s_mutex:-0}" 'BEGIN { exit !(a < 0.9 || b < 0.9) }'; then
@@ -138,7 +161,8 @@ if [[ $run_crit == 1 ]]; then
   fi
   echo
   echo "criterion medians (ns per iteration; two_readers iterations are 2 reads):"
-  for id in single/load_held_guard/statecell single/snapshot/statecell_snapshot single/snapshot/lockedcell \
+  for id in single/load_held_guard/statecell single/snapshot/statecell_snapshot single/snapshot/reader \
+    single/snapshot/lockedcell two_readers/reader \
     single/snapshot/arcswap_load single/update/statecell single/update/lockedcell \
     two_readers/statecell_snapshot two_readers/lockedcell reader_writer/statecell_snapshot \
     reader_writer/lockedcell registry_list/statecell/100 registry_list/lockedcell/100; do

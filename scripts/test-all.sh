@@ -12,6 +12,13 @@ step() { printf '\n==== %s ====\n' "$*"; }
 step "unit, integration and doc tests (workspace)"
 cargo test --workspace 2>&1 | tee -a "$log"
 
+step "the core off Linux (states, cells, registry, logs, events): cargo check for macOS"
+if rustup target add x86_64-apple-darwin >/dev/null 2>&1; then
+    cargo check -p procsnap --lib --target x86_64-apple-darwin 2>&1 | tee -a "$log"
+else
+    echo "(the macOS target could not be installed here: skipped)"
+fi
+
 step "loom models"
 bash scripts/loom.sh 2>&1 | tee -a "$log"
 

@@ -40,6 +40,11 @@ pub struct SpawnError {
 
 impl SpawnError {
     /// A spawn error for `program`.
+    ///
+    /// ```
+    /// let e = procsnap::SpawnError::new("exec", "tool", std::io::ErrorKind::NotFound.into());
+    /// assert_eq!((e.op, e.program.as_str()), ("exec", "tool"));
+    /// ```
     pub fn new(op: &'static str, program: impl Into<String>, source: io::Error) -> SpawnError {
         SpawnError {
             op,
@@ -49,11 +54,22 @@ impl SpawnError {
     }
 
     /// The OS error's kind (`NotFound` for a missing program or directory).
+    ///
+    /// ```
+    /// let e = procsnap::SpawnError::new("chdir", "make", std::io::ErrorKind::NotFound.into());
+    /// assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+    /// ```
     pub fn kind(&self) -> io::ErrorKind {
         self.source.kind()
     }
 
     /// The raw OS error number, if there is one.
+    ///
+    /// ```
+    /// let os = std::io::Error::from_raw_os_error(libc::EACCES);
+    /// let e = procsnap::SpawnError::new("exec", "/etc/passwd", os);
+    /// assert_eq!(e.raw_os_error(), Some(libc::EACCES));
+    /// ```
     pub fn raw_os_error(&self) -> Option<i32> {
         self.source.raw_os_error()
     }

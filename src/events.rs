@@ -156,6 +156,22 @@ impl<T> EventQueue<T> {
     /// Sets the function that tells a paused producer that a lossless queue has room again (see
     /// [`want_room`](Self::want_room)); it runs on the consuming thread, so it must be quick
     /// and must not block. Set once: returns `false` if one was already set.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    ///
+    /// let q = procsnap::EventQueue::lossless(2);
+    /// let told = Arc::new(AtomicBool::new(false));
+    /// let t = told.clone();
+    /// assert!(q.set_on_room(move || t.store(true, Ordering::Relaxed)));
+    /// assert!(!q.set_on_room(|| {})); // set once
+    /// q.push(1);
+    /// q.push(2);
+    /// assert!(q.want_room());
+    /// q.drain(usize::MAX);
+    /// assert!(told.load(Ordering::Relaxed));
+    /// ```
     pub fn set_on_room(&self, room: impl Fn() + Send + Sync + 'static) -> bool {
         self.on_room.set(Box::new(room)).is_ok()
     }
@@ -221,6 +237,12 @@ impl<T> EventQueue<T> {
     /// runs on the pushing thread, so it must be quick and must not block (a
     /// `tokio::sync::Notify::notify_one`, an eventfd write, `Thread::unpark`). Set once:
     /// returns `false` if a waker was already set.
+    ///
+    /// ```
+    /// let q = procsnap::EventQueue::<u32>::new(4);
+    /// assert!(q.set_waker(|| {}));
+    /// assert!(!q.set_waker(|| {})); // set once
+    /// ```
     pub fn set_waker(&self, wake: impl Fn() + Send + Sync + 'static) -> bool {
         self.waker.set(Box::new(wake)).is_ok()
     }
@@ -611,6 +633,14 @@ impl<T: Clone> Broadcast<T> {
     /// True when some lossless subscriber is at its high-water mark: a producer that honours
     /// backpressure pauses, and each such subscriber's room function runs once it has caught up
     /// (see [`EventQueue::want_room`]).
+    ///
+    /// ```
+    /// let bus = procsnap::Broadcast::new();
+    /// let _lossy = bus.subscribe(1);
+    /// bus.publish(1);
+    /// bus.publish(2);
+    /// assert!(!bus.want_room()); // a drop-oldest subscriber never makes anyone wait
+    /// ```
     pub fn want_room(&self) -> bool {
         let subscribers = self
             .hub

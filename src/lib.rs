@@ -1,45 +1,64 @@
 //! procsnap: lock-free process-state snapshots and a process-group supervisor.
 //!
-//! Every process's state is an immutable, `Copy` [`ProcessState`] in a [`StateCell`]: readers
-//! load a pointer under an epoch guard and never lock; writers swap in a new snapshot with a
-//! compare-and-swap against the pointer they loaded, and the epoch collector frees the old one
-//! once no reader can see it (which is also what makes the pointer CAS immune to ABA). The
-//! lifecycle is one pure function, [`ProcessState::apply`]. A [`Registry`] lists processes in id
-//! order as a copy-on-write list in the same kind of cell.
+//! Every process's state is an immutable, `Copy`, 48-byte [`ProcessState`] in a [`StateCell`]:
+//! readers load a pointer under an epoch guard and never lock; writers swap in a new snapshot
+//! with a compare-and-swap against the pointer they loaded, and the epoch collector frees the
+//! old one once no reader can see it (which is also what makes the pointer CAS immune to ABA).
+//! The lifecycle is one pure function, [`ProcessState::apply`], whose terminal states are
+//! absorbing. A [`Registry`] lists processes in id order as a copy-on-write list in the same
+//! kind of cell, and decides "start it" or "it is already running" in one CAS
+//! ([`Registry::reserve`]).
 //!
-//! Above the core, a [`Supervisor`] spawns each process as the leader of its own process group
-//! (`posix_spawn`, never `fork`), reaps only its own children on one `epoll` thread (pidfds, never
-//! `waitpid(-1)`), keeps each process's output in a byte-bounded [`LogRing`], publishes every state
-//! change and line once, in order, to [`Subscription`]s that drop the oldest when a reader is slow,
-//! and stops whole groups: TERM, a grace period, KILL. A watchdog process kills every group it
-//! started if the supervising process dies, even by SIGKILL.
+//! Above the core, a [`Supervisor`] (Linux) spawns each process as the leader of its own
+//! process group (`posix_spawn`, never `fork`), tags it in its environment, reaps only its own
+//! children on one `epoll` thread (pidfds, never `waitpid(-1)`), keeps each process's output in
+//! a byte-bounded [`LogRing`], publishes every state change and line once, in order, to
+//! [`Subscription`]s (drop-oldest, or lossless with backpressure on the processes), and stops
+//! whole groups — TERM, a grace period, KILL — together with the descendants that left them.
+//! An optional watchdog process kills everything it started if the supervising process dies,
+//! even by SIGKILL.
 //!
 //! ```text
 //! Supervisor  (spawn, stop, restart, shutdown; one reaper thread; watchdog)
 //!     |
-//! Registry  ·  Broadcast/EventQueue  ·  LogRing          safe code
+//! Registry / Processes  ·  Broadcast / EventQueue  ·  LogRing      safe code
 //!     |
-//! StateCell / EpochCell (cell)  ·  sys (libc)             the only unsafe
+//! StateCell, Reader, Guard (epoch cell)  ·  system calls (libc)    the only unsafe
 //!     |
-//! ProcessState + Status + Event + apply()                 pure data
+//! ProcessState + Status + Exit + Event + apply()                   pure data
 //! ```
+//!
+//! # Reading states
+//!
+//! | you read | use | cost here (instructions per read, copy included) |
+//! |---|---|---|
+//! | a state now and then | [`StateCell::snapshot`] (pin, copy, unpin) | ~41 |
+//! | states over and over on a busy thread | a [`Reader`] (stays pinned, repins every [`REPIN_EVERY`] reads) | ~14 |
+//! | many states as one consistent batch | [`Reader::list`], or one [`pin`] and [`StateCell::load`]s | ~13–14 per process |
 //!
 //! # Guarantees
 //!
-//! - Reads ([`StateCell::load`], [`Registry::list`]) are wait-free once pinned and allocate
-//!   nothing; [`StateCell::snapshot`] pins, copies and unpins.
+//! - Reads ([`StateCell::load`], [`Reader`], [`Registry::list`]) are wait-free once pinned and
+//!   allocate nothing; a reader sees only published snapshots, whole, and never an older one
+//!   after a newer one.
 //! - Writers are lock-free; every successful [`StateCell::update`] bumps `version` by one.
+//! - A process's state changes only through its lifecycle ([`ProcessState::apply`]): its
+//!   supervisor's transitions or [`Registry::apply`]; [`Process::state`] is read-only.
 //! - Memory is never reclaimed while a pinned reader can still see it; it is freed later, by
-//!   whichever thread's collection gets to it. A state update leaves its replaced 72-byte
-//!   snapshot in a thread-local bag (handed to the collector every 64, or when the thread
-//!   exits); a registry write hands the bag over at once, so a removed process and its log
-//!   ring are freed by the next registry write (see [`Registry`]).
+//!   whichever thread's collection gets to it. A state update leaves its replaced snapshot in a
+//!   thread-local bag (handed to the collector every 64, or when the thread exits); a registry
+//!   write hands the bag over at once, so a removed process and its log ring are freed by the
+//!   next registry write (see [`Registry`]). procsnap's cells use a collector of their own, so
+//!   a guard held by another crate's code never holds back procsnap's reclamation, nor the
+//!   reverse.
 //! - Reading a state never waits on a stop, a spawn or the reaper.
 //!
 //! # Limits
 //!
-//! A guard held for a long time delays reclamation everywhere: repin in long loops. The
-//! supervisor is Linux-only (pidfd, epoll, `/proc`).
+//! A guard (or a [`Reader`]) held for a long time delays reclamation of everything procsnap
+//! replaces meanwhile: repin in long loops, and do not keep one across a blocking wait. The
+//! supervisor is Linux-only (pidfd, epoll, `/proc`); the core (states, cells, registry, logs,
+//! events) builds anywhere std does.
 //!
 //! ```
 //! use procsnap::{CommandSpec, Event, Registry, Reserve};
@@ -51,7 +70,7 @@
 //! };
 //! registry.apply(p.id(), Event::Started { pid: 4242, at: SystemTime::now() }).unwrap();
 //!
-//! let mut reader = procsnap::Reader::new(); // one per thread: pinned, repins on its own
+//! let mut reader = procsnap::Reader::new();
 //! let running = reader.list(&registry).filter(|(_, state)| state.is_running());
 //! assert_eq!(running.count(), 1);
 //! ```

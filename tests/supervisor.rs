@@ -518,11 +518,12 @@ fn a_killed_watchdog_is_replaced() {
     let sup = Fixture::new();
     let first = sup.watchdog_pid().unwrap();
     // Spawned like any child, the watchdog leads its own group.
-    procsnap::internals::sys::killpg(first, libc::SIGKILL).unwrap();
+    let group = Pid::from_raw(first as i32).unwrap();
+    procsnap::internals::sys::killpg(group, libc::SIGKILL).unwrap();
     assert!(
         common::eventually(secs(5), || sup.watchdog_pid().unwrap() != first),
         "no new watchdog"
     );
-    let now = sup.watchdog_pid().unwrap().as_raw();
+    let now = sup.watchdog_pid().unwrap();
     assert!(std::path::Path::new(&format!("/proc/{now}")).exists());
 }

@@ -1,12 +1,10 @@
 //! Bench-only helpers shared by `benches/cell.rs`, `benches/iai.rs` and `examples/scaling.rs`.
 //!
-//! Nothing here is part of the library. [`tl_snapshot`] is a prototype of a faster per-call read
-//! path, kept in the benches so its numbers can be compared with `StateCell::snapshot` before
-//! anyone decides whether it belongs in `src/`.
+//! Nothing here is part of the library. `seqlock` is a prototype of another read path, kept so
+//! its numbers can be compared with the library's.
 
 #![allow(dead_code)] // each bench uses a different subset
 
-use std::cell::RefCell;
 use std::convert::Infallible;
 use std::hint::black_box;
 use std::sync::RwLock;
@@ -62,8 +60,8 @@ pub enum Read {
     Snapshot,
     /// `StateCell::load` under a guard held across reads and repinned every `REPIN_EVERY`.
     Batch,
-    /// Prototype (benches/common): thread-local guard repinned every 256 reads.
-    ProtoTlGuard,
+    /// `procsnap::Reader::read`: a per-thread pinned handle, repinned every 256 reads.
+    Reader,
     /// Prototype (benches/common/seqlock.rs): seqlock mirror, epoch fallback mid-publish.
     ProtoSeqlock,
     /// `LockedCell::snapshot` (the Mutex cell).
@@ -79,7 +77,7 @@ pub enum Read {
 pub const READS: [(Read, &str); 8] = [
     (Read::Snapshot, "statecell_snapshot"),
     (Read::Batch, "statecell_batch_repin256"),
-    (Read::ProtoTlGuard, "proto_tl_guard"),
+    (Read::Reader, "reader"),
     (Read::ProtoSeqlock, "proto_seqlock"),
     (Read::Locked, "lockedcell"),
     (Read::RwLock, "rwlock"),
@@ -121,7 +119,10 @@ impl Contenders {
                     }
                 }
             }
-            Read::ProtoTlGuard => each(n, || tl_snapshot(&self.ours)),
+            Read::Reader => {
+                let mut reader = procsnap::Reader::new();
+                each(n, || reader.read(&self.ours));
+            }
             Read::ProtoSeqlock => each(n, || {
                 self.seq.try_read().unwrap_or_else(|| self.ours.snapshot())
             }),
@@ -139,7 +140,7 @@ impl Contenders {
             ..*s
         };
         match path {
-            Read::Snapshot | Read::Batch | Read::ProtoTlGuard => {
+            Read::Snapshot | Read::Batch | Read::Reader => {
                 let up = self.ours.update(|s| Ok::<_, Infallible>(*s));
                 black_box(&up);
             }
@@ -175,48 +176,4 @@ pub fn each(n: u64, mut read: impl FnMut() -> ProcessState) {
         let s = read();
         black_box(&s);
     }
-}
-
-/// How many reads a thread-local guard serves before it is repinned.
-pub const TL_REPIN_EVERY: u32 = 256;
-
-struct TlReader {
-    /// `None` after [`tl_quiesce`]: the thread holds no pin until its next read.
-    guard: Option<procsnap::Guard>,
-    reads: u32,
-}
-
-thread_local! {
-    static TL_READER: RefCell<TlReader> = const { RefCell::new(TlReader { guard: None, reads: 0 }) };
-}
-
-/// Prototype: a per-call read that keeps one guard per thread and repins it every
-/// [`TL_REPIN_EVERY`] reads instead of pinning per call.
-///
-/// `Guard::repin` only republishes the thread's epoch (a plain `Release` store when the global
-/// epoch moved) and never runs a collection, so a read costs a TLS access, a counter and a load.
-/// The price: a thread that stops reading keeps its last pin, and then no garbage anywhere can
-/// be reclaimed until it reads again or exits. A library would need an explicit quiescent call
-/// (`procsnap::quiesce()`) or a time bound, which is why this stays a prototype in the benches.
-#[inline]
-pub fn tl_snapshot(cell: &StateCell) -> ProcessState {
-    TL_READER.with(|r| {
-        let r = &mut *r.borrow_mut();
-        r.reads += 1;
-        let guard = r.guard.get_or_insert_with(pin);
-        if r.reads >= TL_REPIN_EVERY {
-            r.reads = 0;
-            guard.repin();
-        }
-        *cell.load(guard)
-    })
-}
-
-/// Drops this thread's prototype guard's pin until its next read (a quiescent point).
-pub fn tl_quiesce() {
-    TL_READER.with(|r| {
-        let r = &mut *r.borrow_mut();
-        r.reads = 0;
-        r.guard = None;
-    });
 }

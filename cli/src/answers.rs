@@ -1,4 +1,4 @@
-//! The read-only MCP answers, built from the [`Registry`] alone: listing, status and logs.
+//! The read-only MCP answers, built from the supervisor's processes alone: listing, status and logs.
 //!
 //! Kept apart from the server so they can be tested (and benchmarked) without spawning
 //! anything. Status reads every process under one pin (one consistent, ordered view, no lock
@@ -107,15 +107,16 @@ pub fn scripts_status(
 /// instant `now`: the registry listing and every state are read without locks or copies of
 /// identity beyond the answer itself.
 pub fn status_view(registry: &Processes, name: Option<&str>, now: SystemTime) -> ScriptsStatus {
-    let guard = procsnap::pin();
-    let processes = registry
-        .list(&guard)
-        .iter()
-        .filter(|p| name.is_none_or(|n| p.name() == n))
-        .map(|p| ProcessInfo {
+    // A reader for this reply only: the server's thread waits for requests in between, and a
+    // pin held meanwhile would hold back reclamation.
+    let mut reader = procsnap::Reader::new();
+    let processes = reader
+        .list(registry)
+        .filter(|(p, _)| name.is_none_or(|n| p.name() == n))
+        .map(|(p, state)| ProcessInfo {
             dropped_lines: p.logs().dropped_lines(),
             dropped_bytes: p.logs().dropped_bytes(),
-            ..ProcessInfo::new(p.label(), p.name(), p.state().load(&guard), now)
+            ..ProcessInfo::new(p.label(), p.name(), state, now)
         })
         .collect();
     ScriptsStatus { processes }

@@ -4,7 +4,7 @@
 //! `SupervisorEvent::Line`s through one lossless subscription taken before the first spawn, so
 //! no line is missed or dropped and lines print in capture order; a process's final `State`
 //! event comes after all of its lines, so its status line follows its output. A stdout slower
-//! than the scripts holds them back (see [`Out`]) instead of losing their lines.
+//! than the scripts holds them back (see `Out`) instead of losing their lines.
 //!
 //! Signals, as a terminal user means them: Ctrl-C, SIGTERM or SIGHUP (the terminal closed)
 //! stops every group (SIGTERM, then SIGKILL after the grace period), with status lines; a
@@ -460,22 +460,21 @@ impl Session {
     /// behind output nobody takes), else only if the event is still missing one tick later (a
     /// safety net: the event is published microseconds after the cell is updated).
     fn report_from_cells(&mut self, now: bool) {
-        let registry = self.sup.registry();
-        let guard = procsnap::pin();
+        // One listing under one pin (a reader for this pass: the loop sleeps in between).
+        let mut reader = procsnap::Reader::new();
         let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
-        for (id, t) in self.tracked.iter_mut().filter(|(_, t)| t.ended.is_none()) {
-            let Some(p) = registry.get_in(*id, &guard) else {
+        for (p, state) in reader.list(self.sup.registry()) {
+            let Some(t) = self.tracked.get_mut(&p.id()).filter(|t| t.ended.is_none()) else {
                 continue;
             };
-            let state = *p.state().load(&guard);
             if state.is_finished() {
                 if now || t.stale_seen {
-                    finished.push((t.slot, *id, state));
+                    finished.push((t.slot, p.id(), *state));
                 }
                 t.stale_seen = true;
             }
         }
-        drop(guard);
+        drop(reader);
         finished.sort_by_key(|(slot, _, _)| *slot);
         for (_, id, state) in finished {
             self.report(id, state);

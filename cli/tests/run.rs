@@ -326,16 +326,7 @@ impl Drop for KillOnDrop {
 }
 
 fn wait_exit(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let end = Instant::now() + limit;
-    loop {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Some(s);
-        }
-        if Instant::now() > end {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    poll_for(limit, || child.try_wait().ok().flatten())
 }
 
 #[test]
@@ -450,16 +441,6 @@ fn closed_stdout_stops_every_group() {
     let status = wait_exit(&mut guard.0, Duration::from_secs(10)).expect("exits on EPIPE");
     assert_eq!(status.code(), Some(141));
     assert_eq!(group_members(pgid), Vec::<u32>::new());
-}
-
-/// Resident memory of `pid`, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// Nobody reads our stdout (a paused pager, a stalled ssh session) while a script floods it:

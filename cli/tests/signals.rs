@@ -131,15 +131,9 @@ fn wait_child(
     child: &mut dyn portable_pty::Child,
     limit: Duration,
 ) -> Option<portable_pty::ExitStatus> {
-    let end = std::time::Instant::now() + limit;
-    loop {
-        if let Ok(Some(s)) = child.try_wait() {
-            return Some(s);
-        }
-        if std::time::Instant::now() > end {
-            let _ = child.kill();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
+    let status = poll_for(limit, || child.try_wait().ok().flatten());
+    if status.is_none() {
+        let _ = child.kill();
     }
+    status
 }

@@ -15,7 +15,7 @@ mod harness;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::TempProject;
+use common::{TempProject, rss_kib};
 use harness::{LIMIT, Tui};
 
 /// One measurement at a time: they would disturb each other.
@@ -28,16 +28,6 @@ fn secs(var: &str, default: u64) -> Duration {
             .and_then(|v| v.parse().ok())
             .unwrap_or(default),
     )
-}
-
-/// Resident set size of `pid`, in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
 }
 
 /// utime + stime of process `pid` (all its threads), in clock ticks.

@@ -15,7 +15,7 @@ use loom::alloc::Track;
 use loom::sync::Arc;
 use loom::thread;
 use procsnap::internals::EpochCell;
-use procsnap::{Event, Exit, ProcessState, StateCell, Status};
+use procsnap::{Event, Exit, ProcessState, Reader, StateCell, Status};
 
 use common::{assert_child_fails, model};
 
@@ -339,14 +339,19 @@ impl BrokenCell {
 
 impl Drop for BrokenCell {
     fn drop(&mut self) {
-        // SAFETY: `&mut self`: no reader is left, and the current value was never deferred.
-        unsafe {
-            drop(
-                self.current
-                    .load(Ordering::Relaxed, epoch::unprotected())
-                    .into_owned(),
-            )
-        }
+        drop_current(&mut self.current);
+    }
+}
+
+/// Frees the value a broken cell holds when it is dropped.
+fn drop_current<T>(current: &mut Atomic<T>) {
+    // SAFETY: `&mut`: no reader is left, and the current value was never deferred.
+    unsafe {
+        drop(
+            current
+                .load(Ordering::Relaxed, epoch::unprotected())
+                .into_owned(),
+        )
     }
 }
 
@@ -377,4 +382,105 @@ fn broken_cell_model() {
 #[test]
 fn loom_catches_load_then_store() {
     assert_child_fails("broken_cell_model", "lost update");
+}
+
+/// A [`Reader`] reads, repins, and reads again while an updater publishes two states (and
+/// defers the replaced ones to the collector): every read is exactly one published state,
+/// whole, and a read after the repin is never older than one before it.
+#[test]
+fn reader_repins_beside_an_updater() {
+    model(4, || {
+        let cell = Arc::new(StateCell::default());
+        let updater = {
+            let cell = cell.clone();
+            thread::spawn(move || {
+                let started = Event::Started {
+                    pid: 42,
+                    at: at(10),
+                };
+                cell.update(|s| s.apply(started)).unwrap();
+                let exited = Event::Exited {
+                    exit: Exit::Code(0),
+                    at: at(20),
+                };
+                cell.update(|s| s.apply(exited)).unwrap();
+            })
+        };
+        let states = published();
+        let mut reader = Reader::new();
+        let first = reader.read(&cell);
+        reader.repin();
+        let second = *reader.load(&cell);
+        for read in [first, second] {
+            let v = usize::try_from(read.version).unwrap();
+            assert!(v < states.len(), "unpublished version: {read:?}");
+            assert_eq!(read, states[v], "torn or unpublished state");
+        }
+        assert!(second.version >= first.version, "version went backwards");
+        drop(reader);
+        updater.join().unwrap();
+        assert_eq!(cell.snapshot().version, 2);
+    });
+}
+
+/// A cell that publishes with `Relaxed` instead of `Release` (and loads with `Relaxed`): a
+/// reader on another thread may then see the pointer before the contents it points to.
+struct RelaxedCell {
+    current: Atomic<Watched>,
+}
+
+impl RelaxedCell {
+    fn replace(&self, state: ProcessState) {
+        let guard = &epoch::pin();
+        // Relaxed: the deliberate bug — nothing orders the `Watched` write before this.
+        let old = self
+            .current
+            .swap(Owned::new(Watched::new(state)), Ordering::Relaxed, guard);
+        // SAFETY: our swap unlinked `old`; deferred once; pinned readers are protected.
+        unsafe { guard.defer_destroy(old) };
+    }
+
+    fn read(&self) -> ProcessState {
+        let guard = &epoch::pin();
+        // SAFETY: never null (set in the model, swaps install non-null values); pinned.
+        unsafe { self.current.load(Ordering::Relaxed, guard).deref() }.get()
+    }
+}
+
+impl Drop for RelaxedCell {
+    fn drop(&mut self) {
+        drop_current(&mut self.current);
+    }
+}
+
+/// [`reader_sees_published_contents`] on the `Relaxed` cell. Run in a child process by
+/// [`loom_catches_relaxed_publication`].
+#[test]
+#[ignore = "must fail: run by loom_catches_relaxed_publication"]
+fn relaxed_publication_model() {
+    model(2, || {
+        let cell = Arc::new(RelaxedCell {
+            current: Atomic::new(Watched::new(ProcessState::default())),
+        });
+        let writer = {
+            let cell = cell.clone();
+            thread::spawn(move || {
+                cell.replace(ProcessState {
+                    restarts: 1,
+                    version: 1,
+                    ..ProcessState::default()
+                })
+            })
+        };
+        let seen = cell.read();
+        assert_eq!(u64::from(seen.restarts), seen.version, "torn: {seen:?}");
+        writer.join().unwrap();
+    });
+}
+
+/// Shows what the cell's Release/Acquire pair is for: with `Relaxed` publication, loom finds a
+/// reader that reads the contents without a happens-before edge from their write.
+#[test]
+fn loom_catches_relaxed_publication() {
+    assert_child_fails("relaxed_publication_model", "Causality violation");
 }

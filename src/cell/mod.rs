@@ -95,17 +95,25 @@ pub fn pin() -> Guard {
         }
         match HANDLE.try_with(epoch::LocalHandle::pin) {
             Ok(inner) => Guard { inner },
-            // This thread's locals are being destroyed: a registration for this pin only (the
-            // guard keeps it alive), as crossbeam does for its default collector.
-            Err(_) => Guard {
-                inner: collector().register().pin(),
-            },
+            Err(_) => pin_unregistered(),
         }
     }
     // Under loom: its threads share one OS thread, so the thread-local must be loom's.
     #[cfg(crossbeam_loom)]
     Guard {
         inner: epoch::pin(),
+    }
+}
+
+/// A pin while this thread's locals are being destroyed: a registration for this pin only (the
+/// guard keeps it alive), as crossbeam does for its default collector. Out of line, so that
+/// [`pin`]'s common path stays small enough to inline.
+#[cfg(not(crossbeam_loom))]
+#[cold]
+#[inline(never)]
+fn pin_unregistered() -> Guard {
+    Guard {
+        inner: collector().register().pin(),
     }
 }
 
@@ -192,6 +200,11 @@ pub struct StateCell {
 
 impl StateCell {
     /// A cell holding `state`.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::new(procsnap::ProcessState { restarts: 1, ..Default::default() });
+    /// assert_eq!(cell.snapshot().restarts, 1);
+    /// ```
     pub fn new(state: ProcessState) -> StateCell {
         StateCell {
             inner: EpochCell::new(state),
@@ -202,6 +215,13 @@ impl StateCell {
     ///
     /// The reference lives as long as `guard`. While it is held, the snapshot it points to
     /// stays allocated even if the cell is updated or dropped.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::default();
+    /// let guard = procsnap::pin();
+    /// let state: &procsnap::ProcessState = cell.load(&guard); // no copy
+    /// assert_eq!(state.version, 0);
+    /// ```
     #[inline]
     pub fn load<'g>(&self, guard: &'g Guard) -> &'g ProcessState {
         self.inner.load(guard)
@@ -211,6 +231,12 @@ impl StateCell {
     /// very first pin, which registers it with the collector).
     ///
     /// To read many cells, pin once and use [`load`](Self::load) instead.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::default();
+    /// let copy = cell.snapshot();
+    /// assert_eq!(copy, procsnap::ProcessState::default());
+    /// ```
     #[inline]
     pub fn snapshot(&self) -> ProcessState {
         *self.inner.load(&pin())

@@ -69,6 +69,11 @@ pub struct Reader {
 
 impl Reader {
     /// A reader for this thread, pinned.
+    ///
+    /// ```
+    /// let mut reader = procsnap::Reader::new();
+    /// assert_eq!(reader.read(&procsnap::StateCell::default()).version, 0);
+    /// ```
     pub fn new() -> Reader {
         Reader {
             guard: pin(),
@@ -86,6 +91,13 @@ impl Reader {
     }
 
     /// A copy of `cell`'s current state.
+    ///
+    /// ```
+    /// let cell = procsnap::StateCell::default();
+    /// let mut reader = procsnap::Reader::new();
+    /// let copy = reader.read(&cell);
+    /// assert!(!copy.is_finished());
+    /// ```
     #[inline]
     pub fn read(&mut self, cell: &StateCell) -> ProcessState {
         self.tick();

@@ -341,3 +341,24 @@ fn a_guard_on_another_thread_holds_back_reclamation() {
     }
     assert!(DROPS.load(Ordering::Relaxed) > 0, "freed once it unpinned");
 }
+
+/// A reader that keeps a state's address past its unpin (what `Reader`'s borrow rules refuse
+/// to compile; written here with a raw pointer) reads freed memory once the state is replaced
+/// and collected. Undefined behaviour on purpose: run only under Miri, which must report it
+/// (`scripts/miri.sh` checks that it does).
+#[test]
+#[ignore = "undefined behaviour on purpose: scripts/miri.sh runs it and expects Miri to catch it"]
+fn broken_reader_reads_after_unpin() {
+    let cell = StateCell::default();
+    let mut reader = Reader::new();
+    let kept: *const ProcessState = reader.load(&cell);
+    drop(reader);
+    cell.update(|s| Ok::<_, Infallible>(*s)).unwrap();
+    for _ in 0..64 {
+        pin().flush();
+    }
+    // SAFETY: none: the snapshot `kept` points to was replaced and collected. This is the bug
+    // the model exists to show.
+    let stale = unsafe { std::ptr::read_volatile(kept) };
+    assert_eq!(stale.version, 0);
+}

@@ -39,6 +39,13 @@ impl Processes {
     }
 
     /// The process with `id`, if it is registered. See [`Registry::get`].
+    ///
+    /// ```
+    /// let r = procsnap::Registry::new();
+    /// let p = r.insert("x", procsnap::CommandSpec::new("true"), 0);
+    /// let view = procsnap::Processes::from(r);
+    /// assert_eq!(view.get(p.id()).unwrap().name(), "x");
+    /// ```
     pub fn get(&self, id: ProcId) -> Option<Arc<Process>> {
         self.0.get(id)
     }

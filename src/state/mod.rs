@@ -183,6 +183,10 @@ pub enum Event {
 
 impl Event {
     /// The event's name, for messages.
+    ///
+    /// ```
+    /// assert_eq!(procsnap::Event::StopRequested.name(), "StopRequested");
+    /// ```
     pub const fn name(&self) -> &'static str {
         match self {
             Event::Started { .. } => "Started",
@@ -244,23 +248,52 @@ pub struct ProcessState {
 
 impl ProcessState {
     /// True while the process is `Running` (a `Stopping` process is on its way out).
+    ///
+    /// ```
+    /// use procsnap::{Event, ProcessState};
+    /// let s = ProcessState::default().apply(Event::Started { pid: 1, at: std::time::SystemTime::now() }).unwrap();
+    /// assert!(s.is_running());
+    /// assert!(!s.apply(Event::StopRequested).unwrap().is_running()); // stopping
+    /// ```
     pub const fn is_running(&self) -> bool {
         matches!(self.status, Status::Running)
     }
 
     /// True once the process is terminal.
+    ///
+    /// ```
+    /// use procsnap::{Event, ProcessState};
+    /// let failed = ProcessState::default().apply(Event::SpawnFailed { at: std::time::SystemTime::now() }).unwrap();
+    /// assert!(failed.is_finished() && !ProcessState::default().is_finished());
+    /// ```
     pub const fn is_finished(&self) -> bool {
         self.status.is_finished()
     }
 
     /// How long the process ran: until `ended_at`, or until now while it is not finished.
     /// `None` before it started.
+    ///
+    /// ```
+    /// use procsnap::{Event, ProcessState};
+    /// assert_eq!(ProcessState::default().duration(), None); // never started
+    /// let s = ProcessState::default().apply(Event::Started { pid: 1, at: std::time::SystemTime::now() }).unwrap();
+    /// assert!(s.duration().is_some());
+    /// ```
     pub fn duration(&self) -> Option<Duration> {
         self.duration_at(SystemTime::now())
     }
 
     /// [`duration`](Self::duration) with an explicit "now", for callers that render many states
     /// at one instant. A clock that went backwards gives zero, never a panic.
+    ///
+    /// ```
+    /// use procsnap::{Event, ProcessState};
+    /// use std::time::{Duration, SystemTime};
+    /// let start = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
+    /// let s = ProcessState::default().apply(Event::Started { pid: 1, at: start }).unwrap();
+    /// assert_eq!(s.duration_at(start + Duration::from_secs(5)), Some(Duration::from_secs(5)));
+    /// assert_eq!(s.duration_at(start - Duration::from_secs(5)), Some(Duration::ZERO)); // clock went back
+    /// ```
     pub fn duration_at(&self, now: SystemTime) -> Option<Duration> {
         let start = self.started_at?;
         let end = self.ended_at.unwrap_or_else(|| Timestamp::from(now));

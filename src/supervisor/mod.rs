@@ -38,8 +38,12 @@
 //! - **Events** ([`SupervisorEvent`]): every state change after `Started` and every line is
 //!   published by the reaper thread, so for each process they come out in order, each once,
 //!   and a `Stopping` can never follow the final state. `Started`/`SpawnFailed` are published
-//!   by the spawning thread before the reaper knows the process. Each `State` event carries the
-//!   state's `version`. Slow subscribers lose their oldest events (counted), never block us.
+//!   by the spawning thread, `Started` under the command-queue lock together with the child's
+//!   `Register` (so the reaper cannot publish a later event first), its subscribers' wakers only
+//!   after that lock is released. Each `State` event carries the state's `version`. A slow
+//!   drop-oldest subscriber loses its oldest events (counted) and never blocks us; a full
+//!   lossless subscriber pauses the reading of every output pipe (backpressure on the
+//!   processes, as in a shell pipeline) until it has room again.
 //! - **Orphan-proof**: see [`watchdog`]: the live groups are recorded in a memfd slot table
 //!   (one `pwrite` per spawn and per exit, no message); a `/bin/sh` watchdog holding a socket
 //!   from us reads it when that socket reaches end of file — when we die, however we die — and
@@ -69,7 +73,7 @@
 //! - A member that cannot die (uninterruptible sleep) or a zombie nobody reaps is given up on
 //!   2 s after the SIGKILL, so a stop always returns.
 //! - If the host reaps our child itself (`waitpid(-1)`), the exit status is lost
-//!   (`Exit { code: None, signal: None }`); the process still ends.
+//!   (`Exit::Unknown`); the process still ends.
 
 use std::collections::VecDeque;
 use std::io;
@@ -146,30 +150,53 @@ impl Default for SupervisorConfig {
 
 impl SupervisorConfig {
     /// With [`log_bytes`](Self::log_bytes) set.
+    ///
+    /// ```
+    /// let cfg = procsnap::SupervisorConfig::default().log_bytes(64 * 1024);
+    /// assert_eq!(cfg.log_bytes, 64 * 1024);
+    /// ```
     pub fn log_bytes(mut self, bytes: usize) -> SupervisorConfig {
         self.log_bytes = bytes;
         self
     }
 
     /// With [`event_capacity`](Self::event_capacity) set.
+    ///
+    /// ```
+    /// let cfg = procsnap::SupervisorConfig::default().event_capacity(16);
+    /// assert_eq!(cfg.event_capacity, 16);
+    /// ```
     pub fn event_capacity(mut self, events: usize) -> SupervisorConfig {
         self.event_capacity = events;
         self
     }
 
     /// With [`grace`](Self::grace) set.
+    ///
+    /// ```
+    /// let cfg = procsnap::SupervisorConfig::default().grace(std::time::Duration::from_secs(2));
+    /// assert_eq!(cfg.grace.as_secs(), 2);
+    /// ```
     pub fn grace(mut self, grace: Duration) -> SupervisorConfig {
         self.grace = grace;
         self
     }
 
     /// With [`watchdog`](Self::watchdog) set.
+    ///
+    /// ```
+    /// assert!(procsnap::SupervisorConfig::default().watchdog(true).watchdog);
+    /// ```
     pub fn watchdog(mut self, on: bool) -> SupervisorConfig {
         self.watchdog = on;
         self
     }
 
     /// With [`raise_nofile`](Self::raise_nofile) set.
+    ///
+    /// ```
+    /// assert!(!procsnap::SupervisorConfig::default().raise_nofile);
+    /// ```
     pub fn raise_nofile(mut self, on: bool) -> SupervisorConfig {
         self.raise_nofile = on;
         self
@@ -379,6 +406,11 @@ impl std::fmt::Debug for Supervisor {
 
 impl Supervisor {
     /// A supervisor with [`SupervisorConfig::default`].
+    ///
+    /// ```
+    /// let sup = procsnap::Supervisor::new().unwrap();
+    /// assert!(sup.registry().is_empty());
+    /// ```
     pub fn new() -> io::Result<Supervisor> {
         Supervisor::with_config(SupervisorConfig::default())
     }
@@ -389,6 +421,12 @@ impl Supervisor {
     /// Fails with a message that says so on a kernel without pidfds (Linux before 5.4), or one
     /// whose seccomp profile refuses them (`pidfd_open`, `pidfd_send_signal`): the supervisor
     /// could neither watch nor safely signal its children.
+    ///
+    /// ```
+    /// use procsnap::{Supervisor, SupervisorConfig};
+    /// let sup = Supervisor::with_config(SupervisorConfig::default().log_bytes(4096)).unwrap();
+    /// assert_eq!(sup.config().log_bytes, 4096);
+    /// ```
     pub fn with_config(cfg: SupervisorConfig) -> io::Result<Supervisor> {
         sys::check_pidfds()?;
         if cfg.raise_nofile {
@@ -453,12 +491,26 @@ impl Supervisor {
     }
 
     /// The configuration.
+    ///
+    /// ```
+    /// let sup = procsnap::Supervisor::new().unwrap();
+    /// assert!(!sup.config().watchdog);
+    /// ```
     pub fn config(&self) -> &SupervisorConfig {
         &self.shared.cfg
     }
 
     /// Registers and spawns a new process named `name`. If the spawn fails, the process stays
     /// registered as `Failed` and the error is returned.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Status, Supervisor};
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.spawn("hello", CommandSpec::shell("echo hi")).unwrap();
+    /// assert_eq!(sup.wait(p.id()).unwrap().status, Status::Success);
+    /// let e = sup.spawn("missing", CommandSpec::new("/no/such/program")).unwrap_err();
+    /// assert_eq!(e.op, "exec");
+    /// ```
     pub fn spawn(&self, name: &str, spec: CommandSpec) -> Result<Arc<Process>, SpawnError> {
         let process = self.shared.processes.registry().insert(name, spec, 0);
         self.launch(&process)?;
@@ -473,6 +525,16 @@ impl Supervisor {
     /// that won is still spawning it on another thread, this waits for that spawn (on the
     /// condvar; it takes well under a millisecond), so the state it carries has its pid and
     /// start time, or says that the spawn failed.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Reserve, Supervisor};
+    /// use std::time::Duration;
+    /// let sup = Supervisor::new().unwrap();
+    /// let first = sup.run_unique("dev", CommandSpec::shell("sleep 60")).unwrap();
+    /// let again = sup.run_unique("dev", CommandSpec::shell("sleep 60")).unwrap();
+    /// assert!(matches!(first, Reserve::Started(_)) && matches!(again, Reserve::AlreadyRunning(_)));
+    /// sup.stop(first.process().id(), Duration::ZERO).unwrap();
+    /// ```
     pub fn run_unique(&self, name: &str, spec: CommandSpec) -> Result<Reserve, SpawnError> {
         match self.shared.processes.registry().reserve(name, spec) {
             Reserve::Started(p) => self.launch(&p).map(|()| Reserve::Started(p)),
@@ -544,6 +606,17 @@ impl Supervisor {
     /// command (any command, not only package scripts) and `restarts + 1`. A process started by
     /// [`run_unique`](Self::run_unique) is restarted the same way: if a concurrent restart or run of
     /// its name got there first, that process is returned and nothing new is started.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor};
+    /// use std::time::Duration;
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.spawn("dev", CommandSpec::shell("sleep 60")).unwrap();
+    /// let again = sup.restart(p.id(), Duration::from_secs(1)).unwrap();
+    /// assert_ne!(again.id(), p.id()); // a new process
+    /// assert_eq!(again.state().snapshot().restarts, 1);
+    /// sup.stop(again.id(), Duration::ZERO).unwrap();
+    /// ```
     pub fn restart(&self, id: ProcId, grace: Duration) -> Result<Arc<Process>, RestartError> {
         let old = self
             .shared
@@ -580,6 +653,15 @@ impl Supervisor {
 
     /// Stops every unfinished process (all at once, each with `grace`) and returns when all are
     /// finished. Also done on drop, with [`SupervisorConfig::grace`].
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor};
+    /// use std::time::Duration;
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.spawn("a", CommandSpec::shell("sleep 60")).unwrap();
+    /// sup.stop_all(Duration::from_secs(1));
+    /// assert!(p.state().snapshot().is_finished());
+    /// ```
     pub fn stop_all(&self, grace: Duration) {
         let all: Vec<Arc<Process>> = self.shared.processes.list(&crate::pin()).to_vec();
         let live: Vec<_> = all
@@ -617,6 +699,20 @@ impl Supervisor {
 
     /// A new subscriber to every state change and output line from now on, holding up to
     /// [`SupervisorConfig::event_capacity`] undelivered events.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor, SupervisorEvent};
+    /// let sup = Supervisor::new().unwrap();
+    /// let events = sup.subscribe();
+    /// let p = sup.spawn("hi", CommandSpec::shell("echo hi")).unwrap();
+    /// sup.wait(p.id()).unwrap();
+    /// let lines = events
+    ///     .drain(usize::MAX)
+    ///     .into_iter()
+    ///     .filter(|e| matches!(e, SupervisorEvent::Line { .. }))
+    ///     .count();
+    /// assert_eq!(lines, 1); // the final state is published after the last line
+    /// ```
     pub fn subscribe(&self) -> Subscription<SupervisorEvent> {
         self.shared.events.subscribe(self.shared.cfg.event_capacity)
     }
@@ -669,6 +765,13 @@ impl Supervisor {
 
     /// Blocks (on a condvar, no polling) until process `id` is finished and returns its final
     /// state; `None` for an unknown id, or if the reaper thread is gone before it finished.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Exit, Supervisor};
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.spawn("quick", CommandSpec::shell("exit 3")).unwrap();
+    /// assert_eq!(sup.wait(p.id()).unwrap().exit, Some(Exit::Code(3)));
+    /// ```
     pub fn wait(&self, id: ProcId) -> Option<ProcessState> {
         let process = self.shared.processes.get(id)?;
         self.shared.wait_finished(&process).ok()
@@ -688,8 +791,13 @@ impl Supervisor {
     }
 
     /// The pid of the watchdog process, if [`SupervisorConfig::watchdog`] is on.
-    pub fn watchdog_pid(&self) -> Option<sys::Pid> {
-        self.shared.watchdog.as_ref().map(Watchdog::pid)
+    ///
+    /// ```
+    /// let sup = procsnap::Supervisor::new().unwrap();
+    /// assert_eq!(sup.watchdog_pid(), None); // off unless asked for
+    /// ```
+    pub fn watchdog_pid(&self) -> Option<u32> {
+        self.shared.watchdog.as_ref().map(|w| w.pid().as_u32())
     }
 }
 

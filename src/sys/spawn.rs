@@ -458,21 +458,61 @@ impl<'a> FileActions<'a> {
     /// Closes every descriptor from `fd` up in the child (glibc ≥ 2.34; elsewhere the child
     /// keeps what the host did not mark close-on-exec, as with std's `Command`).
     fn close_from(&mut self, fd: libc::c_int) -> io::Result<()> {
-        #[cfg(target_env = "gnu")]
-        {
-            // SAFETY: the actions were initialised in `new`; the call records one integer.
-            cvt_nz(unsafe { libc::posix_spawn_file_actions_addclosefrom_np(self.ptr(), fd) })
-        }
-        #[cfg(not(target_env = "gnu"))]
-        {
-            let _ = fd;
-            Ok(())
-        }
+        let Some(addclosefrom) = glibc::addclosefrom() else {
+            return Ok(()); // an older libc: see `glibc`
+        };
+        // SAFETY: the actions were initialised in `new`; the call records one integer.
+        cvt_nz(unsafe { addclosefrom(self.ptr(), fd) })
     }
 
     fn chdir(&mut self, dir: &CString) -> io::Result<()> {
+        let Some(addchdir) = glibc::addchdir() else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "this C library has no posix_spawn_file_actions_addchdir_np (glibc 2.29 or later \
+                 is needed to start a process in another directory)",
+            ));
+        };
         // SAFETY: the actions were initialised in `new`; glibc copies the path string.
-        cvt_nz(unsafe { libc::posix_spawn_file_actions_addchdir_np(self.ptr(), dir.as_ptr()) })
+        cvt_nz(unsafe { addchdir(self.ptr(), dir.as_ptr()) })
+    }
+}
+
+/// The file actions glibc added late, looked up at run time (`dlsym`) rather than linked, as
+/// std does for such symbols: a binary built on a new glibc still starts on an older one.
+/// Without `addclosefrom_np` (glibc < 2.34) a child keeps the host's descriptors that lack
+/// close-on-exec (as with std's `Command`); without `addchdir_np` (< 2.29) a spawn with a
+/// working directory fails with an error that says so.
+mod glibc {
+    use std::ffi::CStr;
+    use std::sync::OnceLock;
+
+    type Actions = *mut libc::posix_spawn_file_actions_t;
+    pub(super) type AddCloseFrom = unsafe extern "C" fn(Actions, libc::c_int) -> libc::c_int;
+    pub(super) type AddChdir = unsafe extern "C" fn(Actions, *const libc::c_char) -> libc::c_int;
+
+    /// The address of the C library's `name`, if it has one.
+    pub(super) fn lookup(name: &CStr) -> Option<usize> {
+        // SAFETY: RTLD_DEFAULT searches the global scope; `name` is NUL-terminated; dlsym only
+        // reads it, and a null result means the symbol is missing.
+        let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+        (!p.is_null()).then_some(p as usize)
+    }
+
+    pub(super) fn addclosefrom() -> Option<AddCloseFrom> {
+        static ADDR: OnceLock<Option<usize>> = OnceLock::new();
+        let addr = (*ADDR.get_or_init(|| lookup(c"posix_spawn_file_actions_addclosefrom_np")))?;
+        // SAFETY: a non-null address of glibc's posix_spawn_file_actions_addclosefrom_np, whose
+        // C prototype is `int (posix_spawn_file_actions_t *, int)`.
+        Some(unsafe { std::mem::transmute::<usize, AddCloseFrom>(addr) })
+    }
+
+    pub(super) fn addchdir() -> Option<AddChdir> {
+        static ADDR: OnceLock<Option<usize>> = OnceLock::new();
+        let addr = (*ADDR.get_or_init(|| lookup(c"posix_spawn_file_actions_addchdir_np")))?;
+        // SAFETY: a non-null address of glibc's posix_spawn_file_actions_addchdir_np, whose C
+        // prototype is `int (posix_spawn_file_actions_t *, const char *)`.
+        Some(unsafe { std::mem::transmute::<usize, AddChdir>(addr) })
     }
 }
 
@@ -645,6 +685,14 @@ mod tests {
         }
         let (_, out, _) = output(&CommandSpec::shell("echo \"[$PS_TAG_TEST]\""));
         assert_eq!(out, "[]\n", "untagged spawns get no tag");
+    }
+
+    /// The late glibc file actions are found at run time here, and a missing symbol is `None`
+    /// (the fallback path), never a failure to link.
+    #[test]
+    fn late_glibc_symbols_are_looked_up() {
+        assert!(glibc::addclosefrom().is_some() && glibc::addchdir().is_some());
+        assert_eq!(glibc::lookup(c"procsnap_no_such_symbol"), None);
     }
 
     #[test]

@@ -6,7 +6,6 @@ use procsnap::{Exit, ProcessState, Status};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType};
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Focus};
@@ -221,17 +220,8 @@ pub fn draw(
     (clock, theme): (&Clock, Theme),
 ) {
     let focused = app.focus == Focus::List && !app.zoom;
-    let block = Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            theme.focused()
-        } else {
-            theme.dim()
-        })
+    let block = theme
+        .pane(focused)
         .title(format!(" {title} · sort: {} ", app.sort.label()));
     let inner = block.inner(area);
     f.render_widget(block, area);

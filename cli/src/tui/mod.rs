@@ -3,7 +3,7 @@
 //! Threads and who does what:
 //!
 //! - **UI thread** (this module's event loop): waits on one channel of [`Msg`]s with no timeout
-//!   while idle; on a message it updates [`App`](app::App) and marks the screen dirty, and draws
+//!   while idle; on a message it updates [`app::App`] and marks the screen dirty, and draws
 //!   at most once per [`FRAME`] (≤ 30 fps during floods). A frame reads every process state under
 //!   one pin ([`rows::snapshot`]) and only the visible lines from the rings. The only timer is
 //!   the next change of an uptime on screen (once a second under an hour).

@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
 use super::app::{App, Focus, Sel};
@@ -135,17 +135,8 @@ pub fn draw(
     (clock, theme): (&Clock, Theme),
 ) {
     let focused = app.focus == Focus::Log || app.zoom;
-    let mut block = Block::bordered()
-        .border_type(if focused {
-            BorderType::Thick
-        } else {
-            BorderType::Plain
-        })
-        .border_style(if focused {
-            theme.focused()
-        } else {
-            theme.dim()
-        })
+    let mut block = theme
+        .pane(focused)
         .title(title(app, snap))
         .title_top(Line::from(flags(app, src)).right_aligned());
     if let Some(s) = &app.search {

@@ -4,6 +4,7 @@
 
 use procsnap::Status;
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::{Block, BorderType};
 
 /// Name prefix colours in the "all" pane, one per declared position, as `procsnap run` uses
 /// (bright cyan, magenta, green, yellow, blue, red).
@@ -99,5 +100,14 @@ impl Theme {
     /// The border of the focused pane (it is also drawn thick).
     pub fn focused(self) -> Style {
         self.fg(Color::Cyan)
+    }
+
+    /// A pane's frame: thick and highlighted while it has the focus, plain and dim otherwise.
+    pub fn pane(self, focused: bool) -> Block<'static> {
+        let (border, style) = match focused {
+            true => (BorderType::Thick, self.focused()),
+            false => (BorderType::Plain, self.dim()),
+        };
+        Block::bordered().border_type(border).border_style(style)
     }
 }

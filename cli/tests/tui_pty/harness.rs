@@ -181,16 +181,7 @@ impl Tui {
 
     /// Waits for the TUI to exit.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<portable_pty::ExitStatus> {
-        let end = Instant::now() + limit;
-        loop {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                return Some(s);
-            }
-            if Instant::now() > end {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        super::common::poll_for(limit, || self.child.try_wait().ok().flatten())
     }
 
     /// The terminal's settings now (`stty -a` on the pty).
