@@ -18,7 +18,14 @@
 //! An optional watchdog process kills everything it started if the supervising process dies,
 //! even by SIGKILL.
 //!
+//! Orchestration — dependencies, readiness and restart policies — is a pure policy in
+//! [`orchestrate`]: a function of a checked [`orchestrate::Plan`], what happened and the time,
+//! returning what to do; a driver carries its actions out on the supervisor (the `procsnap`
+//! binary's `up` does).
+//!
 //! ```text
+//! orchestrate (a pure policy: plan, events, now -> actions)
+//!     |
 //! Supervisor  (spawn, stop, restart, shutdown; one reaper thread; watchdog)
 //!     |
 //! Registry / Processes  ·  Broadcast / EventQueue  ·  LogRing      safe code
@@ -82,6 +89,7 @@ mod cell;
 mod error;
 mod events;
 mod logs;
+pub mod orchestrate;
 mod registry;
 mod spec;
 pub mod state;

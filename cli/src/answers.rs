@@ -6,6 +6,7 @@
 //! bounded in bytes, are in [`logs_stream`] and [`logs_search`].
 
 mod logs;
+pub mod units;
 
 pub use logs::{DEFAULT_LIMIT, MAX_LIMIT, MAX_REPLY_BYTES, log_id, logs_search, logs_stream};
 
@@ -15,6 +16,7 @@ use std::time::SystemTime;
 
 use procsnap::{ProcId, Process, Processes};
 
+use crate::compose::Stack;
 use crate::project::Project;
 use crate::wire::{ProcessInfo, ScriptsList, ScriptsStatus};
 
@@ -31,15 +33,22 @@ pub(crate) fn clip(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// `scripts_list`.
-pub fn scripts_list(project: &Project) -> ScriptsList {
+/// `scripts_list`: the declared scripts and the configured processes (a configured process
+/// shadows a script of the same name).
+pub fn scripts_list(project: &Project, stack: Option<&Stack>) -> ScriptsList {
+    let mut scripts: std::collections::BTreeMap<String, String> = project
+        .scripts
+        .iter()
+        .map(|s| (s.name.clone(), s.command.clone()))
+        .collect();
+    let processes = stack.map(units::configured).unwrap_or_default();
+    for (name, p) in &processes {
+        scripts.insert(name.clone(), p.command.clone());
+    }
     ScriptsList {
-        scripts: project
-            .scripts
-            .iter()
-            .map(|s| (s.name.clone(), s.command.clone()))
-            .collect(),
+        scripts,
         package_manager: project.package_manager.as_str().to_owned(),
+        processes,
     }
 }
 
@@ -119,7 +128,10 @@ pub fn status_view(registry: &Processes, name: Option<&str>, now: SystemTime) ->
             ..ProcessInfo::new(p.label(), p.name(), state, now)
         })
         .collect();
-    ScriptsStatus { processes }
+    ScriptsStatus {
+        processes,
+        orchestrated: Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -304,7 +316,7 @@ pub(super) mod tests {
 
     #[test]
     fn list_has_every_declared_script() {
-        let l = scripts_list(&project());
+        let l = scripts_list(&project(), None);
         assert_eq!(l.scripts["dev"], "vite");
         assert_eq!(l.package_manager, "npm");
     }

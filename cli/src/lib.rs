@@ -5,6 +5,8 @@
 //! holds no unsafe code and no atomics of its own; everything concurrent is the core's.
 //!
 //! - [`project`]: script discovery (package.json with the package manager, Procfile).
+//! - [`compose`]: `procsnap.yaml` / `process-compose.yaml`: dependencies, readiness, restarts.
+//! - [`conductor`]: the thread that drives the orchestration policy over the supervisor.
 //! - [`run`]: `procsnap run`, the foreground runner.
 //! - [`tui`]: `procsnap tui`, the interactive terminal UI.
 //! - [`mcp`]: `procsnap mcp`, the stdio MCP server and its tools.
@@ -15,6 +17,8 @@
 #![forbid(unsafe_code)]
 
 pub mod answers;
+pub mod compose;
+pub mod conductor;
 pub mod framing;
 pub mod mcp;
 pub mod project;

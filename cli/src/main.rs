@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+use procsnap_cli::compose::{self, Stack};
 use procsnap_cli::project::{Project, Source};
 use procsnap_cli::style::ColorChoice;
 use procsnap_cli::{mcp, run, tui};
@@ -15,6 +17,7 @@ const EXAMPLES: &str = "\
 Examples:
   procsnap list --dir examples/demo
   procsnap run --dir examples/demo build lint test
+  procsnap up --dir examples/stack         (procsnap.yaml: dependencies, readiness, restarts)
   procsnap run dev 'api=python3 -m http.server 8000'
   procsnap tui --dir examples/demo dev     (or just `procsnap` on a terminal)
   procsnap mcp --dir ~/code/my-app        (configure this as a stdio MCP server)";
@@ -27,6 +30,10 @@ struct Cli {
     /// The project directory (holding package.json and/or Procfile).
     #[arg(long, global = true, value_name = "PROJECT", default_value = ".")]
     dir: PathBuf,
+    /// The process configuration (default: procsnap.yaml, procsnap.yml, process-compose.yaml
+    /// or process-compose.yml in the project directory).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -38,7 +45,9 @@ enum Command {
     List,
     /// Run scripts in the foreground with prefixed output until they all end.
     ///
-    /// Each TARGET is a declared script name, or NAME=COMMAND for an ad-hoc shell command.
+    /// Each TARGET is a process configured in procsnap.yaml (started after its dependencies,
+    /// with its readiness checks and restart policy, as `up` does), a declared script name, or
+    /// NAME=COMMAND for an ad-hoc shell command.
     /// Ctrl-C (or SIGTERM) stops every process group gracefully; a second Ctrl-C kills them.
     /// The exit code is 1 if any script failed, 130/143 if interrupted, else 0.
     #[command(
@@ -55,9 +64,35 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
         grace: f64,
     },
+    /// Start the configured processes in dependency order, with prefixed output, until they
+    /// all end or Ctrl-C.
+    ///
+    /// Reads procsnap.yaml (or process-compose.yaml, or --config FILE): each process starts
+    /// once its depends_on conditions hold, readiness comes from ready_log_line or
+    /// readiness_probe, restarts follow availability (exponential backoff). NAMEs start those
+    /// processes and their dependencies; without NAMEs, every process not disabled. Ctrl-C stops
+    /// them in reverse dependency order, each with its shutdown signal and timeout. The exit
+    /// code is 1 if a process failed for good (or could not start), 130/143 if interrupted.
+    #[command(
+        after_help = "Examples:\n  procsnap up --dir examples/stack\n  procsnap up api --config dev.yaml"
+    )]
+    Up {
+        /// Configured processes to start (with their dependencies); default: all not disabled.
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        /// Colour the prefixes.
+        #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+        color: ColorChoice,
+        /// Seconds a process group gets after its shutdown signal before SIGKILL, unless its
+        /// shutdown.timeout_seconds says otherwise.
+        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+        grace: f64,
+    },
     /// Interactive terminal UI: every script, its status and its output; start, stop, search.
     ///
-    /// Shows every declared script and starts the TARGETs (NAME or NAME=COMMAND) at once.
+    /// Shows every configured process (procsnap.yaml) and declared script, and starts the
+    /// TARGETs (NAME or NAME=COMMAND) at once; configured processes show their readiness and
+    /// restart backoff.
     /// Keys: j/k select, Enter log pane, r start/restart, s stop, x kill, R restart all,
     /// / search, ? help, q quit (stops every process group, like `run`).
     #[command(after_help = "Example:\n  procsnap tui --dir examples/demo dev")]
@@ -120,8 +155,33 @@ fn main() -> ExitCode {
     for w in &project.warnings {
         eprintln!("procsnap: warning: {w}");
     }
+    // Every configuration error is reported here, before anything starts.
+    let stack = match compose::load(&project, cli.config.as_deref()) {
+        Ok(s) => s.map(Arc::new),
+        Err(e) => {
+            eprintln!("procsnap: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for w in stack.iter().flat_map(|s| &s.warnings) {
+        eprintln!("procsnap: {w}");
+    }
     match command {
-        Command::List => list(&project),
+        Command::List => list(&project, stack.as_deref()),
+        Command::Up {
+            names,
+            color,
+            grace: g,
+        } => {
+            let grace = match grace(g) {
+                Ok(g) => g,
+                Err(e) => return usage(&e),
+            };
+            match run::resolve_up(stack, &names) {
+                Ok(launch) => run::run(launch, color.enabled(), grace),
+                Err(e) => usage(&e),
+            }
+        }
         Command::Run {
             targets,
             color,
@@ -131,8 +191,8 @@ fn main() -> ExitCode {
                 Ok(g) => g,
                 Err(e) => return usage(&e),
             };
-            match run::resolve_targets(&project, &targets) {
-                Ok(t) => run::run(t, color.enabled(), grace),
+            match run::resolve_targets(&project, stack.as_ref(), &targets) {
+                Ok(launch) => run::run(launch, color.enabled(), grace),
                 Err(e) => usage(&e),
             }
         }
@@ -141,13 +201,13 @@ fn main() -> ExitCode {
                 Ok(g) => g,
                 Err(e) => return usage(&e),
             };
-            match run::resolve_targets(&project, &targets) {
-                Ok(t) => tui::run(project, t, grace),
+            match run::resolve_targets(&project, stack.as_ref(), &targets) {
+                Ok(launch) => tui::run(project, stack, launch, grace),
                 Err(e) => usage(&e),
             }
         }
         Command::Mcp { grace: g } => match grace(g) {
-            Ok(g) => mcp::serve(project, g),
+            Ok(g) => mcp::serve(project, stack, g),
             Err(e) => usage(&e),
         },
     }
@@ -164,10 +224,34 @@ fn usage(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn list(project: &Project) -> ExitCode {
+fn list(project: &Project, stack: Option<&Stack>) -> ExitCode {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    if project.scripts.is_empty() {
+    let configured: Vec<(&str, &str, String)> = stack
+        .iter()
+        .flat_map(|s| {
+            let file = s
+                .path
+                .file_name()
+                .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+            s.procs
+                .iter()
+                .map(move |p| (p.name.as_str(), p.command.as_str(), file.clone()))
+        })
+        .collect();
+    let scripts: Vec<(&str, &str, String)> = project
+        .scripts
+        .iter()
+        .filter(|s| !configured.iter().any(|(n, _, _)| *n == s.name))
+        .map(|s| {
+            let origin = match s.source {
+                Source::PackageJson => project.package_manager.as_str(),
+                Source::Procfile => "Procfile",
+            };
+            (s.name.as_str(), s.command.as_str(), origin.to_owned())
+        })
+        .collect();
+    if configured.is_empty() && scripts.is_empty() {
         let _ = writeln!(
             out,
             "no scripts in {} (no package.json scripts, no Procfile)",
@@ -175,19 +259,15 @@ fn list(project: &Project) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let width = project
-        .scripts
+    let all: Vec<_> = configured.iter().chain(&scripts).collect();
+    let width = all
         .iter()
-        .map(|s| s.name.chars().count())
+        .map(|(n, _, _)| n.chars().count())
         .max()
         .unwrap_or(0);
-    for s in &project.scripts {
-        let origin = match s.source {
-            Source::PackageJson => project.package_manager.as_str(),
-            Source::Procfile => "Procfile",
-        };
-        let pad = width - s.name.chars().count();
-        if writeln!(out, "{}{:pad$}  {}  [{origin}]", s.name, "", s.command).is_err() {
+    for (name, command, origin) in all {
+        let pad = width - name.chars().count();
+        if writeln!(out, "{name}{:pad$}  {command}  [{origin}]", "").is_err() {
             break;
         }
     }

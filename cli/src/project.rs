@@ -320,6 +320,13 @@ fn read_optional(path: &Path) -> Result<Option<String>, ProjectError> {
     read_capped(path, MAX_FILE_BYTES)
 }
 
+/// The text of the project file `path` (a configuration, a `.env`): `None` if it does not
+/// exist; an error naming it if it is not a regular file, is larger than [`MAX_FILE_BYTES`]
+/// or is not UTF-8 (a leading BOM is skipped).
+pub fn read_file(path: &Path) -> Result<Option<String>, ProjectError> {
+    read_optional(path)
+}
+
 fn read_capped(path: &Path, limit: u64) -> Result<Option<String>, ProjectError> {
     let read_error = |source| ProjectError::Read {
         path: path.to_owned(),

@@ -91,6 +91,18 @@ impl Prefixer {
     }
 }
 
+impl Prefixer {
+    /// A notice about `name` (`ready`, `restarting in 2s …`): its prefix, then `text` in
+    /// colour `code` (an SGR number) when colouring.
+    pub fn note(&self, name: &str, slot: usize, text: &str, code: &str) -> String {
+        if self.color {
+            format!("{}\x1b[{code}m{text}\x1b[0m", self.prefix(name, slot))
+        } else {
+            format!("{}{text}", self.prefix(name, slot))
+        }
+    }
+}
+
 /// Appends one output line to `out`: `prefix` (from [`Prefixer::prefix`]), the text, a marker
 /// when the line was truncated, and `\n`. Stderr lines are not told apart. No allocation: this
 /// is `procsnap run`'s per-line path.

@@ -22,6 +22,30 @@ pub struct ScriptsList {
     pub scripts: BTreeMap<String, String>,
     /// The package manager package.json scripts run with (`npm`, `yarn`, `pnpm`, `bun`).
     pub package_manager: String,
+    /// The processes configured in procsnap.yaml / process-compose.yaml (also in `scripts`):
+    /// what each waits for, how its readiness is checked, its restart policy.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub processes: BTreeMap<String, ConfiguredProcess>,
+}
+
+/// A configured process in `scripts_list`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfiguredProcess {
+    pub command: String,
+    /// Dependency name → condition (`process_started`, `process_healthy`, `process_log_ready`,
+    /// `process_completed`, `process_completed_successfully`, or `default`).
+    pub depends_on: BTreeMap<String, String>,
+    /// How readiness is checked: `log line "…"`, `http GET host:port/path`, `exec …`; absent
+    /// when it is ready as soon as it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<String>,
+    /// `no`, `on_failure`, `always` or `exit_on_failure`.
+    pub restart: String,
+    /// 0: no limit.
+    pub max_restarts: u32,
+    /// Not started by `procsnap up` unless named or needed.
+    pub disabled: bool,
 }
 
 /// `scripts_run` result.
@@ -43,6 +67,10 @@ pub struct ScriptsRun {
     /// How long the already-running process has been up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub runtime: Option<String>,
+    /// For a configured process: whether it is ready (its ready line seen or its probe
+    /// passed; running, when it has no readiness check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
 }
 
 /// `scripts_stop` result.
@@ -100,6 +128,14 @@ pub struct ProcessInfo {
     pub dropped_lines: u64,
     /// The text bytes of those lines.
     pub dropped_bytes: u64,
+    /// For the newest process of a configured process: ready (ready line seen or probe
+    /// passed; running, when it has no readiness check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<bool>,
+    /// For the newest process of a configured process: `ready`, `not-ready` (its probe keeps
+    /// failing), `unknown` (checks not passed yet, or not running) or `none` (no check).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<String>,
 }
 
 impl ProcessInfo {
@@ -122,6 +158,8 @@ impl ProcessInfo {
             restarts: s.restarts,
             dropped_lines: 0,
             dropped_bytes: 0,
+            ready: None,
+            health: None,
         }
     }
 }
@@ -132,6 +170,45 @@ impl ProcessInfo {
 pub struct ScriptsStatus {
     /// In id order (oldest first).
     pub processes: Vec<ProcessInfo>,
+    /// The configured processes (procsnap.yaml): where each is between its processes —
+    /// waiting for dependencies, running, in a restart backoff, or over and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub orchestrated: Vec<UnitStatus>,
+}
+
+/// One configured process in `scripts_status`.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitStatus {
+    pub name: String,
+    /// `idle`, `waiting`, `starting`, `running`, `stopping`, `backoff`, or how it ended:
+    /// `succeeded`, `failed`, `gave-up`, `stopped`, `blocked`, `cancelled`.
+    pub phase: String,
+    /// Its process runs and is ready.
+    pub ready: bool,
+    /// `ready`, `not-ready`, `unknown` or `none` (no readiness check).
+    pub health: String,
+    /// Restarts made by its policy since it was last started.
+    pub restarts: u32,
+    /// Its restart limit (0: none).
+    pub max_restarts: u32,
+    /// `no`, `on_failure`, `always` or `exit_on_failure`.
+    pub restart: String,
+    /// During a backoff: milliseconds until its next process starts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_restart_in_ms: Option<u64>,
+    /// During a backoff: the delay chosen (exponential from `backoff_seconds`), e.g. `4s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<String>,
+    /// While waiting: the dependencies not met yet, as `name (condition)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waiting_for: Vec<String>,
+    /// Why it ended, was blocked or gave up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Its newest process.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub process_id: Option<String>,
 }
 
 /// One captured output line.
@@ -191,6 +268,14 @@ pub struct LogsSearch {
 pub struct RunParams {
     /// A script name from `scripts_list`.
     pub name: String,
+    /// Return only once the process is ready (its ready log line seen or its readiness probe
+    /// passed; running, for a process without readiness check), or fail saying why not.
+    #[serde(default)]
+    pub wait_ready: Option<bool>,
+    /// How long to wait for a configured process to start (and, with `waitReady`, to be
+    /// ready), in milliseconds (default 30000, at most 600000).
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
 }
 
 /// `scripts_stop` and `scripts_restart` arguments.

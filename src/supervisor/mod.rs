@@ -578,14 +578,52 @@ impl Supervisor {
             .processes
             .get(id)
             .ok_or(StopError::UnknownProcess(id))?;
-        self.request_stop(&process, grace)?;
+        self.request_stop(&process, grace, libc::SIGTERM)?;
         self.shared
             .wait_finished(&process)
             .map_err(|_| StopError::SupervisorGone)
     }
 
-    /// Queues the stop of `process` without waiting for it to end.
-    fn request_stop(&self, process: &Process, grace: Duration) -> Result<(), StopError> {
+    /// [`stop`](Self::stop) with `signal` in place of SIGTERM: for a program that shuts down
+    /// cleanly on another signal (SIGINT for many dev servers, SIGQUIT for some). SIGCONT
+    /// follows it, and SIGKILL after `grace`, as with `stop`. A zero `grace` is a kill, as with
+    /// `stop`: `signal` is not sent.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Exit, Supervisor};
+    /// use std::time::Duration;
+    ///
+    /// let sup = Supervisor::new().unwrap();
+    /// let script = "trap 'exit 7' INT; while :; do sleep 0.05; done";
+    /// let p = sup.spawn("polite", CommandSpec::shell(script)).unwrap();
+    /// std::thread::sleep(Duration::from_millis(200)); // let the shell set its trap
+    /// let end = sup.stop_with(p.id(), libc::SIGINT, Duration::from_secs(5)).unwrap();
+    /// assert_eq!(end.exit, Some(Exit::Code(7)));
+    /// ```
+    pub fn stop_with(
+        &self,
+        id: ProcId,
+        signal: i32,
+        grace: Duration,
+    ) -> Result<ProcessState, StopError> {
+        let process = self
+            .shared
+            .processes
+            .get(id)
+            .ok_or(StopError::UnknownProcess(id))?;
+        self.request_stop(&process, grace, signal)?;
+        self.shared
+            .wait_finished(&process)
+            .map_err(|_| StopError::SupervisorGone)
+    }
+
+    /// Queues the stop of `process` (`signal` first) without waiting for it to end.
+    fn request_stop(
+        &self,
+        process: &Process,
+        grace: Duration,
+        signal: libc::c_int,
+    ) -> Result<(), StopError> {
         // A `Pending` process is being spawned by another thread right now: wait for it.
         let state = self
             .shared
@@ -595,7 +633,7 @@ impl Supervisor {
             return Ok(());
         }
         let id = process.id();
-        if self.shared.send(Command::Stop { id, grace }) {
+        if self.shared.send(Command::Stop { id, grace, signal }) {
             Ok(())
         } else {
             Err(StopError::SupervisorGone)
@@ -669,7 +707,7 @@ impl Supervisor {
             .filter(|p| !p.state().snapshot().is_finished())
             .collect();
         for p in &live {
-            let _ = self.request_stop(p, grace);
+            let _ = self.request_stop(p, grace, libc::SIGTERM);
         }
         for p in &live {
             let _ = self.shared.wait_finished(p);

@@ -384,10 +384,10 @@ impl EnvBlock {
         let name_len = tag.as_bytes().iter().position(|&b| b == b'=');
         let name = &tag.as_bytes()[..name_len.map_or(0, |n| n + 1)];
         let mut ptrs = Vec::new();
-        // SAFETY: reading glibc's `environ`, a null-terminated array of pointers to
-        // NUL-terminated strings, valid as long as nobody changes the environment meanwhile
-        // (the same caveat as passing `environ` itself to posix_spawn; `set_var` is `unsafe`
-        // for that reason). Each string is only compared with `name`, up to its NUL.
+        // `environ` is valid as long as nobody changes the environment meanwhile: the same
+        // caveat as passing it to posix_spawn itself (`set_var` is `unsafe` for that reason).
+        // SAFETY: glibc's `environ` is a null-terminated array of pointers to NUL-terminated
+        // strings (see above); each is only read up to its NUL, to compare it with `name`.
         unsafe {
             let mut p = ptr::read(&raw const environ);
             while !p.is_null() && !(*p).is_null() {

@@ -11,15 +11,18 @@ use procsnap::{ProcId, Process, Reserve, Supervisor};
 use super::Msg;
 use super::app::Command;
 use super::logview::Sources;
+use crate::conductor::Conductor;
 
 /// Finished processes kept per name (with their output) after a start: older ones are dropped.
 const KEEP_FINISHED: usize = 5;
 
-/// Runs [`Command`]s against the Supervisor.
+/// Runs [`Command`]s against the Supervisor (and the conductor, for configured processes).
 pub struct Control {
     pub sup: Arc<Supervisor>,
     pub grace: Duration,
     pub tx: Sender<Msg>,
+    /// Drives the processes configured in procsnap.yaml, if any.
+    pub conductor: Option<Arc<Conductor>>,
 }
 
 impl Control {
@@ -40,6 +43,9 @@ impl Control {
     pub fn run(&self, cmd: Command, procs: Vec<Arc<Process>>) {
         let grace = self.grace;
         match cmd {
+            // A configured process starts through the conductor: its dependencies first.
+            Command::Start { name, .. }
+                if self.conductor.as_ref().is_some_and(|c| c.request(&name)) => {}
             Command::Start { name, spec } => self.spawn("start", move |sup, tx| {
                 let msg = match sup.run_unique(&name, spec) {
                     Ok(Reserve::Started(_)) => None,
@@ -96,8 +102,12 @@ impl Control {
         });
     }
 
-    /// Stops every group; reports [`Msg::Stopped`] when all are finished.
+    /// Stops every group; reports [`Msg::Stopped`] when all are finished. No configured
+    /// process is restarted from then on.
     fn stop_all(&self, grace: Duration) {
+        if let Some(c) = &self.conductor {
+            c.shutdown();
+        }
         self.spawn("stop all", move |sup, tx| {
             sup.stop_all(grace);
             let _ = tx.send(Msg::Stopped);

@@ -137,7 +137,7 @@ fn row_line(
     cols: [bool; 5],
     (clock, theme): (&Clock, Theme),
 ) -> Line<'static> {
-    let (label, status, marked, cells) = match row {
+    let (label, mut status, marked, mut cells) = match row {
         None => {
             let running = snap.running().len();
             let summary = (running > 0).then_some(Status::Running);
@@ -150,7 +150,14 @@ fn row_line(
             optional_cells(r, clock),
         ),
     };
-    let (icon, word) = status_mark(status);
+    let (mut icon, mut word) = status_mark(status);
+    // A configured process: its readiness, wait or backoff says more than its status.
+    if let Some(m) = row.and_then(|r| snap.marks.get(&r.name)) {
+        (icon, word, status) = (m.icon, m.word, Some(m.color));
+        if let Some(u) = &m.uptime {
+            cells[2] = u.clone();
+        }
+    }
     let word = match (row, status) {
         (None, Some(_)) => format!("{} running", snap.running().len()),
         (None, None) => String::new(),

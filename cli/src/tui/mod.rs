@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod keys;
 pub mod list;
 pub mod logview;
+pub mod orch;
 pub mod pace;
 pub mod pane;
 pub mod rows;
@@ -41,8 +42,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use ratatui::crossterm::event::Event;
 
+use crate::compose::Stack;
+use crate::conductor::Conductor;
 use crate::project::Project;
-use crate::run::Target;
+use crate::run::Launch;
 use app::{App, Command, Ctx, Mode, Sel};
 use clock::Clock;
 use control::Control;
@@ -87,14 +90,22 @@ pub fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Runs the UI on this terminal until the user quits; returns the exit code.
-pub fn run(project: Project, targets: Vec<Target>, grace: Duration) -> ExitCode {
+/// Runs the UI on this terminal until the user quits; returns the exit code. The processes
+/// configured in `stack` are listed first and run through a conductor (dependencies,
+/// readiness, restarts); `launch` says what to start at once.
+pub fn run(
+    project: Project,
+    stack: Option<Arc<Stack>>,
+    launch: Launch,
+    grace: Duration,
+) -> ExitCode {
+    let targets = launch.targets;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!("procsnap tui: stdin and stdout must be a terminal");
         return ExitCode::from(2);
     }
     let color = color_allowed();
-    let catalog = Catalog::new(&project, &targets, color);
+    let catalog = Catalog::with_stack(&project, stack.as_deref(), &targets, color);
     let sup = match crate::supervisor(grace, EVENT_CAPACITY) {
         Ok(s) => Arc::new(s),
         Err(e) => {
@@ -115,11 +126,34 @@ pub fn run(project: Project, targets: Vec<Target>, grace: Duration) -> ExitCode 
         }
     };
     spawn_input(tx.clone());
+    let conductor = match stack {
+        Some(stack) => {
+            let changed = tx.clone();
+            let started = Conductor::start(sup.clone(), stack, grace, move || {
+                let _ = changed.send(Msg::Changed);
+            });
+            match started {
+                Ok(c) => Some(Arc::new(c)),
+                Err(e) => {
+                    term::restore();
+                    eprintln!("procsnap tui: cannot start the conductor: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
     let control = Control {
         sup: sup.clone(),
         grace,
         tx,
+        conductor,
     };
+    if let Some(c) = &control.conductor {
+        for name in &launch.configured {
+            c.request(name);
+        }
+    }
     for t in &targets {
         if let Some(Ok(spec)) = catalog.get(&t.name).map(|e| e.spec.clone()) {
             let name = t.name.clone();
@@ -232,7 +266,11 @@ impl Ui {
     }
 
     fn snapshot(&self) -> Snapshot {
-        rows::snapshot(self.control.sup.registry(), &self.catalog, self.app.sort)
+        let mut snap = rows::snapshot(self.control.sup.registry(), &self.catalog, self.app.sort);
+        if let Some(c) = &self.control.conductor {
+            snap.marks = orch::marks(&c.board(), Instant::now());
+        }
+        snap
     }
 
     fn handle(&mut self, msg: Msg) {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use procsnap::{CommandSpec, Listed, Process, ProcessState, Reader, Status};
 
+use crate::compose::Stack;
 use crate::project::Project;
 use crate::run::Target;
 
@@ -29,6 +30,17 @@ impl Catalog {
     /// The project's scripts plus the ad-hoc ones among `targets`; children get
     /// `FORCE_COLOR=1` when `force_color`.
     pub fn new(project: &Project, targets: &[Target], force_color: bool) -> Catalog {
+        Catalog::with_stack(project, None, targets, force_color)
+    }
+
+    /// [`new`](Self::new), with the processes configured in `stack` first (a configured
+    /// process shadows a script of the same name).
+    pub fn with_stack(
+        project: &Project,
+        stack: Option<&Stack>,
+        targets: &[Target],
+        force_color: bool,
+    ) -> Catalog {
         let color = |spec: CommandSpec| {
             if force_color {
                 spec.env("FORCE_COLOR", "1")
@@ -36,16 +48,27 @@ impl Catalog {
                 spec
             }
         };
-        let mut entries: Vec<Entry> = project
-            .scripts
+        let mut entries: Vec<Entry> = stack
             .iter()
-            .map(|s| Entry {
-                name: s.name.clone(),
-                spec: project.spec(s).map(color),
+            .flat_map(|s| &s.procs)
+            .map(|p| Entry {
+                name: p.name.clone(),
+                spec: Ok(color(p.spec.clone())),
             })
             .collect();
+        let configured = |name: &str| stack.is_some_and(|s| s.proc(name).is_some());
+        entries.extend(
+            project
+                .scripts
+                .iter()
+                .filter(|s| !configured(&s.name))
+                .map(|s| Entry {
+                    name: s.name.clone(),
+                    spec: project.spec(s).map(color),
+                }),
+        );
         for t in targets {
-            if project.script(&t.name).is_none() {
+            if project.script(&t.name).is_none() && !configured(&t.name) {
                 entries.push(Entry {
                     name: t.name.clone(),
                     spec: Ok(color(t.spec.clone())),
@@ -105,6 +128,9 @@ pub struct Snapshot {
     pub all: Vec<Arc<Process>>,
     /// How many processes are not finished (`Pending`, `Running` or `Stopping`).
     pub live: usize,
+    /// What the configured processes (procsnap.yaml) show beyond their process's status, by
+    /// name.
+    pub marks: HashMap<String, super::orch::Mark>,
 }
 
 impl Snapshot {
@@ -173,7 +199,12 @@ pub fn snapshot(registry: &impl Listed, catalog: &Catalog, sort: Sort) -> Snapsh
         all
     };
     sort_rows(&mut rows, sort);
-    Snapshot { rows, all, live }
+    Snapshot {
+        rows,
+        all,
+        live,
+        marks: HashMap::new(),
+    }
 }
 
 /// The orders of the process list; `o` goes to the [`next`](Sort::next).

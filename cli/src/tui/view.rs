@@ -119,12 +119,14 @@ pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time
 /// The soonest change of a running process's uptime (all change together: at the start of a
 /// second).
 fn next_tick(snap: &Snapshot, clock: &Clock) -> Option<std::time::Duration> {
+    let countdowns = snap.marks.values().filter_map(|m| m.changes_in);
     snap.rows
         .iter()
         .filter_map(|r| r.proc.as_ref())
         .filter(|p| !p.state.is_finished())
         .filter_map(|p| list::shown_duration(&p.state, clock.now))
         .map(|d| uptime_changes_in(d, clock.now))
+        .chain(countdowns)
         .min()
 }
 

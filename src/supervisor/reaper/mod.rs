@@ -30,8 +30,13 @@ use crate::sys::{self, Pid};
 pub(crate) enum Command {
     /// A child was spawned, marked `Running` and its descriptors added to the epoll: own it.
     Register(Registered),
-    /// Stop this process: CAS to `Stopping`, TERM its group, KILL it after `grace`.
-    Stop { id: ProcId, grace: Duration },
+    /// Stop this process: CAS to `Stopping`, `signal` (SIGTERM unless the caller chose
+    /// another) to its group, KILL it after `grace`.
+    Stop {
+        id: ProcId,
+        grace: Duration,
+        signal: libc::c_int,
+    },
     /// Send `signal` to the group of every live child, then drop `done`.
     SignalAll {
         signal: libc::c_int,
@@ -294,8 +299,8 @@ impl Reaper {
         for cmd in self.shared.take_commands() {
             match cmd {
                 Command::Register(r) => self.register(r),
-                Command::Stop { id, grace } => {
-                    self.stop(id, grace);
+                Command::Stop { id, grace, signal } => {
+                    self.stop(id, grace, signal);
                     self.stopped.insert(id.get());
                 }
                 Command::SignalAll { signal, done } => {
@@ -411,7 +416,7 @@ impl Reaper {
         }
         c.lingering_since.get_or_insert(now);
         if !c.term_sent {
-            term_group(c);
+            term_group(c, libc::SIGTERM);
             c.kill_at = Some(deadline(now, grace));
         }
         if c.killed_at.is_some_and(|at| now >= at + KILL_PATIENCE) {
@@ -430,7 +435,7 @@ impl Reaper {
         }
     }
 
-    fn stop(&mut self, id: ProcId, grace: Duration) {
+    fn stop(&mut self, id: ProcId, grace: Duration, signal: libc::c_int) {
         let id = id.get();
         let shared = self.shared.clone();
         let Some(c) = self.children.get_mut(&id) else {
@@ -453,7 +458,7 @@ impl Reaper {
             }
         } else {
             if !c.term_sent {
-                term_group(c);
+                term_group(c, signal);
             }
             let at = deadline(now, grace);
             c.kill_at = Some(c.kill_at.map_or(at, |k| k.min(at)));
@@ -655,9 +660,10 @@ impl Reaper {
 
 /// SIGTERM to the whole group (unless it was seen empty), then SIGCONT so that stopped
 /// members can act on it.
-fn term_group(c: &mut Child) {
+/// `signal` (SIGTERM, or the one a stop asked for) and SIGCONT to the group of `c`.
+fn term_group(c: &mut Child, signal: libc::c_int) {
     if !c.group_empty {
-        let _ = sys::killpg(c.pid, libc::SIGTERM);
+        let _ = sys::killpg(c.pid, signal);
         let _ = sys::killpg(c.pid, libc::SIGCONT);
     }
     c.term_sent = true;

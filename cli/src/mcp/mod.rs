@@ -7,6 +7,8 @@
 //! failures (unknown script or processId, bad regex or time) are `isError` results that say
 //! what is available. stdout carries only protocol; diagnostics go to stderr.
 
+mod configured;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,9 +19,10 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
 use crate::answers::{self, clip};
+use crate::compose::Stack;
+use crate::conductor::Conductor;
 use crate::framing;
 use crate::project::Project;
-use crate::timefmt::{human, rfc3339};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
     ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
@@ -31,6 +34,8 @@ pub struct Server {
     sup: Arc<Supervisor>,
     project: Arc<Project>,
     grace: Duration,
+    /// Drives the configured processes (procsnap.yaml), if the project has them.
+    conductor: Option<Arc<Conductor>>,
     tool_router: ToolRouter<Server>,
 }
 
@@ -54,6 +59,27 @@ impl Server {
     /// are seen, and a file broken meanwhile is reported with its position.
     fn project(&self) -> Result<Project, String> {
         Project::discover(&self.project.dir).map_err(|e| e.to_string())
+    }
+
+    /// The configuration, if the project has one.
+    fn stack(&self) -> Option<&Stack> {
+        self.conductor.as_ref().map(|c| &**c.stack())
+    }
+
+    /// The names a client can run, for error messages: the declared scripts, then the
+    /// configured processes that are not scripts too.
+    fn runnable(&self, project: &Project) -> String {
+        let extra: Vec<&str> = self
+            .stack()
+            .iter()
+            .flat_map(|s| s.procs.iter().map(|p| p.name.as_str()))
+            .filter(|n| project.script(n).is_none())
+            .collect();
+        match (project.scripts.is_empty(), extra.is_empty()) {
+            (_, true) => project.names(),
+            (true, false) => extra.join(", "),
+            (false, false) => format!("{}, {}", project.names(), extra.join(", ")),
+        }
     }
 
     /// [`project`](Self::project) off the runtime thread: a slow file system (or a FIFO where
@@ -88,35 +114,50 @@ fn run_script(
 
 #[tool_router]
 impl Server {
-    pub fn new(sup: Arc<Supervisor>, project: Arc<Project>, grace: Duration) -> Server {
+    pub fn new(
+        sup: Arc<Supervisor>,
+        project: Arc<Project>,
+        grace: Duration,
+        conductor: Option<Arc<Conductor>>,
+    ) -> Server {
         Server {
             sup,
             project,
             grace,
+            conductor,
             tool_router: Self::tool_router(),
         }
     }
 
     #[tool(
-        description = "List the scripts this project declares (package.json scripts and Procfile entries) with their commands. Only these can be started with scripts_run."
+        description = "List the scripts this project declares (package.json scripts, Procfile entries, and processes configured in procsnap.yaml or process-compose.yaml, with their dependencies, readiness checks and restart policies). Only these can be started with scripts_run."
     )]
     async fn scripts_list(&self) -> Result<Json<ScriptsList>, String> {
-        Ok(Json(answers::scripts_list(&self.load_project().await?)))
+        let project = self.load_project().await?;
+        Ok(Json(answers::scripts_list(&project, self.stack())))
     }
 
     #[tool(
-        description = "Start a declared script in its own process group. If it is already running, nothing new is started: the running process is returned with duplicate=true. Returns the processId (name-N) for the other tools."
+        description = "Start a declared script in its own process group. If it is already running, nothing new is started: the running process is returned with duplicate=true. A configured process (procsnap.yaml) starts after its dependencies; the call returns once it has started, or with waitReady=true once it is ready (ready log line seen or readiness probe passed), within timeoutMs (default 30000), or fails saying why not. Returns the processId (name-N) for the other tools."
     )]
     async fn scripts_run(
         &self,
         Parameters(p): Parameters<RunParams>,
     ) -> Result<Json<ScriptsRun>, String> {
+        if let Some(c) = &self.conductor
+            && let Some(proc) = c.stack().proc(&p.name)
+        {
+            let command = proc.command.clone();
+            let answer = configured::run(c.clone(), self.sup.clone(), p, command).await?;
+            self.sup.registry().prune_finished(KEEP_FINISHED);
+            return Ok(Json(answer));
+        }
         let project = self.load_project().await?;
         let Some(script) = project.script(&p.name) else {
             return Err(format!(
                 "unknown script {:?}; available scripts: {}",
                 clip(&p.name),
-                project.names()
+                self.runnable(&project)
             ));
         };
         let spec = project.spec(script)?;
@@ -128,36 +169,8 @@ impl Server {
             .await?
             .map_err(|e| format!("cannot start {:?}: {e}", clip(&p.name)))?;
         Ok(Json(match reserved {
-            Reserve::Started(proc) => {
-                let s = proc.state().snapshot();
-                ScriptsRun {
-                    process_id: proc.label(),
-                    name: proc.name().to_owned(),
-                    script: command,
-                    status: s.status.as_str().to_owned(),
-                    duplicate: false,
-                    message: None,
-                    start_time: s.started_at.map(rfc3339),
-                    runtime: None,
-                }
-            }
-            Reserve::AlreadyRunning(proc) => {
-                let s = proc.state().snapshot();
-                ScriptsRun {
-                    process_id: proc.label(),
-                    name: proc.name().to_owned(),
-                    script: command,
-                    status: s.status.as_str().to_owned(),
-                    duplicate: true,
-                    message: Some(format!(
-                        "Script '{}' is already running with process ID: {} (stop it with scripts_stop, or use scripts_restart)",
-                        proc.name(),
-                        proc.label()
-                    )),
-                    start_time: s.started_at.map(rfc3339),
-                    runtime: Some(s.duration().map_or_else(|| "0ms".to_owned(), human)),
-                }
-            }
+            Reserve::Started(proc) => configured::answer(&proc, command, false, None),
+            Reserve::AlreadyRunning(proc) => configured::answer(&proc, command, true, None),
         }))
     }
 
@@ -170,6 +183,18 @@ impl Server {
     ) -> Result<Json<ScriptsStop>, String> {
         let proc = answers::resolve(self.sup.registry(), &p.process_id)?;
         let before = proc.state().snapshot();
+        let cancelled = match (&self.conductor, before.is_finished()) {
+            (Some(c), true) => configured::cancel_pending(c, proc.id()),
+            _ => None,
+        };
+        if let Some(message) = cancelled {
+            return Ok(Json(ScriptsStop {
+                success: true,
+                process_id: p.process_id,
+                status: before.status.as_str().to_owned(),
+                message: Some(message),
+            }));
+        }
         if before.is_finished() {
             return Ok(Json(ScriptsStop {
                 success: false,
@@ -181,8 +206,15 @@ impl Server {
                 )),
             }));
         }
-        let (sup, id, grace) = (self.sup.clone(), proc.id(), self.grace);
-        let stopped = blocking(move || sup.stop(id, grace))
+        // A configured process stops with its own shutdown signal and timeout.
+        let shutdown = self
+            .stack()
+            .and_then(|s| s.proc(proc.name()))
+            .map(|c| c.shutdown);
+        let signal = shutdown.map_or(libc::SIGTERM, |s| s.signal);
+        let grace = shutdown.and_then(|s| s.timeout).unwrap_or(self.grace);
+        let (sup, id) = (self.sup.clone(), proc.id());
+        let stopped = blocking(move || sup.stop_with(id, signal, grace))
             .await?
             .map_err(|e| format!("cannot stop {}: {e}", p.process_id))?;
         Ok(Json(ScriptsStop {
@@ -221,13 +253,30 @@ impl Server {
     }
 
     #[tool(
-        description = "Status of every process started in this session (or only those of script `name`): status, pid, startTime, uptime, and for finished ones endTime, duration, exitCode or signal."
+        description = "Status of every process started in this session (or only those of script `name`): status, pid, startTime, uptime, and for finished ones endTime, duration, exitCode or signal. For processes configured in procsnap.yaml: ready and health on the newest process, and `orchestrated`: each configured process's phase (waiting, running, backoff with nextRestartInMs, gave-up, blocked…), restarts and why it ended."
     )]
     async fn scripts_status(
         &self,
         Parameters(p): Parameters<StatusParams>,
     ) -> Result<Json<ScriptsStatus>, String> {
-        answers::scripts_status(self.sup.registry(), p.name.as_deref(), || self.project()).map(Json)
+        let name = p.name.as_deref();
+        // A configured process that never ran is known: an empty answer, not an error.
+        let configured = name.is_some_and(|n| self.stack().is_some_and(|s| s.proc(n).is_some()));
+        let mut status = if configured {
+            answers::status_view(self.sup.registry(), name, std::time::SystemTime::now())
+        } else {
+            answers::scripts_status(self.sup.registry(), name, || self.project())?
+        };
+        if let Some(c) = &self.conductor {
+            let board = c.board();
+            answers::units::annotate(
+                &mut status,
+                &board,
+                p.name.as_deref(),
+                std::time::Instant::now(),
+            );
+        }
+        Ok(Json(status))
     }
 
     #[tool(
@@ -264,7 +313,7 @@ impl ServerHandler for Server {}
 
 /// Serves MCP on stdin/stdout until EOF, SIGTERM, SIGINT or SIGHUP; then stops every group and
 /// exits as soon as they are gone.
-pub fn serve(project: Project, grace: Duration) -> ExitCode {
+pub fn serve(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -275,13 +324,13 @@ pub fn serve(project: Project, grace: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = rt.block_on(serve_async(project, grace));
+    let code = rt.block_on(serve_async(project, stack, grace));
     // A blocking stdin read cannot be cancelled: do not wait for it.
     rt.shutdown_timeout(Duration::from_millis(100));
     code
 }
 
-async fn serve_async(project: Project, grace: Duration) -> ExitCode {
+async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> ExitCode {
     use tokio::signal::unix::{SignalKind, signal};
 
     // No subscriber: the tools read the registry and the log rings.
@@ -305,7 +354,18 @@ async fn serve_async(project: Project, grace: Duration) -> ExitCode {
     };
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
     let framed = framing::spawn(stdin, stdout);
-    let server = Server::new(sup.clone(), Arc::new(project), grace);
+    // Configured processes start when a client asks (scripts_run), not at once.
+    let conductor = match stack {
+        Some(stack) => match Conductor::start(sup.clone(), stack, grace, || {}) {
+            Ok(c) => Some(Arc::new(c)),
+            Err(e) => {
+                eprintln!("procsnap mcp: cannot start the conductor: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let server = Server::new(sup.clone(), Arc::new(project), grace, conductor.clone());
 
     let why = tokio::select! {
         r = run_service(server, framed.to_server, framed.from_server) => r,
@@ -324,7 +384,17 @@ async fn serve_async(project: Project, grace: Duration) -> ExitCode {
         }
     };
     let stopper = sup.clone();
-    let stopping = blocking(move || stopper.stop_all(grace));
+    let stopping = blocking(move || {
+        // Configured processes first, in reverse dependency order (no restart from now on),
+        // then everything else.
+        if let Some(c) = &conductor {
+            c.shutdown();
+            let _ = c.wait_for(Duration::from_secs(24 * 60 * 60), |b| {
+                (b.shutting_down && b.settled).then_some(())
+            });
+        }
+        stopper.stop_all(grace)
+    });
     // A second SIGTERM or SIGINT while the groups get their grace: kill them now.
     tokio::select! {
         _ = stopping => {}

@@ -1,0 +1,407 @@
+//! `procsnap run` and `procsnap up`: processes in the foreground with prefixed output.
+//!
+//! Processes configured in `procsnap.yaml` (all of them for `up`, the named ones for `run`)
+//! are started by a [`Conductor`] in dependency order, with their readiness checks and
+//! restart policies; its notices (`db | ready`, `worker | restarting in 2s (restart 1 of 3)`,
+//! `api | not started: dependency "db" failed …`) are printed with the output. Other targets
+//! start at once.
+//!
+//! Every target runs in its own process group on the Supervisor. Output arrives as
+//! `SupervisorEvent::Line`s through one lossless subscription taken before the first spawn, so
+//! no line is missed or dropped and lines print in capture order; a process's final `State`
+//! event comes after all of its lines, so its status line follows its output. A stdout slower
+//! than the scripts holds them back (see `Out`) instead of losing their lines.
+//!
+//! Signals, as a terminal user means them: Ctrl-C, SIGTERM or SIGHUP (the terminal closed)
+//! stops every group (SIGTERM, then SIGKILL after the grace period), with status lines; a
+//! second Ctrl-C or SIGTERM kills them at once. Ctrl-Z suspends every group and then procsnap
+//! itself; `fg` or `bg` (SIGCONT) resumes the groups.
+
+#[macro_use]
+mod out;
+mod session;
+
+use session::Session;
+
+use std::hash::Hasher;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use procsnap::{CommandSpec, ProcessState};
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::compose::Stack;
+use crate::conductor::Conductor;
+use crate::project::Project;
+
+/// Undelivered events our subscription holds before the supervisor stops reading the
+/// scripts' output (and they block in `write` once their pipes are full).
+const HIGH_WATER: usize = 1024;
+/// Events taken from the subscription at once.
+const EVENT_BATCH: usize = 512;
+/// The longest sleep while idle: a safety net, since a published event wakes the loop at once.
+const IDLE_TICK: Duration = Duration::from_secs(1);
+/// After an interrupt, how long leftover output may take to be written before we exit anyway.
+const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
+
+/// One thing to run: a declared script or an ad-hoc `name=command`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub name: String,
+    pub spec: CommandSpec,
+}
+
+/// What a foreground session starts.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Started at once (declared scripts and ad-hoc commands).
+    pub targets: Vec<Target>,
+    /// The configuration, when configured processes are asked for.
+    pub stack: Option<Arc<Stack>>,
+    /// The configured processes asked for (their dependencies come along).
+    pub configured: Vec<String>,
+}
+
+impl Launch {
+    /// Every name the session shows: the configured ones and their dependencies in start
+    /// order, then the direct targets.
+    pub fn names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(stack) = &self.stack {
+            let closure = stack
+                .plan
+                .closure(self.configured.iter().map(String::as_str))
+                .unwrap_or_default();
+            names.extend(closure.iter().map(|&u| stack.plan.unit(u).name.clone()));
+        }
+        names.extend(self.targets.iter().map(|t| t.name.clone()));
+        names
+    }
+}
+
+/// `procsnap up [NAME...]`: the named configured processes, or every one not `disabled`.
+pub fn resolve_up(stack: Option<Arc<Stack>>, names: &[String]) -> Result<Launch, String> {
+    let Some(stack) = stack else {
+        return Err(format!(
+            "nothing to bring up: no {} in the project directory (or give --config FILE)",
+            crate::compose::CONFIG_NAMES.join(", ")
+        ));
+    };
+    let mut configured = Vec::new();
+    for n in names {
+        if stack.plan.find(n).is_none() {
+            let known: Vec<&str> = stack.procs.iter().map(|p| p.name.as_str()).collect();
+            return Err(format!(
+                "{:?} is not configured in {}; configured: {}",
+                crate::answers::clip(n),
+                stack.path.display(),
+                known.join(", ")
+            ));
+        }
+        if !configured.contains(n) {
+            configured.push(n.clone());
+        }
+    }
+    if names.is_empty() {
+        configured = stack
+            .plan
+            .default_set()
+            .iter()
+            .map(|&u| stack.plan.unit(u).name.clone())
+            .collect();
+    }
+    Ok(Launch {
+        targets: Vec::new(),
+        stack: Some(stack),
+        configured,
+    })
+}
+
+/// Resolves command-line targets: a configured process wins, then a declared script;
+/// otherwise `name=command` is an ad-hoc shell command. Errors name what is available.
+pub fn resolve_targets(
+    project: &Project,
+    stack: Option<&Arc<Stack>>,
+    args: &[String],
+) -> Result<Launch, String> {
+    let mut launch = Launch::default();
+    let mut out: Vec<Target> = Vec::new();
+    for arg in args {
+        if let Some(stack) = stack.filter(|s| s.plan.find(arg).is_some()) {
+            if launch.configured.contains(arg) || out.iter().any(|t| &t.name == arg) {
+                return Err(format!("{arg:?} is given twice"));
+            }
+            launch.configured.push(arg.clone());
+            launch.stack = Some(stack.clone());
+            continue;
+        }
+        let target = if let Some(script) = project.script(arg) {
+            Target {
+                name: script.name.clone(),
+                spec: project.spec(script)?,
+            }
+        } else if let Some((name, command)) = arg.split_once('=') {
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
+            {
+                return Err(format!(
+                    "{arg:?}: an ad-hoc name must be letters, digits, _ - . or : (NAME=COMMAND)"
+                ));
+            }
+            if command.trim().is_empty() {
+                return Err(format!("{arg:?}: missing command after '='"));
+            }
+            Target {
+                name: name.to_owned(),
+                spec: project.adhoc_spec(command),
+            }
+        } else {
+            return Err(format!(
+                "unknown script {arg:?}; available scripts: {} (or run NAME=COMMAND)",
+                project.names()
+            ));
+        };
+        if out.iter().any(|t| t.name == target.name) || launch.configured.contains(&target.name) {
+            return Err(format!("{:?} is given twice", target.name));
+        }
+        out.push(target);
+    }
+    launch.targets = out;
+    Ok(launch)
+}
+
+struct Tracked {
+    name: String,
+    /// Started by the session itself (not by the conductor).
+    direct: bool,
+    /// Position on the command line: the status lines of processes that end together are
+    /// printed in this order.
+    slot: usize,
+    /// `name  | `, coloured, written before each of its lines.
+    prefix: String,
+    /// Its final state, once its status line was written.
+    ended: Option<ProcessState>,
+    /// On the idle tick: its state cell said finished, but its final event had not arrived.
+    stale_seen: bool,
+}
+
+/// Hashes a [`ProcId`] (a unique number) with one multiplication: looked up once per line.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8 | u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Fibonacci hashing: spreads consecutive ids over the high bits hashbrown uses.
+        self.0 = n.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
+
+/// Why the foreground run ended early.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Interrupt {
+    None,
+    Int,
+    Term,
+    Hup,
+    /// stdout was closed (EPIPE).
+    Pipe,
+}
+
+/// The signals `run` handles.
+struct Signals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+    tstp: Signal,
+    cont: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        let on = |sig: i32| signal(SignalKind::from_raw(sig));
+        Ok(Signals {
+            int: on(SIGINT)?,
+            term: on(SIGTERM)?,
+            hup: on(SIGHUP)?,
+            tstp: on(SIGTSTP)?,
+            cont: on(SIGCONT)?,
+        })
+    }
+}
+
+/// Runs `launch` until everything in it ends; returns the process exit code.
+pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("procsnap: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = rt.block_on(run_async(launch, color, grace));
+    rt.shutdown_timeout(Duration::from_millis(100));
+    code
+}
+
+async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    let mut signals = match Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("procsnap: cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sup = match crate::supervisor(grace, 1) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("procsnap: cannot start the supervisor: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Taken before the first spawn: no line is missed.
+    let events = sup.subscribe_lossless(HIGH_WATER);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let waker = wake.clone();
+    events.set_waker(move || waker.notify_one());
+    let conductor = match launch.stack.clone() {
+        Some(stack) if !launch.configured.is_empty() => {
+            let waker = wake.clone();
+            match Conductor::start(sup.clone(), stack, grace, move || waker.notify_one()) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    eprintln!("procsnap: cannot start the conductor: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        _ => None,
+    };
+    let mut session = Session::new(sup, grace, &launch.names(), color, conductor);
+    session.start(launch.targets);
+    session.request(&launch.configured);
+    loop {
+        // Settled first, then the queue emptied: whatever the conductor saw before it settled
+        // was published to our queue before, and is printed by now.
+        let settled = session.settled();
+        let drained = session.take_events(&events);
+        session.take_notices();
+        let interrupted = session.interrupt != Interrupt::None;
+        if settled && (drained || interrupted) && session.all_reported() {
+            break;
+        }
+        session.out.stage();
+        if session.out.broken() && session.interrupt == Interrupt::None {
+            // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
+            session.interrupt(Interrupt::Pipe);
+        }
+        if session.interrupt != Interrupt::None && session.out.pending.is_some() {
+            // Interrupted while stdout is blocked: the final states need not wait for it.
+            session.report_from_cells(true);
+        }
+        // Sleep until an event is published (the queue wakes us), a notice, a signal, the
+        // writer taking a chunk, or the slow tick; go on at once if more events can be taken.
+        let parked = session.out.has_room() && drained && events.park();
+        let more = session.out.has_room() && !parked;
+        tokio::select! {
+            biased;
+            _ = signals.int.recv() => session.on_interrupt(Interrupt::Int),
+            _ = signals.term.recv() => session.on_interrupt(Interrupt::Term),
+            _ = signals.hup.recv() => session.on_interrupt(Interrupt::Hup),
+            _ = signals.tstp.recv() => session.suspend().await,
+            _ = signals.cont.recv() => session.resume().await,
+            _ = session.out.send_pending() => {}
+            _ = std::future::ready(()), if more => {}
+            _ = wake.notified(), if parked => {}
+            _ = tokio::time::sleep(IDLE_TICK), if !more => session.report_from_cells(false),
+        }
+    }
+    let limit = (session.interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT);
+    let code = session.exit_code();
+    // The conductor's thread ends before the supervisor is dropped.
+    drop(session.conductor.take());
+    session.out.finish(limit).await;
+    code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::{PackageManager, Script, Source};
+    use std::path::PathBuf;
+
+    fn project() -> Project {
+        Project {
+            dir: PathBuf::from("/tmp"),
+            package_manager: PackageManager::Pnpm,
+            scripts: vec![
+                Script {
+                    name: "build".into(),
+                    command: "tsc".into(),
+                    source: Source::PackageJson,
+                },
+                Script {
+                    name: "a=b".into(),
+                    command: "weird".into(),
+                    source: Source::PackageJson,
+                },
+            ],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn declared_scripts_and_adhoc_commands() {
+        let args = [
+            "build".to_owned(),
+            "api=python3 -m http.server 8000".to_owned(),
+        ];
+        let t = resolve_targets(&project(), None, &args).unwrap().targets;
+        assert_eq!(t[0].name, "build");
+        assert_eq!(t[0].spec.program(), "pnpm");
+        assert_eq!(t[1].name, "api");
+        assert_eq!(t[1].spec.to_string(), "python3 -m http.server 8000");
+        // An exact script name wins over NAME=COMMAND parsing.
+        assert_eq!(
+            resolve_targets(&project(), None, &["a=b".into()])
+                .unwrap()
+                .targets[0]
+                .spec
+                .program(),
+            "pnpm"
+        );
+    }
+
+    #[test]
+    fn bad_targets_say_what_is_available() {
+        let e = |a: &[&str]| {
+            resolve_targets(
+                &project(),
+                None,
+                &a.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
+            .unwrap_err()
+        };
+        assert!(e(&["nope"]).contains("available scripts: build, a=b"));
+        assert!(e(&["=x"]).contains("ad-hoc name"));
+        assert!(e(&["x="]).contains("missing command"));
+        assert!(e(&["build", "build"]).contains("given twice"));
+        assert!(e(&["build", "build=echo"]).contains("given twice"));
+    }
+}

@@ -1,0 +1,198 @@
+//! What the list shows for a configured process (procsnap.yaml) beyond its process's status:
+//! waiting for dependencies, starting (readiness checks not passed yet), ready, not ready,
+//! in a restart backoff with its countdown, blocked, gave up.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use procsnap::Status;
+use procsnap::orchestrate::{Health, Outcome, Phase};
+
+use crate::conductor::{Board, countdown, short};
+
+/// A configured process's status cell, read once per frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mark {
+    pub icon: &'static str,
+    pub word: &'static str,
+    /// The status whose colour the word takes.
+    pub color: Status,
+    /// Shown in the uptime column in its place (`in 4s` during a backoff).
+    pub uptime: Option<String>,
+    /// When that text changes.
+    pub changes_in: Option<Duration>,
+}
+
+/// The marks of the configured processes whose state says more than their process's status.
+pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
+    board
+        .units
+        .iter()
+        .filter_map(|u| {
+            let (icon, word, color) = match (u.phase, u.health) {
+                (Phase::Waiting, _) => ("…", "waiting", Status::Pending),
+                (Phase::Starting, _) => ("…", "starting", Status::Pending),
+                (Phase::Backoff { .. }, _) => ("↻", "backoff", Status::Pending),
+                (Phase::Running, Health::Ready) => ("●", "ready", Status::Running),
+                (Phase::Running, Health::NotReady) => ("●", "not ready", Status::Failed),
+                (Phase::Running, Health::Unknown) => ("◌", "starting", Status::Pending),
+                (Phase::Done(Outcome::Blocked), _) => ("✗", "blocked", Status::Failed),
+                (Phase::Done(Outcome::GaveUp), _) => ("✗", "gave up", Status::Failed),
+                _ => return None,
+            };
+            let (uptime, changes_in) = match u.phase {
+                Phase::Backoff { until } => {
+                    let left = until.saturating_duration_since(now);
+                    // The countdown shows whole seconds, rounded up: it changes at each one.
+                    let next = Duration::from_nanos(u64::from(left.subsec_nanos()));
+                    let next = if next.is_zero() {
+                        Duration::from_secs(1)
+                    } else {
+                        next
+                    };
+                    (
+                        Some(format!("in {}", short(countdown(until, now)))),
+                        Some(next),
+                    )
+                }
+                _ => (None, None),
+            };
+            let mark = Mark {
+                icon,
+                word,
+                color,
+                uptime,
+                changes_in,
+            };
+            Some((u.name.clone(), mark))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conductor::UnitView;
+    use crate::tui::app::App;
+    use crate::tui::clock::Clock;
+    use crate::tui::rows::{Catalog, Entry, snapshot};
+    use crate::tui::theme::Theme;
+    use crate::tui::view::{Scene, draw};
+    use procsnap::orchestrate::Restart;
+    use procsnap::{CommandSpec, Event, Registry};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use std::time::UNIX_EPOCH;
+
+    fn unit(name: &str, phase: Phase, health: Health) -> UnitView {
+        UnitView {
+            name: name.to_owned(),
+            phase,
+            health,
+            ready: health == Health::Ready,
+            restarts: 0,
+            max_restarts: 0,
+            restart: Restart::No,
+            next_restart: None,
+            last_delay: None,
+            reason: None,
+            waiting_for: Vec::new(),
+            process: None,
+        }
+    }
+
+    /// The list shows readiness, waits, blocks and a backoff with its countdown.
+    #[test]
+    fn the_list_shows_readiness_and_backoff() {
+        let now = Instant::now();
+        let board = Board {
+            units: vec![
+                unit("db", Phase::Running, Health::Ready),
+                unit("api", Phase::Running, Health::Unknown),
+                unit(
+                    "worker",
+                    Phase::Backoff {
+                        until: now + Duration::from_millis(3200),
+                    },
+                    Health::Unknown,
+                ),
+                unit("web", Phase::Waiting, Health::Unknown),
+                unit("e2e", Phase::Done(Outcome::Blocked), Health::Unknown),
+                unit("plain", Phase::Running, Health::NoCheck),
+            ],
+            ..Board::default()
+        };
+        let marks = marks(&board, now);
+        assert!(
+            !marks.contains_key("plain"),
+            "no check: its status says it all"
+        );
+        assert_eq!(marks["worker"].uptime.as_deref(), Some("in 4s"));
+        assert_eq!(marks["worker"].changes_in, Some(Duration::from_millis(200)));
+
+        let names = ["db", "api", "worker", "web", "e2e", "plain"];
+        let reg = Registry::new();
+        let t0 = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        for (i, n) in ["db", "api", "plain"].iter().enumerate() {
+            let p = reg.insert(n, CommandSpec::shell("true"), 0);
+            reg.apply(
+                p.id(),
+                Event::Started {
+                    pid: 100 + i as u32,
+                    at: t0,
+                },
+            )
+            .unwrap();
+        }
+        let cat = Catalog::from_entries(
+            names
+                .iter()
+                .map(|n| Entry {
+                    name: n.to_string(),
+                    spec: Ok(CommandSpec::shell("true")),
+                })
+                .collect(),
+        );
+        let mut app = App::default();
+        let mut snap = snapshot(&reg, &cat, app.sort);
+        snap.marks = marks;
+        let scene = Scene {
+            snap: &snap,
+            catalog: &cat,
+            title: "stack",
+            clock: Clock::fixed(t0 + Duration::from_secs(5)),
+            theme: Theme { color: false },
+        };
+        let mut term = Terminal::new(TestBackend::new(120, 20)).unwrap();
+        let mut tick = None;
+        term.draw(|f| tick = draw(f, &mut app, &scene)).unwrap();
+        let screen: Vec<String> = (0..20)
+            .map(|y| {
+                (0..120)
+                    .map(|x| term.backend().buffer()[(x, y)].symbol().to_owned())
+                    .collect()
+            })
+            .collect();
+        let row = |name: &str| {
+            screen
+                .iter()
+                .find(|l| l.contains(&format!(" {name} ")))
+                .unwrap_or_else(|| panic!("{name} not on screen:\n{}", screen.join("\n")))
+                .clone()
+        };
+        assert!(row("db").contains("● ready"), "{}", row("db"));
+        assert!(row("api").contains("◌ starting"), "{}", row("api"));
+        assert!(
+            row("worker").contains("↻ backoff") && row("worker").contains("in 4s"),
+            "{}",
+            row("worker")
+        );
+        assert!(row("web").contains("… waiting"), "{}", row("web"));
+        assert!(row("e2e").contains("✗ blocked"), "{}", row("e2e"));
+        assert!(row("plain").contains("● running"), "{}", row("plain"));
+        assert!(
+            tick.is_some_and(|t| t <= Duration::from_millis(200)),
+            "the countdown redraws: {tick:?}"
+        );
+    }
+}

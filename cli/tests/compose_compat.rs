@@ -1,0 +1,132 @@
+//! process-compose files, written from its documented fields (`tests/fixtures/process-compose/`),
+//! are read as they are: the supported subset without a single warning, the rest with one
+//! warning per key naming its line, and a file of the subset runs.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/process-compose")
+        .join(name)
+}
+
+fn list(file: &str) -> RunOutput {
+    let p = TempProject::new();
+    let config = fixture(file);
+    procsnap(
+        &[
+            "list",
+            "--dir",
+            p.path().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    )
+}
+
+#[test]
+fn the_supported_subset_reads_without_a_warning() {
+    for (file, names) in [
+        (
+            "lifecycle.yaml",
+            &["process1", "process2", "process3", "parallel"][..],
+        ),
+        ("health.yaml", &["nginx", "checker", "logger", "client"][..]),
+        (
+            "availability.yaml",
+            &[
+                "always",
+                "flaky",
+                "critical",
+                "once",
+                "graceful",
+                "by_name",
+                "optional",
+                "started_after",
+            ][..],
+        ),
+    ] {
+        let out = list(file);
+        assert!(out.status.success(), "{file}: {}", out.stderr);
+        assert_eq!(out.stderr, "", "{file}: no warning");
+        for n in names {
+            assert!(
+                out.stdout.lines().any(|l| l.starts_with(n)),
+                "{file}: {n} missing\n{}",
+                out.stdout
+            );
+        }
+        assert!(out.stdout.contains(&format!("[{file}]")), "{}", out.stdout);
+    }
+}
+
+#[test]
+fn every_unsupported_key_is_one_warning_with_its_line() {
+    let out = list("unsupported.yaml");
+    assert!(out.status.success(), "{}", out.stderr);
+    let expected = [
+        (4, "log_level"),
+        (5, "log_location"),
+        (6, "is_strict"),
+        (10, "processes.web.description"),
+        (11, "processes.web.is_daemon"),
+        (12, "processes.web.namespace"),
+        (13, "processes.web.replicas"),
+        (14, "processes.web.liveness_probe"),
+        (17, "processes.web.log_location"),
+        (20, "processes.web.availability.exit_on_end"),
+        (22, "processes.web.shutdown.command"),
+    ];
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("warning"))
+        .collect();
+    assert_eq!(warnings.len(), expected.len(), "{}", out.stderr);
+    for (line, key) in expected {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&format!("unsupported.yaml:{line}:"))
+                    && w.contains(&format!("`{key}` is a process-compose setting"))),
+            "{key} (line {line}) in\n{}",
+            out.stderr
+        );
+    }
+    assert!(out.stdout.contains("web"), "{}", out.stdout);
+}
+
+#[test]
+fn a_process_compose_file_runs_as_it_is() {
+    let p = TempProject::new();
+    let config = fixture("lifecycle.yaml");
+    let out = procsnap(
+        &[
+            "up",
+            "--color",
+            "never",
+            "--dir",
+            p.path().to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let pos = |s: &str| {
+        lines
+            .iter()
+            .position(|l| l.ends_with(s))
+            .unwrap_or_else(|| panic!("{s:?} missing in\n{}", out.stdout))
+    };
+    // Serial through process_completed_successfully: 3, then 2, then 1.
+    assert!(pos("| process3") < pos("| process2"));
+    assert!(pos("| process2") < pos("| hello from process1"));
+    assert!(out.stdout.contains("| in parallel"));
+}
