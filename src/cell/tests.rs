@@ -197,6 +197,151 @@ fn reader_beside_a_writer_never_sees_torn_or_older_states() {
     });
 }
 
+/// `Debug` shows what a cell holds, and a guard as what it is: printed states are how a failed
+/// assertion about a cell explains itself.
+#[test]
+fn debug_shows_the_snapshot() {
+    let cell = StateCell::default();
+    cell.update(start).unwrap();
+    let s = cell.snapshot();
+    assert_eq!(format!("{cell:?}"), format!("StateCell({s:?})"));
+    let view = StateView::new(s);
+    assert_eq!(format!("{view:?}"), format!("StateView({s:?})"));
+    assert_eq!(format!("{:?}", pin()), "Guard { .. }");
+}
+
+/// A dropped cell's value is destroyed once no guard that could read it is pinned (not leaked).
+#[test]
+fn a_dropped_cell_frees_its_value() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let cell = EpochCell::new(Counted);
+    let guard = pin();
+    let _value: &Counted = cell.load(&guard);
+    drop(cell);
+    guard.flush();
+    assert_eq!(DROPS.load(Ordering::Relaxed), 0, "freed under a guard");
+    drop(guard);
+    // Other tests' threads pin too, and the epoch moves on only once they have caught up:
+    // flush until it does.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while DROPS.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+        pin().flush();
+        std::thread::yield_now();
+    }
+    assert_eq!(DROPS.load(Ordering::Relaxed), 1, "the dropped cell's value");
+}
+
+/// A reader lists a registry, and the read-only view of one, with each process's current
+/// state; a read in place is the current state too.
+#[test]
+fn reader_lists_registries_and_loads_in_place() {
+    use crate::registry::{Processes, Registry};
+    use crate::spec::CommandSpec;
+
+    let registry = Registry::new();
+    let web = registry.insert("web", CommandSpec::new("true"), 0);
+    registry.insert("db", CommandSpec::new("true"), 0);
+    registry
+        .apply(
+            web.id(),
+            Event::Started {
+                pid: 9,
+                at: SystemTime::now(),
+            },
+        )
+        .unwrap();
+    let mut reader = Reader::new();
+    let listed: Vec<_> = reader
+        .list(&registry)
+        .map(|(p, s)| (p.name().to_owned(), s.status))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("web".into(), Status::Running),
+            ("db".into(), Status::Pending)
+        ]
+    );
+    let processes = Processes::from(registry);
+    let listed: Vec<_> = reader
+        .list(&processes)
+        .map(|(p, s)| (p.id(), s.pid))
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0], (web.id(), Some(9)));
+
+    let cell = StateCell::default();
+    cell.update(start).unwrap();
+    assert_eq!(*reader.load(&cell), cell.snapshot());
+    assert_eq!(reader.load(&cell).status, Status::Running);
+}
+
+/// `Debug` says how many reads are left before the reader repins.
+#[test]
+fn reader_debug_shows_reads_before_repin() {
+    let cell = StateCell::default();
+    let mut reader = Reader::new();
+    reader.read(&cell);
+    assert_eq!(
+        format!("{reader:?}"),
+        format!("Reader {{ reads_before_repin: {} }}", REPIN_EVERY - 1)
+    );
+}
+
+/// The collector is one for every thread: a guard pinned on another thread holds back what this
+/// thread replaced, until it unpins.
+#[test]
+fn a_guard_on_another_thread_holds_back_reclamation() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let cell = EpochCell::new(Counted);
+    let (pinned, is_pinned) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let dropped_while_pinned = std::thread::scope(|s| {
+        s.spawn(move || {
+            let _guard = pin();
+            pinned.send(()).unwrap();
+            let _ = released.recv();
+        });
+        is_pinned.recv().unwrap();
+        for _ in 0..100 {
+            let guard = pin();
+            cell.update(&guard, |_| Ok::<_, Infallible>(Counted))
+                .unwrap();
+            guard.flush();
+        }
+        let dropped = DROPS.load(Ordering::Relaxed);
+        release.send(()).unwrap();
+        dropped
+    });
+    assert_eq!(
+        dropped_while_pinned, 0,
+        "freed under another thread's guard"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while DROPS.load(Ordering::Relaxed) == 0 && Instant::now() < deadline {
+        pin().flush();
+        std::thread::yield_now();
+    }
+    assert!(DROPS.load(Ordering::Relaxed) > 0, "freed once it unpinned");
+}
+
 /// A reader that keeps a state's address past its unpin (what `Reader`'s borrow rules refuse
 /// to compile; written here with a raw pointer) reads freed memory once the state is replaced
 /// and collected. Undefined behaviour on purpose: run only under Miri, which must report it

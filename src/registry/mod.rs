@@ -737,10 +737,15 @@ mod tests {
                     })
                 })
                 .collect();
-            for w in writers {
-                w.join().unwrap();
-            }
+            let writes: Vec<_> = writers.into_iter().map(|w| w.join()).collect();
+            // The reader is stopped before a writer's panic is passed on: the scope would
+            // otherwise wait for it forever.
             done.store(true, std::sync::atomic::Ordering::Relaxed);
+            for w in writes {
+                if let Err(panic) = w {
+                    std::panic::resume_unwind(panic);
+                }
+            }
             reader.join().unwrap()
         });
         assert_eq!(late, 0, "ids that appeared after a larger one");
@@ -861,5 +866,74 @@ mod tests {
         assert_eq!(left, [3, 5, 6]);
         assert_eq!(r.prune_finished(0).len(), 2);
         assert_eq!(r.len(), 1);
+    }
+
+    /// Only a label whose last `-`-separated part is all digits names an id: no sign, no empty
+    /// number, whatever the name holds.
+    #[test]
+    fn from_label_takes_only_a_trailing_number() {
+        let id = |l| ProcId::from_label(l).map(ProcId::get);
+        assert_eq!(id("a-b-12"), Some(12));
+        assert_eq!(id("7"), Some(7));
+        assert_eq!(id("-7"), Some(7));
+        assert_eq!(id("x-"), None);
+        assert_eq!(id(""), None);
+        assert_eq!(
+            id("x-+7"),
+            None,
+            "u64's parser takes a sign; a label does not"
+        );
+        assert_eq!(id("+7"), None);
+        assert_eq!(id("x-7a"), None);
+    }
+
+    #[test]
+    fn len_and_is_empty_count_the_listed() {
+        let r = Registry::new();
+        assert_eq!((r.len(), r.is_empty()), (0, true));
+        let a = r.insert("a", spec(), 0);
+        assert_eq!((r.len(), r.is_empty()), (1, false));
+        r.insert("b", spec(), 0);
+        r.insert("c", spec(), 0);
+        assert_eq!((r.len(), r.is_empty()), (3, false));
+        finish(&a);
+        r.remove_finished();
+        assert_eq!((r.len(), r.is_empty()), (2, false));
+    }
+
+    /// `Debug` shows a process's identity and state, and a registry as the list of them.
+    #[test]
+    fn debug_shows_identity_and_state() {
+        let r = Registry::new();
+        let p = r.insert("web", CommandSpec::shell("npm start"), 2);
+        let text = format!("{p:?}");
+        for part in [
+            format!("id: {:?}", p.id()),
+            "name: \"web\"".to_string(),
+            format!("spec: {:?}", p.spec()),
+            "unique: false".to_string(),
+            format!("state: {:?}", p.state()),
+        ] {
+            assert!(text.contains(&part), "{part} missing from {text}");
+        }
+        assert!(text.starts_with("Process {"), "{text}");
+        assert_eq!(format!("{r:?}"), format!("[{text}]"));
+        assert_eq!(format!("{:?}", Registry::new()), "[]");
+    }
+
+    /// A process of a default registry keeps [`DEFAULT_LOG_BYTES`] (1 MiB) of output; one of
+    /// `with_log_bytes(n)` keeps n.
+    #[test]
+    fn processes_keep_the_registrys_log_bound() {
+        let p = Registry::new().insert("a", spec(), 0);
+        assert_eq!(p.logs().max_bytes(), DEFAULT_LOG_BYTES);
+        let line = "x".repeat(1000);
+        for _ in 0..500 {
+            p.logs().push_line(crate::Stream::Stdout, &line, false);
+        }
+        assert_eq!(p.logs().dropped_lines(), 0, "half a MiB is kept whole");
+        let p = Registry::with_log_bytes(4096).insert("b", spec(), 0);
+        assert_eq!(p.logs().max_bytes(), 4096);
+        assert_eq!(p.spec(), &spec());
     }
 }

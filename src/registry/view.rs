@@ -118,3 +118,61 @@ impl Processes {
         self.0.is_empty()
     }
 }
+
+#[cfg(all(test, not(crossbeam_loom)))]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::cell::pin;
+    use crate::spec::CommandSpec;
+    use crate::state::{Event, Exit};
+
+    fn finished(r: &Registry, name: &str) -> Arc<Process> {
+        let p = r.insert(name, CommandSpec::new("true"), 0);
+        let at = SystemTime::now();
+        r.apply(p.id(), Event::Started { pid: 1, at }).unwrap();
+        let exit = Exit::Code(0);
+        r.apply(p.id(), Event::Exited { exit, at }).unwrap();
+        p
+    }
+
+    fn ids(list: &[Arc<Process>]) -> Vec<ProcId> {
+        list.iter().map(|p| p.id()).collect()
+    }
+
+    /// Every read and removal of the view is the registry's it was made from.
+    #[test]
+    fn the_view_reads_and_prunes_its_registry() {
+        let r = Registry::new();
+        let a = finished(&r, "a");
+        let b_old = finished(&r, "b");
+        let b_new = finished(&r, "b");
+        let b_live = r.insert("b", CommandSpec::new("true"), 0);
+        let processes = Processes::from(r);
+        assert_eq!((processes.len(), processes.is_empty()), (4, false));
+        assert_eq!(
+            processes.get(b_live.id()).map(|p| p.id()),
+            Some(b_live.id())
+        );
+        let guard = pin();
+        assert_eq!(
+            processes.get_in(a.id(), &guard).map(|p| p.id()),
+            Some(a.id())
+        );
+        assert_eq!(
+            ids(processes.list(&guard)),
+            [a.id(), b_old.id(), b_new.id(), b_live.id()]
+        );
+        drop(guard);
+        assert_eq!(
+            processes.find_running("b").map(|p| p.id()),
+            Some(b_live.id())
+        );
+        assert_eq!(ids(&processes.prune_finished(1)), [b_old.id()]);
+        assert_eq!(ids(&processes.remove_finished()), [a.id(), b_new.id()]);
+        assert_eq!((processes.len(), processes.is_empty()), (1, false));
+        let empty = Processes::default();
+        assert_eq!((empty.len(), empty.is_empty()), (0, true));
+    }
+}

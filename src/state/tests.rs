@@ -258,3 +258,65 @@ fn exit_display() {
     assert_eq!(Exit::Signal(9).to_string(), "signal 9");
     assert_eq!(Exit::Unknown.to_string(), "unknown exit status");
 }
+
+/// `Display` for a status is its wire string (what messages and the MCP tools print).
+#[test]
+fn status_displays_as_its_wire_string() {
+    for s in [
+        Status::Pending,
+        Status::Running,
+        Status::Stopping,
+        Status::Stopped,
+        Status::Failed,
+        Status::Success,
+    ] {
+        assert_eq!(s.to_string(), s.as_str());
+        assert!(!s.to_string().is_empty());
+    }
+}
+
+/// A rejection names the event and the state it was refused in.
+#[test]
+fn rejected_names_the_event_and_the_status() {
+    let names: Vec<_> = all_events().iter().map(Event::name).collect();
+    assert_eq!(
+        names,
+        [
+            "Started",
+            "SpawnFailed",
+            "StopRequested",
+            "Exited",
+            "Exited"
+        ]
+    );
+    let r = ProcessState::default()
+        .apply(Event::StopRequested)
+        .unwrap_err();
+    assert_eq!(
+        r.to_string(),
+        "StopRequested does not apply to a pending process"
+    );
+    let r = stopping()
+        .apply(Event::Started { pid: 1, at: t(1) })
+        .unwrap_err();
+    assert_eq!(
+        r.to_string(),
+        "Started does not apply to a stopping process"
+    );
+}
+
+/// An exit code and a signal are never read as one another.
+#[test]
+fn exit_code_and_signal_are_read_apart() {
+    for n in [0, 1, 2, 9, 15, 255] {
+        assert_eq!(
+            (Exit::Code(n).code(), Exit::Code(n).signal()),
+            (Some(n), None)
+        );
+        assert_eq!(
+            (Exit::Signal(n).code(), Exit::Signal(n).signal()),
+            (None, Some(n))
+        );
+    }
+    assert_eq!((Exit::Unknown.code(), Exit::Unknown.signal()), (None, None));
+}

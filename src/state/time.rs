@@ -105,4 +105,15 @@ mod tests {
         let b = Timestamp::from(UNIX_EPOCH + Duration::from_secs(6));
         assert!(a < b && b.duration_since(a) == Duration::from_secs(1));
     }
+
+    /// A `SystemTime` in the range comes back exactly, to the nanosecond.
+    #[test]
+    fn converts_back_to_the_same_system_time() {
+        for nanos in [1, 1_500_000_000, 1_700_000_000_123_456_789] {
+            let at = UNIX_EPOCH + Duration::from_nanos(nanos);
+            let t = Timestamp::from(at);
+            assert_eq!(t.as_nanos(), nanos);
+            assert_eq!(SystemTime::from(t), at);
+        }
+    }
 }
