@@ -62,7 +62,7 @@ fn a_reaper_panic_is_reported_and_nothing_hangs() {
 /// child is registered, and the spawn's caller sees the panic.
 #[test]
 fn a_panicking_waker_cannot_orphan_a_child() {
-    let sup = Supervisor::new().unwrap();
+    let sup = Arc::new(Supervisor::new().unwrap());
     let events = sup.subscribe();
     events.set_waker(|| panic!("broken consumer"));
     assert!(events.park());
@@ -73,14 +73,13 @@ fn a_panicking_waker_cannot_orphan_a_child() {
     // waker runs. The child is supervised either way.
     let p = spawned.expect("no panic in spawn").unwrap();
     let (done_tx, done) = std::sync::mpsc::channel();
-    let id = p.id();
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let _ = done_tx.send(sup.stop(id, Duration::from_secs(1)));
-        });
-        let stopped = done
-            .recv_timeout(Duration::from_secs(10))
-            .expect("stop waited forever");
-        assert_eq!(stopped.unwrap().status, Status::Stopped);
+    let (stopper, id) = (sup.clone(), p.id());
+    // Not a scoped thread: if the stop never returns, the test fails instead of hanging.
+    std::thread::spawn(move || {
+        let _ = done_tx.send(stopper.stop(id, Duration::from_secs(1)));
     });
+    let stopped = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("stop waited forever");
+    assert_eq!(stopped.unwrap().status, Status::Stopped);
 }
