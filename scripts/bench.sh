@@ -8,7 +8,8 @@
 #
 # Instruction counts are stable and comparable across machines of one architecture; criterion
 # times are not, so only same-run ratios are extracted. Needs iai-callgrind-runner 0.16.1 and
-# valgrind for the first part (see shared/TOOLCHAIN.md).
+# valgrind for the first part (`cargo install iai-callgrind-runner --version 0.16.1 --locked`;
+# valgrind from the system packages, e.g. `apt-get install valgrind`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -37,7 +37,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
 fi
 
 # Extra libFuzzer flags per target. The concurrent target needs long inputs, else the two
-# threads barely overlap (shared/TOOLCHAIN.md).
+# threads barely overlap: libFuzzer starts with short inputs and grows them slowly.
 flags_for() {
     case "$1" in
         cell_vs_mutex) echo "-len_control=0 -max_len=4096" ;;

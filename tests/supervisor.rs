@@ -1,5 +1,5 @@
 //! The Supervisor with real processes. Each test is named for the defect it prevents; the
-//! `eN` tags refer to brummer's defects listed in DESIGN.md.
+//! `eN` tags refer to brummer's defects, listed in the README's table of defects.
 
 mod common;
 

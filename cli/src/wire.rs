@@ -1,5 +1,5 @@
-//! The JSON the MCP tools return: brummer's names and fields (see DESIGN.md), built from
-//! core snapshots without touching the supervisor.
+//! The JSON the MCP tools return: brummer's tool names and fields (listed in cli/README.md),
+//! built from core snapshots without touching the supervisor.
 //!
 //! Every result is an object (MCP `structuredContent` must be one), so brummer's bare arrays
 //! are wrapped: `scripts_status` → `{processes}`, `logs_stream` → `{logs}`, `logs_search` →

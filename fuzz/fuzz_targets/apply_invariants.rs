@@ -14,8 +14,8 @@ struct Input {
     events: Vec<EventIn>,
 }
 
-/// The table in DESIGN.md, written out again: the status `event` leads to from `status`, or
-/// `None` when it is rejected.
+/// The lifecycle drawn in the `state` module's docs, written out again: the status `event`
+/// leads to from `status`, or `None` when it is rejected.
 fn expected(status: Status, event: Event) -> Option<Status> {
     use Status::*;
     match (status, event) {

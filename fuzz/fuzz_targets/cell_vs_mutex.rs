@@ -7,7 +7,7 @@
 //! (add to `restarts`, or a refused update). Whatever the interleaving, every successful update
 //! counts exactly once in `version`, the final state is the one any sequential replay gives, and
 //! each thread's reads never go back in version. Run it with `-len_control=0 -max_len=4096` so
-//! the threads get enough work to overlap (see shared/TOOLCHAIN.md).
+//! the threads get enough work to overlap (libFuzzer otherwise starts with inputs of a few bytes).
 #![no_main]
 
 use std::sync::Barrier;
