@@ -18,6 +18,7 @@
 pub mod answers;
 pub mod compose;
 pub mod framing;
+pub mod hosting;
 pub mod mcp;
 pub mod project;
 pub mod run;

@@ -52,17 +52,48 @@ pub struct Shutdown {
     pub timeout: Option<Duration>,
 }
 
-/// One configured process: what to run and how to check it. Its orchestration settings are
-/// in the [`Stack`]'s plan, at the same position.
+/// Where a name comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A process of the configuration file (`procsnap.yaml`, `process-compose.yaml`).
+    Configured,
+    /// A package.json script or Procfile entry.
+    Script,
+    /// A `NAME=COMMAND` given on the command line.
+    AdHoc,
+}
+
+/// One process a session can run: what to run and how to check it. Its orchestration
+/// settings are in the [`Stack`]'s plan, at the same position.
 #[derive(Clone, Debug)]
 pub struct Proc {
     pub name: String,
+    pub origin: Origin,
     /// The command as shown (`npm run dev` for a `script:`).
     pub command: String,
     pub spec: CommandSpec,
     pub ready_line: Option<ReadyLine>,
     pub probe: Option<(Check, ProbeTiming)>,
     pub shutdown: Shutdown,
+}
+
+impl Proc {
+    /// A dependency-free name (a script or an ad-hoc command) that runs `spec`, shown as
+    /// `command`, stopped with SIGTERM and the session's grace.
+    pub fn plain(name: &str, origin: Origin, command: &str, spec: CommandSpec) -> Proc {
+        Proc {
+            name: name.to_owned(),
+            origin,
+            command: command.to_owned(),
+            spec,
+            ready_line: None,
+            probe: None,
+            shutdown: Shutdown {
+                signal: libc::SIGTERM,
+                timeout: None,
+            },
+        }
+    }
 }
 
 /// A loaded configuration: the processes and their checked plan.
@@ -77,6 +108,16 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// No configuration: nothing configured, an empty plan.
+    pub fn empty() -> Stack {
+        Stack {
+            path: PathBuf::new(),
+            plan: Plan::new(Vec::new()).expect("an empty plan is valid"),
+            procs: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// The process called `name`.
     pub fn proc(&self, name: &str) -> Option<&Proc> {
         self.plan.find(name).map(|u| &self.procs[u.index()])

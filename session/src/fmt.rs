@@ -17,3 +17,11 @@ pub fn human(d: Duration) -> String {
         format!("{}h{:02}m", ms / 3_600_000, ms % 3_600_000 / 60_000)
     }
 }
+
+/// `s` cut to 64 characters (an ellipsis marks the cut), for messages that echo a name.
+pub fn clip(s: &str) -> String {
+    match s.char_indices().nth(64) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}

@@ -290,6 +290,7 @@ fn build_proc(
         .as_ref()
         .map(|probe| (check(&probe.check, base, &cwd, &env), probe.timing));
     Ok(Proc {
+        origin: procsnap_session::def::Origin::Configured,
         name: p.name.clone(),
         command,
         spec,

@@ -98,6 +98,9 @@ mod tests {
             reason: None,
             waiting_for: Vec::new(),
             process: None,
+            probe_failure: None,
+            owner: procsnap_session::Owner::Detached,
+            origin: procsnap_session::Origin::Configured,
         }
     }
 

@@ -1,62 +1,256 @@
-//! Readiness probes: a command (exit 0 passes) or an HTTP GET (200–399 passes), each within
-//! its timeout. Both block; the conductor runs each on a short-lived thread of its own.
+//! Readiness probes. An exec probe is a supervised process of its own, on a supervisor kept
+//! for probes (own process group, the tag, the watchdog: nothing outlives procsnap however it
+//! ends), killed at its timeout; its exit wakes the conductor. An HTTP probe is one bounded
+//! connect and request on a short-lived thread. Nothing polls.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use procsnap::CommandSpec;
+use procsnap::orchestrate::{Orchestrator, ProbeTiming, UnitId};
+use procsnap::{Exit, ProcId, Status, Subscription, Supervisor, SupervisorConfig, SupervisorEvent};
 
+use super::Msg;
 use crate::def::Check;
 
-/// Runs `check` once; true if it passed within `timeout`.
-pub fn run(check: &Check, timeout: Duration) -> bool {
-    match check {
-        Check::Exec(spec) => exec(spec, timeout),
-        Check::Http { host, port, path } => http_get(host, *port, path, timeout) == Ok(true),
-    }
+/// Events the probe supervisor's subscription keeps (probes are few).
+const PROBE_EVENTS: usize = 256;
+/// Output kept per probe run (nobody reads it; a probe that floods is bounded).
+const PROBE_LOG_BYTES: usize = 16 * 1024;
+
+/// An exec probe in flight.
+struct Active {
+    unit: UnitId,
+    /// The process it checks.
+    process: ProcId,
+    deadline: Instant,
+    timeout: Duration,
 }
 
-/// How often a running probe command is looked at.
-const POLL: Duration = Duration::from_millis(10);
+/// The probes of one session.
+#[derive(Default)]
+pub(crate) struct Probes {
+    /// Started on the first exec probe.
+    sup: Option<(Arc<Supervisor>, Subscription<SupervisorEvent>)>,
+    active: HashMap<ProcId, Active>,
+    /// Why each unit's last probe failed (cleared when one passes).
+    failures: HashMap<UnitId, String>,
+    /// Whether the probe supervisor should run a watchdog.
+    pub(crate) watchdog: bool,
+}
 
-/// Runs `spec` in a process group of its own, with no input or output; true if it exits 0
-/// within `timeout`. On timeout the whole group is killed (the leader is not reaped before
-/// that, so the group id is still ours).
-pub fn exec(spec: &CommandSpec, timeout: Duration) -> bool {
-    let mut cmd = Command::new(spec.program());
-    cmd.args(spec.get_args())
-        .envs(spec.get_env().iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0);
-    if let Some(dir) = spec.get_cwd() {
-        cmd.current_dir(dir);
-    }
-    let Ok(mut child) = cmd.spawn() else {
-        return false;
-    };
-    let end = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
-            Ok(None) if Instant::now() < end => std::thread::sleep(POLL),
-            _ => break,
+impl Probes {
+    /// No probe yet; `watchdog`: whether the probe supervisor runs one.
+    pub(crate) fn new(watchdog: bool) -> Probes {
+        Probes {
+            watchdog,
+            ..Probes::default()
         }
     }
-    // SIGKILL to the group through kill(1): this crate has no unsafe code for kill(2).
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", child.id())])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let _ = child.kill();
-    let _ = child.wait();
-    false
+
+    /// Runs `check` for `process` of `unit`; its outcome comes back as a message (HTTP) or an
+    /// event of the probe supervisor (exec).
+    pub(crate) fn start(
+        &mut self,
+        unit: UnitId,
+        process: ProcId,
+        check: Check,
+        timing: ProbeTiming,
+        tx: &Sender<Msg>,
+    ) {
+        let timeout = timing.timeout;
+        match check {
+            Check::Http { host, port, path } => {
+                let on_thread = tx.clone();
+                let run = move || {
+                    let outcome = match http_get(&host, port, &path, timeout) {
+                        Ok(true) => Ok(()),
+                        Ok(false) => Err(format!("http://{host}:{port}{path}: status not 2xx/3xx")),
+                        Err(e) => Err(format!("http://{host}:{port}{path}: {e}")),
+                    };
+                    let _ = on_thread.send(Msg::ProbeDone {
+                        unit,
+                        process,
+                        outcome,
+                    });
+                };
+                let spawned = std::thread::Builder::new()
+                    .name("procsnap-probe".into())
+                    .spawn(run);
+                if let Err(e) = spawned {
+                    let _ = tx.send(Msg::ProbeDone {
+                        unit,
+                        process,
+                        outcome: Err(format!("cannot start a probe thread: {e}")),
+                    });
+                }
+            }
+            Check::Exec(spec) => {
+                let outcome = self.supervisor(tx).and_then(|sup| {
+                    sup.spawn("probe", spec)
+                        .map_err(|e| format!("cannot run the probe: {e}"))
+                });
+                match outcome {
+                    Ok(p) => {
+                        let active = Active {
+                            unit,
+                            process,
+                            deadline: Instant::now() + timeout,
+                            timeout,
+                        };
+                        self.active.insert(p.id(), active);
+                    }
+                    Err(why) => {
+                        let _ = tx.send(Msg::ProbeDone {
+                            unit,
+                            process,
+                            outcome: Err(why),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The probe supervisor, started on first use; its events wake the conductor.
+    fn supervisor(&mut self, tx: &Sender<Msg>) -> Result<Arc<Supervisor>, String> {
+        if let Some((sup, _)) = &self.sup {
+            return Ok(sup.clone());
+        }
+        let cfg = SupervisorConfig::default()
+            .grace(Duration::ZERO)
+            .event_capacity(PROBE_EVENTS)
+            .log_bytes(PROBE_LOG_BYTES)
+            .watchdog(self.watchdog);
+        let sup = Supervisor::with_config(cfg)
+            .map(Arc::new)
+            .map_err(|e| format!("cannot start the probe supervisor: {e}"))?;
+        let events = sup.subscribe();
+        let waker = tx.clone();
+        events.set_waker(move || {
+            let _ = waker.send(Msg::Wake);
+        });
+        self.sup = Some((sup.clone(), events));
+        Ok(sup)
+    }
+
+    /// Remembers why `unit`'s probe failed, or forgets it when one passed.
+    pub(crate) fn record(&mut self, unit: UnitId, outcome: &Result<(), String>) {
+        match outcome {
+            Ok(()) => self.failures.remove(&unit),
+            Err(why) => self.failures.insert(unit, why.clone()),
+        };
+    }
+
+    /// Why `unit`'s last probe failed, if it did.
+    pub(crate) fn failure(&self, unit: UnitId) -> Option<&str> {
+        self.failures.get(&unit).map(String::as_str)
+    }
+
+    /// Takes the ends of exec probes to the policy; true if it was told something.
+    pub(crate) fn take_events(
+        &mut self,
+        orch: &mut Orchestrator,
+        current: &[Option<ProcId>],
+    ) -> bool {
+        let Some((sup, events)) = &self.sup else {
+            return false;
+        };
+        let mut told = false;
+        let mut ended = Vec::new();
+        for ev in events.drain(PROBE_EVENTS) {
+            if let SupervisorEvent::State { id, state } = ev
+                && state.is_finished()
+                && let Some(a) = self.active.remove(&id)
+            {
+                let outcome = match (state.status, state.exit) {
+                    (Status::Success, _) => Ok(()),
+                    (_, Some(Exit::Code(c))) => {
+                        Err(format!("the probe command exited with code {c}"))
+                    }
+                    (_, Some(Exit::Signal(s))) => {
+                        Err(format!("the probe command was killed by signal {s}"))
+                    }
+                    _ => Err("the probe command failed".to_owned()),
+                };
+                ended.push((a, outcome));
+            }
+        }
+        if !ended.is_empty() {
+            sup.registry().remove_finished();
+        }
+        for (a, outcome) in ended {
+            told |= self.finish(a, outcome, orch, current);
+        }
+        told
+    }
+
+    fn finish(
+        &mut self,
+        a: Active,
+        outcome: Result<(), String>,
+        orch: &mut Orchestrator,
+        current: &[Option<ProcId>],
+    ) -> bool {
+        if current[a.unit.index()] != Some(a.process) {
+            return false;
+        }
+        self.record(a.unit, &outcome);
+        orch.probe_result(a.unit, outcome.is_ok(), Instant::now());
+        true
+    }
+
+    /// Arms the wake-up of the probe supervisor's events before the conductor sleeps; false
+    /// if some are waiting (take them first).
+    pub(crate) fn park(&self) -> bool {
+        self.sup.as_ref().is_none_or(|(_, events)| events.park())
+    }
+
+    /// The earliest timeout of an exec probe in flight.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.active.values().map(|a| a.deadline).min()
+    }
+
+    /// Kills the exec probes past their timeout and reports them failed; true if the policy
+    /// was told something.
+    pub(crate) fn expire(
+        &mut self,
+        now: Instant,
+        orch: &mut Orchestrator,
+        current: &[Option<ProcId>],
+    ) -> bool {
+        let Some(sup) = self.sup.as_ref().map(|(s, _)| s.clone()) else {
+            return false;
+        };
+        let late: Vec<ProcId> = self
+            .active
+            .iter()
+            .filter(|(_, a)| a.deadline <= now)
+            .map(|(&id, _)| id)
+            .collect();
+        let mut told = false;
+        for id in late {
+            let Some(a) = self.active.remove(&id) else {
+                continue;
+            };
+            let sup = sup.clone();
+            // SIGKILL to its group; the reap happens on the probe supervisor's thread.
+            let _ = std::thread::Builder::new()
+                .name("procsnap-probe-kill".into())
+                .spawn(move || {
+                    let _ = sup.stop(id, Duration::ZERO);
+                });
+            let why = format!(
+                "the probe command timed out after {}",
+                super::short(a.timeout)
+            );
+            told |= self.finish(a, Err(why), orch, current);
+        }
+        told
+    }
 }
 
 /// `GET path` over HTTP/1.1 to `host:port`: `Ok(true)` for a status from 200 to 399, within
@@ -175,33 +369,5 @@ mod tests {
         assert!(r.is_err(), "{r:?}");
         assert!(start.elapsed() < Duration::from_secs(3));
         drop(silent);
-    }
-
-    #[test]
-    fn exec_passes_on_exit_0_and_a_hung_command_is_killed_at_its_timeout() {
-        let t = Duration::from_secs(5);
-        assert!(exec(&CommandSpec::shell("exit 0"), t));
-        assert!(!exec(&CommandSpec::shell("exit 3"), t));
-        assert!(!exec(&CommandSpec::new("/no/such/program"), t));
-        assert!(exec(
-            &CommandSpec::shell("test \"$X\" = 1").env("X", "1"),
-            t
-        ));
-        let dir = std::env::temp_dir();
-        assert!(exec(
-            &CommandSpec::shell("test \"$PWD\" = \"$(pwd -P)\"").cwd(&dir),
-            t
-        ));
-        let marker = dir.join(format!("procsnap-probe-{}", std::process::id()));
-        let _ = std::fs::remove_file(&marker);
-        let start = Instant::now();
-        let hung = format!("sleep 30 & sleep 1; touch {}; wait", marker.display());
-        assert!(!exec(&CommandSpec::shell(hung), Duration::from_millis(200)));
-        assert!(start.elapsed() < Duration::from_secs(3));
-        std::thread::sleep(Duration::from_millis(1500));
-        assert!(
-            !marker.exists(),
-            "the whole group was killed at the timeout"
-        );
     }
 }
