@@ -16,13 +16,13 @@ use std::time::Duration;
 use procsnap::{Reserve, Supervisor};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::answers::{self, clip};
 use crate::compose::Stack;
 use crate::conductor::Conductor;
-use crate::framing;
 use crate::project::Project;
+use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
     ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
@@ -352,8 +352,6 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    let framed = framing::spawn(stdin, stdout);
     // Configured processes start when a client asks (scripts_run), not at once.
     let conductor = match stack {
         Some(stack) => match Conductor::start(sup.clone(), stack, grace, || {}) {
@@ -367,22 +365,23 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
     };
     let server = Server::new(sup.clone(), Arc::new(project), grace, conductor.clone());
 
-    let why = tokio::select! {
-        r = run_service(server, framed.to_server, framed.from_server) => r,
-        _ = term.recv() => Ok("SIGTERM"),
-        _ = int.recv() => Ok("SIGINT"),
-        _ = hup.recv() => Ok("SIGHUP"),
-    };
-    let code = match why {
-        Ok(reason) => {
-            eprintln!("procsnap mcp: {reason}; stopping all processes");
-            ExitCode::SUCCESS
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let mut connection = Connection::start(server, stdin, stdout, transport::Limits::default());
+    let (why, code) = tokio::select! {
+        ended = connection.finished() => {
+            let code = match ended {
+                Ended::Closed | Ended::LeftBeforeInitialize => ExitCode::SUCCESS,
+                Ended::Dropped(_) | Ended::Failed(_) => ExitCode::FAILURE,
+            };
+            (ended.to_string(), code)
         }
-        Err(e) => {
-            eprintln!("procsnap mcp: {e}; stopping all processes");
-            ExitCode::FAILURE
-        }
+        _ = term.recv() => ("SIGTERM".to_owned(), ExitCode::SUCCESS),
+        _ = int.recv() => ("SIGINT".to_owned(), ExitCode::SUCCESS),
+        _ = hup.recv() => ("SIGHUP".to_owned(), ExitCode::SUCCESS),
     };
+    // No more requests; those in progress are answered while the processes stop.
+    connection.stop_reading();
+    eprintln!("procsnap mcp: {why}; stopping all processes");
     let stopper = sup.clone();
     let stopping = blocking(move || {
         // Configured processes first, in reverse dependency order (no restart from now on),
@@ -404,26 +403,7 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             let _ = blocking(move || killer.stop_all(Duration::ZERO)).await;
         }
     }
-    // No more requests: the reader (maybe blocked on a stdin that never ends) lets go of the
-    // writer, which then ends as soon as the last replies are written. Bounded, for a client
-    // that stopped reading.
-    framed.reader.abort();
-    let _ = tokio::time::timeout(FINAL_WRITE_LIMIT, framed.writer).await;
+    // The last replies, bounded for a client that stopped reading.
+    connection.close(FINAL_WRITE_LIMIT).await;
     code
-}
-
-async fn run_service(
-    server: Server,
-    input: tokio::io::DuplexStream,
-    output: tokio::io::DuplexStream,
-) -> Result<&'static str, String> {
-    let running = server
-        .serve((input, output))
-        .await
-        .map_err(|e| format!("MCP session failed to start: {e}"))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| format!("MCP session failed: {e}"))?;
-    Ok("stdin closed")
 }

@@ -164,6 +164,8 @@ pub struct Mcp {
     pub groups: HashSet<u32>,
     /// Lines received that were not the response being waited for.
     pub other: Vec<Value>,
+    /// The length of the last line received, in bytes (its `\n` not counted).
+    pub last_len: usize,
 }
 
 impl Mcp {
@@ -207,6 +209,7 @@ impl Mcp {
             next_id: 1,
             groups: HashSet::new(),
             other: Vec::new(),
+            last_len: 0,
         }
     }
 
@@ -246,10 +249,11 @@ impl Mcp {
 
     pub fn recv_within(&mut self, limit: Duration) -> Option<Value> {
         match self.lines.recv_timeout(limit) {
-            Ok(line) => Some(
+            Ok(line) => Some({
+                self.last_len = line.len();
                 serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("server wrote a non-JSON line {line:?}: {e}")),
-            ),
+                    .unwrap_or_else(|e| panic!("server wrote a non-JSON line {line:?}: {e}"))
+            }),
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
         }
     }
