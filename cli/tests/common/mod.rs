@@ -171,7 +171,12 @@ pub struct Mcp {
 impl Mcp {
     /// Starts `procsnap mcp --dir <dir> <extra...>`.
     pub fn start(dir: &Path, extra: &[&str]) -> Mcp {
-        let mut child = Command::new(BIN)
+        Mcp::start_binary(Path::new(BIN), dir, extra)
+    }
+
+    /// Starts `<binary> mcp --dir <dir> <extra...>` (another build of procsnap, say).
+    pub fn start_binary(binary: &Path, dir: &Path, extra: &[&str]) -> Mcp {
+        let mut child = Command::new(binary)
             .arg("mcp")
             .arg("--dir")
             .arg(dir)
@@ -215,7 +220,12 @@ impl Mcp {
 
     /// Starts the server and does the legacy handshake.
     pub fn start_initialized(dir: &Path) -> Mcp {
-        let mut m = Mcp::start(dir, &["--grace", "2"]);
+        Mcp::start_binary_initialized(Path::new(BIN), dir)
+    }
+
+    /// [`Mcp::start_binary`] with `--grace 2`, and the legacy handshake.
+    pub fn start_binary_initialized(binary: &Path, dir: &Path) -> Mcp {
+        let mut m = Mcp::start_binary(binary, dir, &["--grace", "2"]);
         m.initialize();
         m
     }
