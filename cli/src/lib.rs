@@ -6,7 +6,6 @@
 //!
 //! - [`project`]: script discovery (package.json with the package manager, Procfile).
 //! - [`compose`]: `procsnap.yaml` / `process-compose.yaml`: dependencies, readiness, restarts.
-//! - [`conductor`]: the thread that drives the orchestration policy over the supervisor.
 //! - [`run`]: `procsnap run`, the foreground runner.
 //! - [`tui`]: `procsnap tui`, the interactive terminal UI.
 //! - [`mcp`]: `procsnap mcp`, the stdio MCP server and its tools.
@@ -19,7 +18,6 @@
 
 pub mod answers;
 pub mod compose;
-pub mod conductor;
 pub mod mcp;
 pub mod project;
 pub mod run;

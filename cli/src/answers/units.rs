@@ -7,8 +7,8 @@ use std::time::Instant;
 use procsnap::orchestrate::Condition;
 
 use crate::compose::{Check, Stack};
-use crate::conductor::{Board, UnitView, short};
 use crate::wire::{ConfiguredProcess, ScriptsStatus, UnitStatus};
+use procsnap_session::conductor::{Board, UnitView, short};
 
 /// What `scripts_list` says about each configured process.
 pub fn configured(stack: &Stack) -> BTreeMap<String, ConfiguredProcess> {

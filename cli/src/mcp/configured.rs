@@ -9,9 +9,9 @@ use procsnap::{ProcId, Process, Supervisor};
 
 use super::blocking;
 use crate::answers::clip;
-use crate::conductor::{Conductor, UnitView};
 use crate::timefmt::{human, rfc3339};
 use crate::wire::{RunParams, ScriptsRun};
+use procsnap_session::conductor::{Conductor, UnitView};
 
 /// How long `scripts_run` waits for a configured process by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -20,13 +20,13 @@ use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::answers::{self, clip};
 use crate::compose::Stack;
-use crate::conductor::Conductor;
 use crate::project::Project;
 use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
     ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
 };
+use procsnap_session::conductor::Conductor;
 
 /// The MCP server: a project, a supervisor, and the grace period for stops.
 #[derive(Clone)]

@@ -33,8 +33,8 @@ use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::compose::Stack;
-use crate::conductor::Conductor;
 use crate::project::Project;
+use procsnap_session::conductor::Conductor;
 
 /// Undelivered events our subscription holds before the supervisor stops reading the
 /// scripts' output (and they block in `write` once their pipes are full).

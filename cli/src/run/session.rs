@@ -12,8 +12,8 @@ use signal_hook::consts::{SIGCONT, SIGSTOP, SIGTSTP};
 
 use super::out::Out;
 use super::{EVENT_BATCH, IdHasher, Interrupt, Target, Tracked};
-use crate::conductor::{Conductor, Notice, Tone};
 use crate::style::{Prefixer, write_line};
+use procsnap_session::conductor::{Conductor, Notice, Tone};
 
 pub(super) struct Session {
     pub(super) sup: Arc<Supervisor>,

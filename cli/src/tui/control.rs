@@ -11,7 +11,7 @@ use procsnap::{ProcId, Process, Reserve, Supervisor};
 use super::Msg;
 use super::app::Command;
 use super::logview::Sources;
-use crate::conductor::Conductor;
+use procsnap_session::conductor::Conductor;
 
 /// Finished processes kept per name (with their output) after a start: older ones are dropped.
 const KEEP_FINISHED: usize = 5;

@@ -43,7 +43,6 @@ use std::time::{Duration, Instant, SystemTime};
 use ratatui::crossterm::event::Event;
 
 use crate::compose::Stack;
-use crate::conductor::Conductor;
 use crate::project::Project;
 use crate::run::Launch;
 use app::{App, Command, Ctx, Mode, Sel};
@@ -52,6 +51,7 @@ use control::Control;
 use ingest::Ingest;
 use logview::Sources;
 use pace::Pacer;
+use procsnap_session::conductor::Conductor;
 use rows::{Catalog, Snapshot};
 use theme::Theme;
 

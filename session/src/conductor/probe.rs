@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use procsnap::CommandSpec;
 
-use crate::compose::Check;
+use crate::def::Check;
 
 /// Runs `check` once; true if it passed within `timeout`.
 pub fn run(check: &Check, timeout: Duration) -> bool {

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use procsnap::orchestrate::{Outcome, Phase};
 use procsnap::{Reader, Reserve, Supervisor};
 
-use super::*;
-use crate::compose;
-use crate::project::{PackageManager, Project};
+use procsnap_cli::compose;
+use procsnap_cli::project::{PackageManager, Project};
+use procsnap_session::{Conductor, Stack};
 
 /// A configuration in a temporary directory, removed on drop.
 struct Config {

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use procsnap::orchestrate::{Orchestrator, UnitId};
 use procsnap::{ProcId, Supervisor};
 
-use crate::compose::Stack;
+use crate::def::Stack;
 use driver::Driver;
 
 /// Undelivered events the conductor's subscription holds before the supervisor stops reading
@@ -225,6 +225,3 @@ impl Drop for Conductor {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -54,7 +54,7 @@ pub fn short(d: Duration) -> String {
     if d.subsec_nanos() == 0 && d.as_secs() < 60 {
         format!("{}s", d.as_secs())
     } else {
-        crate::timefmt::human(d)
+        crate::fmt::human(d)
     }
 }
 

@@ -11,7 +11,7 @@ use procsnap::{ProcId, Subscription, Supervisor, SupervisorEvent};
 
 use super::board::{self, Board, Notice, notice};
 use super::{BATCH, MAX_NOTICES, Msg, Requested, Shared, lock, probe};
-use crate::compose::Stack;
+use crate::def::Stack;
 
 /// The conductor's thread state.
 pub(super) struct Driver {
