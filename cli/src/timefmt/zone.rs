@@ -16,6 +16,11 @@ use super::{days_from_civil, days_in_month, is_leap};
 const ZONEINFO: &str = "/usr/share/zoneinfo";
 
 /// The local zone's offset east of UTC, in seconds, at `at`.
+///
+/// ```
+/// let east = procsnap_cli::timefmt::local_offset(std::time::SystemTime::now());
+/// assert!(east.abs() <= 26 * 3600);
+/// ```
 pub fn local_offset(at: SystemTime) -> i32 {
     static LOCAL: OnceLock<Zone> = OnceLock::new();
     LOCAL

@@ -11,7 +11,7 @@
 use std::io;
 
 use rmcp::RoleServer;
-use rmcp::model::{ClientNotification, GetExtensions, JsonRpcMessage};
+use rmcp::model::{ClientNotification, ErrorCode, GetExtensions, JsonRpcMessage};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use tokio::io::{AsyncRead, BufReader};
@@ -22,7 +22,6 @@ use super::lines::{LineReader, Read};
 use super::link::{Fault, Link, peer_left};
 use super::outbox::Outbox;
 use super::slots::Slots;
-use rmcp::model::ErrorCode;
 
 /// Messages decoded but not yet taken by rmcp.
 const HANDOVER: usize = 4;
@@ -163,7 +162,7 @@ impl Transport<RoleServer> for LineTransport {
     }
 }
 
-/// For the handover channel's capacity.
+/// The channel from [`read_in`] to the transport: [`HANDOVER`] messages at most.
 pub fn handover() -> (
     mpsc::Sender<RxJsonRpcMessage<RoleServer>>,
     mpsc::Receiver<RxJsonRpcMessage<RoleServer>>,

@@ -102,6 +102,24 @@ impl std::fmt::Display for Ended {
 
 /// Serves MCP on `input`/`output` until the client closes, or is dropped; then lets the last
 /// replies out (bounded by [`Limits::stall`]) and returns how it ended.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use procsnap_cli::transport::{Ended, Limits, serve};
+/// use tokio::io::AsyncWriteExt;
+///
+/// struct Hello;
+/// impl rmcp::ServerHandler for Hello {}
+///
+/// let (mut client, server) = tokio::io::duplex(4096);
+/// let (input, output) = tokio::io::split(server);
+/// let serving = tokio::spawn(serve(Hello, input, output, Limits::default()));
+/// client.write_all(b"not json\n").await.unwrap(); // answered -32700
+/// drop(client); // and gone before initializing: not an error
+/// assert_eq!(serving.await.unwrap(), Ended::LeftBeforeInitialize);
+/// # }
+/// ```
 pub async fn serve<S, R, W>(service: S, input: R, output: W, limits: Limits) -> Ended
 where
     S: Service<RoleServer>,

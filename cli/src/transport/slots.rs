@@ -19,7 +19,7 @@ use rmcp::service::{NotificationContext, RequestContext, ServiceRole};
 use rmcp::{ErrorData, RoleServer, Service};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// One request slot.
+/// One request slot: the permit goes back when the last clone is dropped.
 #[derive(Clone)]
 struct Slot(#[allow(dead_code)] Arc<OwnedSemaphorePermit>);
 
