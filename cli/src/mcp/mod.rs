@@ -18,12 +18,12 @@ use std::time::Duration;
 use procsnap_session::{Origin, Owner, Session, Stopping};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::answers::{self, clip};
 use crate::compose::Stack;
-use crate::framing;
 use crate::project::Project;
+use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
     ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
@@ -337,26 +337,25 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    let framed = framing::spawn(stdin, stdout);
     let server = Server::new(session.clone(), &project.dir, "an MCP client");
 
-    let why = tokio::select! {
-        r = run_service(server, framed.to_server, framed.from_server) => r,
-        _ = term.recv() => Ok("SIGTERM"),
-        _ = int.recv() => Ok("SIGINT"),
-        _ = hup.recv() => Ok("SIGHUP"),
-    };
-    let code = match why {
-        Ok(reason) => {
-            eprintln!("procsnap mcp: {reason}; stopping all processes");
-            ExitCode::SUCCESS
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let mut connection = Connection::start(server, stdin, stdout, transport::Limits::default());
+    let (why, code) = tokio::select! {
+        ended = connection.finished() => {
+            let code = match ended {
+                Ended::Closed | Ended::LeftBeforeInitialize => ExitCode::SUCCESS,
+                Ended::Dropped(_) | Ended::Failed(_) => ExitCode::FAILURE,
+            };
+            (ended.to_string(), code)
         }
-        Err(e) => {
-            eprintln!("procsnap mcp: {e}; stopping all processes");
-            ExitCode::FAILURE
-        }
+        _ = term.recv() => ("SIGTERM".to_owned(), ExitCode::SUCCESS),
+        _ = int.recv() => ("SIGINT".to_owned(), ExitCode::SUCCESS),
+        _ = hup.recv() => ("SIGHUP".to_owned(), ExitCode::SUCCESS),
     };
+    // No more requests; those in progress are answered while the processes stop.
+    connection.stop_reading();
+    eprintln!("procsnap mcp: {why}; stopping all processes");
     let stopper = session.clone();
     let stopping = blocking(move || {
         // In reverse dependency order, each with its own shutdown; no restart from now on.
@@ -376,26 +375,7 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             .await;
         }
     }
-    // No more requests: the reader (maybe blocked on a stdin that never ends) lets go of the
-    // writer, which then ends as soon as the last replies are written. Bounded, for a client
-    // that stopped reading.
-    framed.reader.abort();
-    let _ = tokio::time::timeout(FINAL_WRITE_LIMIT, framed.writer).await;
+    // The last replies, bounded for a client that stopped reading.
+    connection.close(FINAL_WRITE_LIMIT).await;
     code
-}
-
-async fn run_service(
-    server: Server,
-    input: tokio::io::DuplexStream,
-    output: tokio::io::DuplexStream,
-) -> Result<&'static str, String> {
-    let running = server
-        .serve((input, output))
-        .await
-        .map_err(|e| format!("MCP session failed to start: {e}"))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| format!("MCP session failed: {e}"))?;
-    Ok("stdin closed")
 }
