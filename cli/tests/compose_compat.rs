@@ -130,3 +130,54 @@ fn a_process_compose_file_runs_as_it_is() {
     assert!(pos("| process2") < pos("| hello from process1"));
     assert!(out.stdout.contains("| in parallel"));
 }
+
+/// One `migrate`-like one-shot that 7 processes need with `process_completed_successfully`
+/// runs once per `up`: 10 such stacks in one file (half with the dependents declared first),
+/// brought up 10 times, each one-shot appending a line to its own file: 100 of 100 runs once.
+#[test]
+fn a_one_shot_with_seven_dependents_runs_exactly_once() {
+    const STACKS: usize = 10;
+    const UPS: usize = 10;
+    let p = TempProject::new();
+    let mut yaml = String::from("processes:\n");
+    for s in 0..STACKS {
+        let migrate = format!("  migrate{s}:\n    command: \"echo ran >> m{s}.runs\"\n");
+        let dependents: String = (0..7)
+            .map(|d| {
+                format!(
+                    "  s{s}d{d}:\n    command: \"true\"\n    depends_on:\n      migrate{s}:\n        condition: process_completed_successfully\n"
+                )
+            })
+            .collect();
+        if s % 2 == 0 {
+            yaml.push_str(&migrate);
+            yaml.push_str(&dependents);
+        } else {
+            yaml.push_str(&dependents);
+            yaml.push_str(&migrate);
+        }
+    }
+    p.write("procsnap.yaml", &yaml);
+    for run in 1..=UPS {
+        let out = procsnap(
+            &[
+                "up",
+                "--color",
+                "never",
+                "--dir",
+                p.path().to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{}{}", out.stdout, out.stderr);
+        for s in 0..STACKS {
+            let runs = std::fs::read_to_string(p.path().join(format!("m{s}.runs"))).unwrap();
+            assert_eq!(
+                runs.lines().count(),
+                run,
+                "migrate{s} after {run} ups\n{}",
+                out.stdout
+            );
+        }
+    }
+}

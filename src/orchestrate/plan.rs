@@ -366,17 +366,23 @@ impl Plan {
         &self,
         names: impl IntoIterator<Item = &'n str>,
     ) -> Result<Vec<UnitId>, &'n str> {
-        let mut wanted = vec![false; self.units.len()];
-        let mut stack = Vec::new();
+        let mut roots = Vec::new();
         for n in names {
-            stack.push(self.find(n).ok_or(n)?);
+            roots.push(self.find(n).ok_or(n)?);
         }
+        Ok(self.closure_of(&roots))
+    }
+
+    /// `units` and everything they depend on, in start order.
+    pub(crate) fn closure_of(&self, units: &[UnitId]) -> Vec<UnitId> {
+        let mut wanted = vec![false; self.units.len()];
+        let mut stack = units.to_vec();
         while let Some(u) = stack.pop() {
             if !std::mem::replace(&mut wanted[u.0], true) {
                 stack.extend(self.dependencies(u));
             }
         }
-        Ok(self.order.iter().copied().filter(|u| wanted[u.0]).collect())
+        self.order.iter().copied().filter(|u| wanted[u.0]).collect()
     }
 
     /// Every process that is not [`disabled`](UnitConfig::disabled), and what they depend on.

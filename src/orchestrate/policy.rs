@@ -147,9 +147,8 @@ impl Orchestrator {
             .any(|u| matches!(u.phase, Phase::Done(o) if o.is_failure()))
     }
 
-    /// Asks for `unit` and everything it depends on. A name that is over (or idle) starts a
-    /// new run (its restart count and conditions start afresh); one that is live is left as it
-    /// is. Returns true if `unit` itself was live already.
+    /// Asks for `unit` and everything it depends on, as [`request_many`](Self::request_many)
+    /// does for one name. Returns true if `unit` itself was live already.
     ///
     /// ```
     /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
@@ -161,13 +160,56 @@ impl Orchestrator {
     /// assert!(orch.request(a, Instant::now()));
     /// ```
     pub fn request(&mut self, unit: UnitId, now: Instant) -> bool {
-        let _ = now;
         let was_live = self.units[unit.0].phase.is_live();
-        let name = self.plan.unit(unit).name.clone();
-        let closure = self.plan.closure([name.as_str()]).unwrap_or_default();
-        for u in closure {
+        self.request_many(&[unit], now);
+        was_live
+    }
+
+    /// Asks for `units` and everything they depend on, in one request.
+    ///
+    /// A named unit that is over (or idle) starts a new run: its restart count and conditions
+    /// start afresh. A dependency that is not named starts only if it has not run since it
+    /// was last asked for (idle, blocked, or cancelled before it started): a dependency that
+    /// ran — a one-shot that succeeded, a process that failed or was stopped — is never run
+    /// again for a dependent; its dependents are gated on how that run ended. Only its own
+    /// restart policy, or a request naming it, runs it again. Live units are left as they are;
+    /// nothing is asked for during a shutdown.
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Action, Condition, Orchestrator, Plan, UnitConfig};
+    /// use procsnap::Status;
+    /// use std::time::Instant;
+    /// let plan = Plan::new(vec![
+    ///     UnitConfig::new("migrate"),
+    ///     UnitConfig::new("api").depends_on("migrate", Condition::CompletedSuccessfully),
+    ///     UnitConfig::new("worker").depends_on("migrate", Condition::CompletedSuccessfully),
+    /// ])
+    /// .unwrap();
+    /// let [m, api, worker] = ["migrate", "api", "worker"].map(|n| plan.find(n).unwrap());
+    /// let mut orch = Orchestrator::new(plan);
+    /// let now = Instant::now();
+    /// orch.request_many(&[api], now);
+    /// assert_eq!(orch.step(now)[0], Action::Start(m));
+    /// orch.started(m, now);
+    /// orch.exited(m, Status::Success, None, now);
+    /// assert!(orch.step(now).contains(&Action::Start(api)));
+    /// orch.request_many(&[worker], now); // migrate ran: it is not run again
+    /// assert!(orch.step(now).contains(&Action::Start(worker)));
+    /// ```
+    pub fn request_many(&mut self, units: &[UnitId], now: Instant) {
+        let _ = now;
+        if self.shutting_down {
+            return;
+        }
+        let mut named = vec![false; self.units.len()];
+        for u in units {
+            named[u.0] = true;
+        }
+        for u in self.plan.closure_of(units) {
             let s = &mut self.units[u.0];
-            if !s.phase.is_live() && !self.shutting_down {
+            let named = named[u.0];
+            let ran = s.run.started || s.phase == Phase::Done(Outcome::Stopped);
+            if !s.phase.is_live() && (named || !ran) {
                 s.phase = Phase::Waiting;
                 s.restarts = 0;
                 s.quick = 0;
@@ -176,10 +218,9 @@ impl Orchestrator {
                 s.announced = false;
             }
         }
-        was_live
     }
 
-    /// Asks for every name that is not `disabled` (and what they depend on).
+    /// Asks for every name that is not `disabled` (and what they depend on), in one request.
     ///
     /// ```
     /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
@@ -190,9 +231,12 @@ impl Orchestrator {
     /// assert_eq!(orch.unit(orch.plan().find("b").unwrap()).phase(), Phase::Idle);
     /// ```
     pub fn request_all(&mut self, now: Instant) {
-        for u in self.plan.default_set() {
-            self.request(u, now);
-        }
+        let enabled: Vec<UnitId> = self
+            .plan
+            .ids()
+            .filter(|&u| !self.plan.unit(u).disabled)
+            .collect();
+        self.request_many(&enabled, now);
     }
 
     /// A process of `unit` runs: the one a [`Start`](Action::Start) asked for, or one somebody

@@ -98,6 +98,13 @@ impl Driver {
                 }
                 true
             }
+            Msg::RequestMany { units, taken } => {
+                self.orch.request_many(&units, now);
+                self.act();
+                self.publish();
+                let _ = taken.send(());
+                true
+            }
             Msg::RequestAll => {
                 self.orch.request_all(now);
                 true

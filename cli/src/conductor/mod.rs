@@ -51,6 +51,11 @@ enum Msg {
         unit: UnitId,
         reply: Option<SyncSender<Requested>>,
     },
+    /// One request for all of them; `taken` is answered once it was acted on.
+    RequestMany {
+        units: Vec<UnitId>,
+        taken: SyncSender<()>,
+    },
     RequestAll,
     Cancel(UnitId),
     Shutdown,
@@ -165,6 +170,19 @@ impl Conductor {
             })
             .ok()?;
         answer.recv().ok()
+    }
+
+    /// Asks for the processes called `names` and their dependencies in one request (a
+    /// dependency that already ran is not run again for a dependent), waiting for the
+    /// conductor to have taken it (blocking: call it off an async runtime's thread). Names
+    /// that are not configured are left out; `false` if the conductor is gone.
+    pub fn request_many(&self, names: &[String]) -> bool {
+        let units = names
+            .iter()
+            .filter_map(|n| self.stack.plan.find(n))
+            .collect();
+        let (taken, answer) = sync_channel(1);
+        self.tx.send(Msg::RequestMany { units, taken }).is_ok() && answer.recv().is_ok()
     }
 
     /// Cancels a wait or a backoff of `name` (a stop asked for by a person: final). A running

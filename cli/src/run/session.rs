@@ -82,12 +82,11 @@ impl Session {
         }
     }
 
-    /// Asks the conductor for `names` (and their dependencies), waiting until it took each.
+    /// Asks the conductor for `names` (and their dependencies) in one request, waiting until
+    /// it took it.
     pub(super) fn request(&mut self, names: &[String]) {
         if let Some(c) = &self.conductor {
-            for n in names {
-                let _ = c.request_now(n);
-            }
+            c.request_many(names);
         }
     }
 

@@ -150,9 +150,7 @@ pub fn run(
         conductor,
     };
     if let Some(c) = &control.conductor {
-        for name in &launch.configured {
-            c.request(name);
-        }
+        c.request_many(&launch.configured);
     }
     for t in &targets {
         if let Some(Ok(spec)) = catalog.get(&t.name).map(|e| e.spec.clone()) {

@@ -5,6 +5,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::{Exit, Status};
 
+mod once;
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -494,28 +496,6 @@ fn a_spawn_failure_counts_as_a_failed_run() {
     assert_eq!(f.step(1.0), [Action::Start(w)]);
     f.orch.spawn_failed(w, f.at(1.0));
     assert_eq!(f.phase("w"), Phase::Done(Outcome::GaveUp));
-}
-
-#[test]
-fn asking_again_after_the_end_starts_a_fresh_run_with_its_dependencies() {
-    let mut f = Fixture::new(vec![
-        UnitConfig::new("gen"),
-        on_failure("web", 1.0, 1).depends_on("gen", Condition::CompletedSuccessfully),
-    ]);
-    f.orch.request_all(f.t0);
-    f.step(0.0);
-    f.started("gen", 0.0);
-    f.exit("gen", 0, 0.1);
-    f.step(0.1);
-    f.started("web", 0.1);
-    f.stopped("web", 0.5);
-    assert!(f.orch.is_settled());
-    assert!(!f.orch.request(f.id("web"), f.at(1.0)));
-    assert_eq!(f.step(1.0), [f.start("gen")], "gen runs again first");
-    assert_eq!(f.phase("web"), Phase::Waiting);
-    f.started("gen", 1.0);
-    f.exit("gen", 0, 1.1);
-    assert_eq!(f.step(1.1), [f.start("web")]);
 }
 
 #[test]
