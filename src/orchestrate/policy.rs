@@ -4,8 +4,8 @@ use std::mem;
 use std::time::{Duration, Instant};
 
 use super::action::{Action, Report};
-use super::config::Restart;
-use super::plan::{Edge, Gate, Plan, UnitId};
+use super::config::{Restart, UnitConfig};
+use super::plan::{Edge, Gate, Plan, PlanError, UnitId};
 use super::unit::{Outcome, Phase, ProcessChecks, Run, UnitState};
 use crate::state::{Exit, Status};
 
@@ -75,6 +75,28 @@ impl Orchestrator {
             shutting_down: false,
             exit_requested: false,
         }
+    }
+
+    /// Adds a process to the plan while it runs (a script or an ad-hoc command started
+    /// beside the configured ones), idle until it is asked for. Its dependencies must already
+    /// be in the plan and its name must be new ([`Plan::add`]).
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Action, Orchestrator, Plan, PlanError, Restart, UnitConfig};
+    /// use std::time::Instant;
+    /// let mut orch = Orchestrator::new(Plan::new(vec![UnitConfig::new("db")]).unwrap());
+    /// let now = Instant::now();
+    /// let dev = orch.add_unit(UnitConfig::new("dev").restart(Restart::No)).unwrap();
+    /// orch.request(dev, now);
+    /// assert_eq!(orch.step(now), [Action::Start(dev)]);
+    /// let again = orch.add_unit(UnitConfig::new("dev"));
+    /// assert!(matches!(again, Err(PlanError::DuplicateName { .. })));
+    /// ```
+    pub fn add_unit(&mut self, unit: UnitConfig) -> Result<UnitId, PlanError> {
+        let checks = unit.has_readiness();
+        let id = self.plan.add(unit)?;
+        self.units.push(UnitState::new(checks));
+        Ok(id)
     }
 
     /// The plan.

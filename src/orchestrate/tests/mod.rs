@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::{Exit, Status};
 
+mod added;
 mod once;
 
 fn secs(s: f64) -> Duration {
