@@ -124,7 +124,10 @@ fn wait_ready_fails_fast_naming_a_failed_dependency_and_times_out_saying_why() {
         json!({"name": "slow", "waitReady": true, "timeoutMs": 500}),
     );
     assert!(e.contains("\"slow\" is not ready after"), "{e}");
-    assert!(e.contains("running, not ready (unknown)"), "{e}");
+    assert!(
+        e.contains("running, not ready: its ready log line has not been printed yet"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -53,6 +53,7 @@ pub struct Orchestrator {
     pending: Vec<Action>,
     shutting_down: bool,
     exit_requested: bool,
+    exit_code: Option<i32>,
 }
 
 impl Orchestrator {
@@ -64,16 +65,14 @@ impl Orchestrator {
     /// assert!(orch.is_settled());
     /// ```
     pub fn new(plan: Plan) -> Orchestrator {
-        let units = plan
-            .ids()
-            .map(|u| UnitState::new(plan.unit(u).has_readiness()))
-            .collect();
+        let units = plan.ids().map(|u| UnitState::new(plan.unit(u))).collect();
         Orchestrator {
             plan,
             units,
             pending: Vec::new(),
             shutting_down: false,
             exit_requested: false,
+            exit_code: None,
         }
     }
 
@@ -93,9 +92,9 @@ impl Orchestrator {
     /// assert!(matches!(again, Err(PlanError::DuplicateName { .. })));
     /// ```
     pub fn add_unit(&mut self, unit: UnitConfig) -> Result<UnitId, PlanError> {
-        let checks = unit.has_readiness();
+        let state = UnitState::new(&unit);
         let id = self.plan.add(unit)?;
-        self.units.push(UnitState::new(checks));
+        self.units.push(state);
         Ok(id)
     }
 
@@ -142,6 +141,26 @@ impl Orchestrator {
     /// ```
     pub fn exit_requested(&self) -> bool {
         self.exit_requested
+    }
+
+    /// The exit code the whole run should end with because a name under `exit_on_failure`
+    /// failed: its process's own exit code, 128 + the signal for a death by signal, 1 for a
+    /// process that could not start or whose status is unknown. `None` while none failed.
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Orchestrator, Plan, Restart, UnitConfig};
+    /// use procsnap::{Exit, Status};
+    /// use std::time::Instant;
+    /// let plan = Plan::new(vec![UnitConfig::new("job").restart(Restart::ExitOnFailure)]).unwrap();
+    /// let mut orch = Orchestrator::new(plan);
+    /// let job = orch.plan().find("job").unwrap();
+    /// let now = Instant::now();
+    /// orch.started(job, now);
+    /// orch.exited(job, Status::Failed, Some(Exit::Code(42)), now);
+    /// assert_eq!(orch.exit_code(), Some(42));
+    /// ```
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
     }
 
     /// True when nothing is left to happen: no name waits, starts, runs, stops or backs off.
@@ -355,12 +374,20 @@ impl Orchestrator {
             .process
             .since
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        // Stopped because its readiness probe kept failing: a failure its policy restarts.
+        let unready = s.process.unready_stop.take();
+        let status = match (status, &unready) {
+            (Status::Stopped, Some(_)) if !shutting_down => Status::Failed,
+            _ => status,
+        };
         s.process = ProcessChecks::default();
         s.last_exit = exit;
-        s.run.ended = true;
         let success = status == Status::Success;
-        s.run.succeeded |= success;
-        let how = describe(status, exit);
+        s.run.succeeded = success;
+        let how = match unready {
+            Some(why) => format!("stopped: {why}"),
+            None => describe(status, exit),
+        };
         let again = match status {
             Status::Stopped => false,
             _ if shutting_down => false,
@@ -377,6 +404,7 @@ impl Orchestrator {
             s.reason = Some(how);
             if outcome == Outcome::Failed && restart == Restart::ExitOnFailure && !shutting_down {
                 self.exit_requested = true;
+                self.exit_code = Some(exit_code(exit));
                 self.pending
                     .push(Action::Report(unit, Report::ExitRequested));
                 self.shutdown(now);
@@ -427,11 +455,17 @@ impl Orchestrator {
         self.update_ready(unit);
     }
 
-    /// The probe of `unit` issued by a [`Probe`](Action::Probe) passed (`ok`) or failed
-    /// (a timeout is a failure). Ignored unless one was issued for its current process.
+    /// The probe of `unit` issued by a [`Probe`](Action::Probe) passed (`Ok`) or failed
+    /// (`Err` with why: `connection refused`, `exit code 1`, `timed out after 1s`). Ignored
+    /// unless one was issued for its current process.
+    ///
+    /// A failure makes a process that is not ready yet [`NotReady`](super::Health::NotReady)
+    /// with the failure as its [`reason`](super::UnitState::reason); `failure_threshold`
+    /// failures in a row make a ready process not ready, and under `on_failure` or `always`
+    /// stop it (an [`Action::Stop`]) so that its policy restarts it.
     ///
     /// ```
-    /// use procsnap::orchestrate::{Action, Orchestrator, Plan, ProbeTiming, UnitConfig};
+    /// use procsnap::orchestrate::{Action, Health, Orchestrator, Plan, ProbeTiming, UnitConfig};
     /// use std::time::Instant;
     /// let plan = Plan::new(vec![UnitConfig::new("web").probe(ProbeTiming::default())]).unwrap();
     /// let mut orch = Orchestrator::new(plan);
@@ -439,13 +473,20 @@ impl Orchestrator {
     /// let now = Instant::now();
     /// orch.started(web, now);
     /// assert_eq!(orch.step(now), [Action::Probe(web)]);
-    /// orch.probe_result(web, true, now);
-    /// assert!(orch.unit(web).is_ready());
+    /// orch.probe_result(web, Err("connection refused".into()), now);
+    /// assert_eq!(orch.unit(web).health(), Health::NotReady);
+    /// assert_eq!(
+    ///     orch.unit(web).reason(),
+    ///     Some("readiness probe failed 1 time in a row (connection refused)")
+    /// );
     /// ```
-    pub fn probe_result(&mut self, unit: UnitId, ok: bool, now: Instant) {
-        let Some(timing) = self.plan.unit(unit).probe else {
+    pub fn probe_result(&mut self, unit: UnitId, result: Result<(), String>, now: Instant) {
+        let cfg = self.plan.unit(unit);
+        let Some(timing) = cfg.probe else {
             return;
         };
+        let restarts = matches!(cfg.restart, Restart::OnFailure | Restart::Always);
+        let shutting_down = self.shutting_down;
         let s = &mut self.units[unit.0];
         if s.phase != Phase::Running || !s.process.probing {
             return;
@@ -453,24 +494,41 @@ impl Orchestrator {
         let p = &mut s.process;
         p.probing = false;
         p.next_probe = Some(now + timing.period);
-        if ok {
-            p.successes = p.successes.saturating_add(1);
-            p.failures = 0;
-            if p.successes >= timing.success_threshold.max(1) && !p.probe_ready {
-                p.probe_ready = true;
-                p.probe_failing = false;
-                s.run.probe_ready = true;
-                self.update_ready(unit);
+        let why = match result {
+            Ok(()) => {
+                p.successes = p.successes.saturating_add(1);
+                p.failures = 0;
+                p.why = None;
+                if p.successes >= timing.success_threshold.max(1) && !p.probe_ready {
+                    p.probe_ready = true;
+                    p.probe_failing = false;
+                    s.run.probe_ready = true;
+                    self.update_ready(unit);
+                }
+                return;
             }
-        } else {
-            p.failures = p.failures.saturating_add(1);
-            p.successes = 0;
-            if p.failures >= timing.failure_threshold.max(1) && !p.probe_failing {
-                p.probe_failing = true;
-                p.probe_ready = false;
-                p.ready = false;
-                self.pending.push(Action::Report(unit, Report::NotReady));
-            }
+            Err(why) => why,
+        };
+        p.failures = p.failures.saturating_add(1);
+        p.successes = 0;
+        let times = if p.failures == 1 { "time" } else { "times" };
+        let why = format!(
+            "readiness probe failed {} {times} in a row ({why})",
+            p.failures
+        );
+        p.why = Some(why.clone());
+        if p.failures < timing.failure_threshold.max(1) || p.probe_failing {
+            return;
+        }
+        p.probe_failing = true;
+        p.probe_ready = false;
+        p.ready = false;
+        self.pending
+            .push(Action::Report(unit, Report::NotReady(why.clone())));
+        if restarts && !shutting_down {
+            s.process.unready_stop = Some(format!("not ready: {why}"));
+            s.phase = Phase::Stopping;
+            self.pending.push(Action::Stop(unit));
         }
     }
 
@@ -690,8 +748,9 @@ impl Orchestrator {
             Gate::Ready => d.run.ready,
             Gate::LogReady => d.run.log_ready,
             Gate::ProbeReady => d.run.probe_ready,
-            Gate::Completed => d.run.ended,
-            Gate::CompletedOk => d.run.succeeded,
+            // Over, with no restart pending (process-compose's rule).
+            Gate::Completed => d.ran_to_an_end(),
+            Gate::CompletedOk => d.ran_to_an_end() && d.run.succeeded,
         };
         if met {
             return GateState::Met;
@@ -743,5 +802,14 @@ fn describe(status: Status, exit: Option<Exit>) -> String {
         (_, Some(Exit::Signal(s))) => format!("failed (killed by signal {s})"),
         (_, Some(Exit::Unknown)) => "failed (exit status unknown)".to_owned(),
         (_, None) => "failed to start".to_owned(),
+    }
+}
+
+/// The exit code that stands for `exit` (see [`Orchestrator::exit_code`]).
+fn exit_code(exit: Option<Exit>) -> i32 {
+    match exit {
+        Some(Exit::Code(c)) if c != 0 => c,
+        Some(Exit::Signal(s)) => 128 + s,
+        _ => 1,
     }
 }

@@ -74,9 +74,13 @@ impl Driver {
         Some(match msg {
             Msg::Wake => false,
             Msg::Quit => return None,
-            Msg::ProbeDone { unit, process, ok } => {
+            Msg::ProbeDone {
+                unit,
+                process,
+                result,
+            } => {
                 if self.current[unit.index()] == Some(process) {
-                    self.orch.probe_result(unit, ok, now);
+                    self.orch.probe_result(unit, result, now);
                 }
                 true
             }
@@ -212,8 +216,7 @@ impl Driver {
             Action::Stop(u) => self.stop(u),
             Action::Probe(u) => self.probe(u),
             Action::Report(u, r) => {
-                let max = self.stack.plan.unit(u).max_restarts;
-                let n = notice(&self.stack.procs[u.index()].name, &r, max);
+                let n = notice(&self.orch, u, &r);
                 self.note(n);
             }
             _ => {}
@@ -282,15 +285,20 @@ impl Driver {
         };
         let tx = self.tx.clone();
         let run = move || {
-            let ok = probe::run(&check, timing.timeout);
-            let _ = tx.send(Msg::ProbeDone { unit, process, ok });
+            let result = probe::run(&check, timing.timeout);
+            let _ = tx.send(Msg::ProbeDone {
+                unit,
+                process,
+                result,
+            });
         };
         if std::thread::Builder::new()
             .name("procsnap-probe".into())
             .spawn(run)
             .is_err()
         {
-            self.orch.probe_result(unit, false, Instant::now());
+            let why = "cannot start a thread to run it".to_owned();
+            self.orch.probe_result(unit, Err(why), Instant::now());
         }
     }
 

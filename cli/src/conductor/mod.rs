@@ -45,7 +45,7 @@ enum Msg {
     ProbeDone {
         unit: UnitId,
         process: ProcId,
-        ok: bool,
+        result: Result<(), String>,
     },
     Request {
         unit: UnitId,

@@ -153,9 +153,18 @@ fn row_line(
     let (mut icon, mut word) = status_mark(status);
     // A configured process: its readiness, wait or backoff says more than its status.
     if let Some(m) = row.and_then(|r| snap.marks.get(&r.name)) {
-        (icon, word, status) = (m.icon, m.word, Some(m.color));
+        if let Some((i, w, c)) = m.look {
+            (icon, word, status) = (i, w, Some(c));
+        }
         if let Some(u) = &m.uptime {
             cells[2] = u.clone();
+        }
+        if m.restarts > 0 {
+            // The policy's restarts, and the manual ones of its current process.
+            let manual = row
+                .and_then(|r| r.proc.as_ref())
+                .map_or(0, |p| p.state.restarts);
+            cells[3] = format!("↻{}", m.restarts + manual);
         }
     }
     let word = match (row, status) {

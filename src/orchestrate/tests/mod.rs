@@ -6,6 +6,7 @@ use super::*;
 use crate::{Exit, Status};
 
 mod added;
+mod compat;
 mod once;
 
 fn secs(s: f64) -> Duration {
@@ -419,7 +420,7 @@ fn probes_run_on_their_timing_and_decide_readiness_by_thresholds() {
     assert_eq!(f.step(2.0), [Action::Probe(web)]);
     assert!(f.step(2.5).is_empty(), "one probe at a time");
     assert_eq!(f.orch.next_wake(), None);
-    f.orch.probe_result(web, true, f.at(2.1));
+    f.orch.probe_result(web, Ok(()), f.at(2.1));
     assert_eq!(
         f.orch.unit(web).health(),
         Health::Unknown,
@@ -430,19 +431,21 @@ fn probes_run_on_their_timing_and_decide_readiness_by_thresholds() {
         [Action::Probe(web)],
         "period after the last result"
     );
-    f.orch.probe_result(web, true, f.at(3.2));
+    f.orch.probe_result(web, Ok(()), f.at(3.2));
     assert_eq!(f.orch.unit(web).health(), Health::Ready);
     assert_eq!(f.step(3.2), [f.start("e2e")]);
     // Two failures in a row: not ready any more.
     f.step(4.2);
-    f.orch.probe_result(web, false, f.at(4.3));
+    f.orch
+        .probe_result(web, Err("exit code 1".into()), f.at(4.3));
     assert_eq!(f.orch.unit(web).health(), Health::Ready);
     f.step(5.3);
-    f.orch.probe_result(web, false, f.at(5.4));
+    f.orch
+        .probe_result(web, Err("exit code 1".into()), f.at(5.4));
     assert_eq!(f.orch.unit(web).health(), Health::NotReady);
     assert!(!f.orch.unit(web).is_ready());
     // A result nobody asked for (a stale probe of an old process) changes nothing.
-    f.orch.probe_result(web, true, f.at(5.5));
+    f.orch.probe_result(web, Ok(()), f.at(5.5));
     assert_eq!(f.orch.unit(web).health(), Health::NotReady);
 }
 
