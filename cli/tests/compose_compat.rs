@@ -185,7 +185,13 @@ fn a_one_shot_with_seven_dependents_runs_exactly_once() {
 /// `procsnap up --color never --dir <p>`, run to its end.
 fn up(p: &TempProject) -> RunOutput {
     procsnap(
-        &["up", "--color", "never", "--dir", p.path().to_str().unwrap()],
+        &[
+            "up",
+            "--color",
+            "never",
+            "--dir",
+            p.path().to_str().unwrap(),
+        ],
         &[],
     )
 }
