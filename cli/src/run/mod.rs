@@ -332,11 +332,10 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         }
     }
     let mut fg = Foreground::new(session.clone(), &launch.names(), color);
-    // Registered before the first start: no line is missed.
-    let events = session.observe(
-        Filter::Owner(procsnap_session::Owner::Job(fg.job)),
-        Pace::Lossless(HIGH_WATER),
-    );
+    // Registered before the first start: no line is missed. Everything the session runs is
+    // shown — what this job started, and what others (an agent, `procsnap start`) start in
+    // the session this process owns.
+    let events = session.observe(Filter::All, Pace::Lossless(HIGH_WATER));
     let wake = Arc::new(tokio::sync::Notify::new());
     let waker = wake.clone();
     events.set_waker(move || waker.notify_one());
