@@ -294,7 +294,7 @@ fn a_second_up_joins_and_its_ctrl_c_stops_only_what_it_started() {
 #[test]
 fn a_sigkilled_owner_leaves_nothing_and_a_new_owner_starts_over_its_socket() {
     let p = Project::new(
-        "processes:\n  web:\n    command: echo web up; exec sleep 300\n    readiness_probe:\n      exec: {command: sleep 300}\n      timeout_seconds: 300\n",
+        "processes:\n  web:\n    command: echo web up; exec sleep 300\n    readiness_probe:\n      exec: {command: sleep 317}\n      timeout_seconds: 300\n",
     );
     let mut owner = p.face(&["up", "--color", "never"]);
     owner.wait_for("web | web up");
@@ -308,7 +308,7 @@ fn a_sigkilled_owner_leaves_nothing_and_a_new_owner_starts_over_its_socket() {
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
             .find(|pid| {
                 std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| c.starts_with(b"sleep\x00300\x00") && *pid != web)
+                    .is_ok_and(|c| c.starts_with(b"sleep\x00317\x00"))
             })
     };
     let probe_pid = poll_for(TIMEOUT, probe).expect("the probe runs");
@@ -416,4 +416,91 @@ fn another_user_is_refused() {
 fn unsafe_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata("/proc/self").unwrap().uid()
+}
+
+const SLOW_STOP: &str = "processes:\n  slow:\n    command: trap 'sleep 1; exit 0' TERM; echo slow up; sleep 300 & wait\n";
+
+/// A start asked for while the name's process is stopping runs once the stop has ended —
+/// the same rule whichever face asks: the agent's `scripts_run`, or `procsnap start`.
+#[test]
+fn a_start_during_a_stop_runs_when_the_stop_ends_in_every_face() {
+    let p = Project::new(SLOW_STOP);
+    let up = p.face(&["up", "--color", "never"]);
+    up.wait_for("slow | slow up");
+    let mut m = p.mcp();
+    // Face 1: MCP. The stop takes a second (the TERM trap sleeps).
+    let stopper = p.face(&["stop", "slow"]);
+    assert!(eventually(TIMEOUT, || p
+        .verb(&["ps"])
+        .stdout
+        .contains("stopping")));
+    let r = m.ok("scripts_run", json!({"name": "slow"}));
+    assert_eq!(
+        (r["processId"].clone(), r["duplicate"].clone()),
+        (json!("slow-2"), json!(false)),
+        "a new process once the stop ended: {r}"
+    );
+    drop(stopper);
+    // Face 2: the start verb.
+    let stopper = p.face(&["stop", "slow"]);
+    assert!(eventually(TIMEOUT, || p
+        .verb(&["ps"])
+        .stdout
+        .contains("stopping")));
+    let s = p.verb(&["start", "slow"]);
+    assert!(
+        s.stdout.contains("slow: starts once"),
+        "{}{}",
+        s.stdout,
+        s.stderr
+    );
+    assert!(
+        eventually(TIMEOUT, || p.verb(&["ps"]).stdout.contains("slow-3")),
+        "{}",
+        p.verb(&["ps"]).stdout
+    );
+    drop(stopper);
+    // A running name is a duplicate in both faces.
+    assert!(eventually(TIMEOUT, || {
+        m.ok("scripts_run", json!({"name": "slow"}))["duplicate"] == json!(true)
+    }));
+    let s = p.verb(&["start", "slow"]);
+    assert!(
+        s.stdout.contains("slow: already running (slow-3)"),
+        "{}",
+        s.stdout
+    );
+}
+
+/// Retention is the session's: a crash loop keeps the last five finished runs, whichever
+/// face looks (the agent's status, `procsnap ps`), while the restart count stays exact.
+#[test]
+fn a_crash_loop_keeps_five_finished_runs_in_every_face() {
+    let p = Project::new(
+        "processes:\n  crash:\n    command: exit 1\n    availability: {restart: always, backoff_seconds: 0}\n",
+    );
+    let up = p.face(&["up", "--color", "never"]);
+    let mut m = p.mcp();
+    let restarts = |m: &mut Mcp| {
+        let s = m.ok("scripts_status", json!({"name": "crash"}));
+        s["orchestrated"][0]["restarts"].as_u64().unwrap_or(0)
+    };
+    assert!(
+        eventually(TIMEOUT, || restarts(&mut m) > 50),
+        "{}",
+        up.output()
+    );
+    let s = m.ok("scripts_status", json!({"name": "crash"}));
+    let kept = s["processes"].as_array().unwrap().len();
+    assert!((1..=6).contains(&kept), "{kept} runs kept: {s}");
+    let ps = p.verb(&["ps"]);
+    let rows = ps
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("crash-"))
+        .count();
+    assert!((1..=6).contains(&rows), "{}", ps.stdout);
+    // The newest run's state carries the exact count (the policy's restarts).
+    let newest = s["processes"].as_array().unwrap().last().unwrap().clone();
+    assert!(newest["restarts"].as_u64().unwrap() > 50, "{newest}");
 }

@@ -446,6 +446,8 @@ impl Driver {
             true
         } else if state.is_finished() && current == Some(id) {
             self.orch.exited(unit, state.status, state.exit, now);
+            // Retention holds at every instant, not only at the next start.
+            super::retain::prune(self.sup.registry(), &self.cfg);
             let again = std::mem::replace(&mut self.again[unit.index()], Again::No);
             if again == Again::Restart {
                 let n = &mut self.manual_restarts[unit.index()];
