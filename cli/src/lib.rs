@@ -24,6 +24,7 @@ pub mod mcp;
 pub mod project;
 pub mod remote;
 pub mod run;
+pub mod signals;
 pub mod style;
 pub mod timefmt;
 pub mod transport;

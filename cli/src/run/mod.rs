@@ -30,7 +30,6 @@ use std::time::Duration;
 
 use procsnap::{CommandSpec, ProcessState};
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::compose::Stack;
 use crate::project::Project;
@@ -223,28 +222,6 @@ enum Interrupt {
     Pipe,
 }
 
-/// The signals `run` handles.
-struct Signals {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
-    tstp: Signal,
-    cont: Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        let on = |sig: i32| signal(SignalKind::from_raw(sig));
-        Ok(Signals {
-            int: on(SIGINT)?,
-            term: on(SIGTERM)?,
-            hup: on(SIGHUP)?,
-            tstp: on(SIGTSTP)?,
-            cont: on(SIGCONT)?,
-        })
-    }
-}
-
 /// `procsnap run`: with a live session for the project, its names run there as this
 /// command's job (ad-hoc commands cannot join: the session runs only what the project
 /// declares); without one, `launch` runs in a private session of its own, with no socket (so
@@ -318,7 +295,7 @@ fn foreground(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
 }
 
 async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
-    let mut signals = match Signals::new() {
+    let mut signals = match crate::signals::channel(&[SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("procsnap: cannot handle signals: {e}");
@@ -366,11 +343,13 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         let more = fg.out.has_room() && !drained;
         tokio::select! {
             biased;
-            _ = signals.int.recv() => fg.on_interrupt(Interrupt::Int),
-            _ = signals.term.recv() => fg.on_interrupt(Interrupt::Term),
-            _ = signals.hup.recv() => fg.on_interrupt(Interrupt::Hup),
-            _ = signals.tstp.recv() => fg.suspend().await,
-            _ = signals.cont.recv() => fg.resume().await,
+            Some(sig) = signals.recv() => match sig {
+                SIGINT => fg.on_interrupt(Interrupt::Int),
+                SIGTERM => fg.on_interrupt(Interrupt::Term),
+                SIGHUP => fg.on_interrupt(Interrupt::Hup),
+                SIGTSTP => fg.suspend().await,
+                _ => fg.resume().await,
+            },
             _ = fg.out.send_pending() => {}
             _ = std::future::ready(()), if more => {}
             _ = wake.notified(), if !more => {}
