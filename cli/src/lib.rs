@@ -6,7 +6,6 @@
 //!
 //! - [`project`]: script discovery (package.json with the package manager, Procfile).
 //! - [`compose`]: `procsnap.yaml` / `process-compose.yaml`: dependencies, readiness, restarts.
-//! - [`conductor`]: the thread that drives the orchestration policy over the supervisor.
 //! - [`run`]: `procsnap run`, the foreground runner.
 //! - [`tui`]: `procsnap tui`, the interactive terminal UI.
 //! - [`mcp`]: `procsnap mcp`, the stdio MCP server and its tools.
@@ -18,8 +17,8 @@
 
 pub mod answers;
 pub mod compose;
-pub mod conductor;
 pub mod framing;
+pub mod hosting;
 pub mod mcp;
 pub mod project;
 pub mod run;

@@ -187,6 +187,7 @@ pub(super) fn proc(
         (check, probe.timing)
     });
     Ok(Proc {
+        origin: procsnap_session::def::Origin::Configured,
         name: p.name.clone(),
         command,
         spec,

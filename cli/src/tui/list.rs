@@ -159,13 +159,6 @@ fn row_line(
         if let Some(u) = &m.uptime {
             cells[2] = u.clone();
         }
-        if m.restarts > 0 {
-            // The policy's restarts, and the manual ones of its current process.
-            let manual = row
-                .and_then(|r| r.proc.as_ref())
-                .map_or(0, |p| p.state.restarts);
-            cells[3] = format!("↻{}", m.restarts + manual);
-        }
     }
     let word = match (row, status) {
         (None, Some(_)) => format!("{} running", snap.running().len()),

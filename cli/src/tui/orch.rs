@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use procsnap::Status;
 use procsnap::orchestrate::{Health, Outcome, Phase};
 
-use crate::conductor::{Board, countdown, short};
+use procsnap_session::conductor::{Board, countdown, short};
 
 /// A configured process's status cell, read once per frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,8 +16,6 @@ pub struct Mark {
     /// Icon, word, and the status whose colour the word takes: when its phase says more than
     /// its process's status.
     pub look: Option<(&'static str, &'static str, Status)>,
-    /// Restarts made by its restart policy (the restart column adds them to its process's).
-    pub restarts: u32,
     /// Why it waits, is not ready, ended or gave up (the board's words).
     pub reason: Option<String>,
     /// Shown in the uptime column in its place (`in 4s` during a backoff).
@@ -27,7 +25,7 @@ pub struct Mark {
 }
 
 /// The marks of the configured processes whose state says more than their process's status
-/// (a phase, policy restarts, a reason).
+/// (a phase, a reason).
 pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
     board
         .units
@@ -42,10 +40,9 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
                 (Phase::Running, Health::Unknown) => ("◌", "starting", Status::Pending),
                 (Phase::Done(Outcome::Blocked), _) => ("✗", "blocked", Status::Failed),
                 (Phase::Done(Outcome::GaveUp), _) => ("✗", "gave up", Status::Failed),
-                _ if u.restarts > 0 || u.reason.is_some() => {
+                _ if u.reason.is_some() => {
                     let mark = Mark {
                         look: None,
-                        restarts: u.restarts,
                         reason: u.reason.clone(),
                         uptime: None,
                         changes_in: None,
@@ -73,7 +70,6 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
             };
             let mark = Mark {
                 look: Some(look),
-                restarts: u.restarts,
                 reason: u.reason.clone(),
                 uptime,
                 changes_in,
@@ -86,7 +82,6 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conductor::UnitView;
     use crate::tui::app::App;
     use crate::tui::clock::Clock;
     use crate::tui::rows::{Catalog, Entry, snapshot};
@@ -94,6 +89,7 @@ mod tests {
     use crate::tui::view::{Scene, draw};
     use procsnap::orchestrate::Restart;
     use procsnap::{CommandSpec, Event, Registry};
+    use procsnap_session::conductor::UnitView;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use std::time::UNIX_EPOCH;
@@ -112,6 +108,8 @@ mod tests {
             reason: None,
             waiting_for: Vec::new(),
             process: None,
+            owner: procsnap_session::Owner::Detached,
+            origin: procsnap_session::Origin::Configured,
         }
     }
 
@@ -130,10 +128,13 @@ mod tests {
                     },
                     Health::Unknown,
                 ),
-                unit("web", Phase::Waiting, Health::Unknown),
+                UnitView {
+                    reason: Some("waiting for api (process_healthy)".to_owned()),
+                    ..unit("web", Phase::Waiting, Health::Unknown)
+                },
                 unit("e2e", Phase::Done(Outcome::Blocked), Health::Unknown),
                 UnitView {
-                    restarts: 2,
+                    reason: Some("failed (exit code 1)".to_owned()),
                     ..unit("plain", Phase::Running, Health::NoCheck)
                 },
             ],
@@ -207,14 +208,21 @@ mod tests {
         assert!(row("web").contains("… waiting"), "{}", row("web"));
         assert!(row("e2e").contains("✗ blocked"), "{}", row("e2e"));
         assert!(row("plain").contains("● running"), "{}", row("plain"));
-        assert!(
-            row("plain").contains("↻2"),
-            "policy restarts are counted: {}",
-            row("plain")
-        );
+
         assert!(
             tick.is_some_and(|t| t <= Duration::from_millis(200)),
             "the countdown redraws: {tick:?}"
+        );
+        // The selected process's reason is in the log pane's title, in the board's words.
+        app.selected = crate::tui::app::Sel::Name("web".to_owned());
+        term.draw(|f| tick = draw(f, &mut app, &scene)).unwrap();
+        let screen: String = (0..20)
+            .flat_map(|y| (0..120).map(move |x| (x, y)))
+            .map(|(x, y)| term.backend().buffer()[(x, y)].symbol().to_owned())
+            .collect();
+        assert!(
+            screen.contains("· waiting for api (process_healthy)"),
+            "{screen}"
         );
     }
 }

@@ -4,6 +4,9 @@
 use std::time::{Duration, Instant};
 
 use procsnap::ProcId;
+
+use crate::def::{Origin, Stack};
+use crate::job::Owner;
 use procsnap::orchestrate::{Health, Orchestrator, Outcome, Phase, Report, Restart, UnitId};
 
 /// One configured process as the front ends show it.
@@ -28,6 +31,10 @@ pub struct UnitView {
     pub waiting_for: Vec<(String, &'static str)>,
     /// Its newest process.
     pub process: Option<ProcId>,
+    /// Who it belongs to.
+    pub owner: Owner,
+    /// Where it comes from.
+    pub origin: Origin,
 }
 
 impl UnitView {
@@ -55,7 +62,7 @@ pub fn short(d: Duration) -> String {
     if d.subsec_nanos() == 0 && d.as_secs() < 60 {
         format!("{}s", d.as_secs())
     } else {
-        crate::timefmt::human(d)
+        crate::fmt::human(d)
     }
 }
 
@@ -95,8 +102,15 @@ impl Board {
         self.units.iter().find(|u| u.process == Some(id))
     }
 
-    pub(crate) fn build(orch: &Orchestrator, current: &[Option<ProcId>], version: u64) -> Board {
+    pub(crate) fn build(
+        orch: &Orchestrator,
+        current_owners: (&[Option<ProcId>], &[Owner]),
+        manual_restarts: &[u32],
+        stack: &Stack,
+        version: u64,
+    ) -> Board {
         let plan = orch.plan();
+        let (current, owners) = current_owners;
         let units = plan
             .ids()
             .map(|u| {
@@ -107,7 +121,7 @@ impl Board {
                     phase: s.phase(),
                     health: s.health(),
                     ready: s.is_ready(),
-                    restarts: s.restarts(),
+                    restarts: s.restarts().saturating_add(manual_restarts[u.index()]),
                     max_restarts: cfg.max_restarts,
                     restart: cfg.restart,
                     next_restart: s.next_restart(),
@@ -119,6 +133,8 @@ impl Board {
                         Vec::new()
                     },
                     process: current[u.index()],
+                    owner: owners[u.index()],
+                    origin: stack.procs[u.index()].origin,
                 }
             })
             .collect();
