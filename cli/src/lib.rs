@@ -11,19 +11,23 @@
 //! - [`mcp`]: `procsnap mcp`, the stdio MCP server and its tools.
 //! - [`answers`]: the read-only MCP answers, from one pinned registry view.
 //! - [`wire`]: the JSON shapes of the tools (brummer's names and fields).
-//! - [`framing`]: stdin filter that answers unparseable JSON-RPC lines with -32700.
+//! - [`transport`]: MCP over any byte stream (stdio, a socket connection): the line codec,
+//!   JSON-RPC errors for lines that are no message, bounded memory per connection.
 //! - [`style`], [`timefmt`]: prefixes, colours, status lines; RFC 3339 and human durations.
 #![forbid(unsafe_code)]
 
 pub mod answers;
 pub mod compose;
-pub mod framing;
+pub mod control;
 pub mod hosting;
 pub mod mcp;
 pub mod project;
+pub mod remote;
 pub mod run;
+pub mod signals;
 pub mod style;
 pub mod timefmt;
+pub mod transport;
 pub mod tui;
 pub mod wire;
 

@@ -1,7 +1,12 @@
-//! Times on the wire (RFC 3339, UTC, milliseconds) and durations for people.
+//! Times on the wire (RFC 3339, UTC, milliseconds), durations for people, and the local time
+//! zone's offset for wall-clock times on screen ([`local_offset`]).
 //!
 //! A dependency-free civil-date conversion (Howard Hinnant's `days_from_civil`) keeps the front
 //! crate small; parsing accepts any RFC 3339 offset (`Z`, `+02:00`) and fractional seconds.
+
+mod zone;
+
+pub use zone::local_offset;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

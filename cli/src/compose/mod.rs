@@ -16,11 +16,10 @@ pub mod schema;
 pub mod signals;
 pub mod yaml;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
-
 use crate::project::{Project, ProjectError};
 pub use procsnap_session::def::{Check, Proc, ReadyLine, Shutdown, Stack};
+use std::fmt;
+use std::path::{Path, PathBuf};
 use yaml::Pos;
 
 /// The file names looked for in the project directory, in this order.

@@ -9,7 +9,9 @@
 //! time) are `isError` results that say what is available. stdout carries only protocol;
 //! diagnostics go to stderr.
 
+mod bridge;
 mod configured;
+pub mod session_tools;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,12 +20,12 @@ use std::time::Duration;
 use procsnap_session::{Origin, Owner, Session, Stopping};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::answers::{self, clip};
 use crate::compose::Stack;
-use crate::framing;
 use crate::project::Project;
+use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
     ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
@@ -37,6 +39,10 @@ pub struct Server {
     dir: Arc<std::path::Path>,
     /// Who this client is, for the other faces' output ("restart asked by …").
     who: Arc<str>,
+    /// A control-socket client's connection (its job), `None` on stdio.
+    conn: Option<Arc<session_tools::Conn>>,
+    /// On stdio: where calls go (the live session's owner, or here).
+    bridge: Option<Arc<bridge::Bridge>>,
     tool_router: ToolRouter<Server>,
 }
 
@@ -102,7 +108,31 @@ impl Server {
             session,
             dir: dir.into(),
             who: who.into(),
+            conn: None,
+            bridge: None,
             tool_router: Self::tool_router(),
+        }
+    }
+
+    /// A server for one control-socket client of `session`, owned as `owner` says: the
+    /// stdio tools and the session tools (jobs, events; see [`session_tools`]).
+    pub fn for_client(
+        session: Arc<Session>,
+        dir: &std::path::Path,
+        who: &str,
+        owner: crate::control::server::OwnerInfo,
+    ) -> Server {
+        Server {
+            conn: Some(Arc::new(session_tools::Conn::new(owner))),
+            tool_router: Self::tool_router() + Self::session_tools(),
+            ..Server::new(session, dir, who)
+        }
+    }
+
+    /// The client has gone: the job it started stops (what it adopted keeps running).
+    pub fn client_left(&self) {
+        if let Some(c) = &self.conn {
+            c.end_job(&self.session);
         }
     }
 
@@ -292,9 +322,24 @@ impl Server {
     router = self.tool_router,
     name = "procsnap",
     version = "0.1.0",
-    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search."
+    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search. When a developer's procsnap session (procsnap up, procsnap tui) runs for the project, these tools show and drive its processes."
 )]
-impl ServerHandler for Server {}
+impl ServerHandler for Server {
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        if let Some(b) = &self.bridge
+            && self.tool_router.has_route(&request.name)
+            && let bridge::Route::Forwarded(answer) = b.route(&request).await
+        {
+            return Ok(answer);
+        }
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}
 
 /// Serves MCP on stdin/stdout until EOF, SIGTERM, SIGINT or SIGHUP; then stops every group and
 /// exits as soon as they are gone.
@@ -316,7 +361,7 @@ pub fn serve(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> Ex
 }
 
 async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> ExitCode {
-    use tokio::signal::unix::{SignalKind, signal};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
     // Configured processes start when a client asks (scripts_run), not at once.
     let session = match crate::hosting::open(&project, stack.as_deref(), grace) {
@@ -326,37 +371,39 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let (mut term, mut int, mut hup) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let mut signals = match crate::signals::channel(&[SIGTERM, SIGINT, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
             eprintln!("procsnap mcp: cannot handle signals: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    let framed = framing::spawn(stdin, stdout);
-    let server = Server::new(session.clone(), &project.dir, "an MCP client");
+    let place = crate::control::place::Place::for_project(&project.dir).ok();
+    let config = stack.as_ref().map(|s| s.path.clone());
+    let server = Server {
+        bridge: Some(Arc::new(bridge::Bridge::new(
+            place,
+            session.clone(),
+            config,
+        ))),
+        ..Server::new(session.clone(), &project.dir, "an MCP client")
+    };
 
-    let why = tokio::select! {
-        r = run_service(server, framed.to_server, framed.from_server) => r,
-        _ = term.recv() => Ok("SIGTERM"),
-        _ = int.recv() => Ok("SIGINT"),
-        _ = hup.recv() => Ok("SIGHUP"),
-    };
-    let code = match why {
-        Ok(reason) => {
-            eprintln!("procsnap mcp: {reason}; stopping all processes");
-            ExitCode::SUCCESS
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let mut connection = Connection::start(server, stdin, stdout, transport::Limits::default());
+    let (why, code) = tokio::select! {
+        ended = connection.finished() => {
+            let code = match ended {
+                Ended::Closed | Ended::LeftBeforeInitialize => ExitCode::SUCCESS,
+                Ended::Dropped(_) | Ended::Failed(_) => ExitCode::FAILURE,
+            };
+            (ended.to_string(), code)
         }
-        Err(e) => {
-            eprintln!("procsnap mcp: {e}; stopping all processes");
-            ExitCode::FAILURE
-        }
+        Some(sig) = signals.recv() => (crate::style::signal_name(sig), ExitCode::SUCCESS),
     };
+    // No more requests; those in progress are answered while the processes stop.
+    connection.stop_reading();
+    eprintln!("procsnap mcp: {why}; stopping all processes");
     let stopper = session.clone();
     let stopping = blocking(move || {
         // In reverse dependency order, each with its own shutdown; no restart from now on.
@@ -366,7 +413,15 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
     // A second SIGTERM or SIGINT while the groups get their grace: kill them now.
     tokio::select! {
         _ = stopping => {}
-        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+        _ = async {
+            // SIGHUP alone does not kill: the terminal that sent it is gone, nobody pressed.
+            while let Some(sig) = signals.recv().await {
+                if sig != SIGHUP {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        } => {
             eprintln!("procsnap mcp: second signal; killing all processes");
             let killer = session.clone();
             let _ = blocking(move || {
@@ -376,26 +431,7 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             .await;
         }
     }
-    // No more requests: the reader (maybe blocked on a stdin that never ends) lets go of the
-    // writer, which then ends as soon as the last replies are written. Bounded, for a client
-    // that stopped reading.
-    framed.reader.abort();
-    let _ = tokio::time::timeout(FINAL_WRITE_LIMIT, framed.writer).await;
+    // The last replies, bounded for a client that stopped reading.
+    connection.close(FINAL_WRITE_LIMIT).await;
     code
-}
-
-async fn run_service(
-    server: Server,
-    input: tokio::io::DuplexStream,
-    output: tokio::io::DuplexStream,
-) -> Result<&'static str, String> {
-    let running = server
-        .serve((input, output))
-        .await
-        .map_err(|e| format!("MCP session failed to start: {e}"))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| format!("MCP session failed: {e}"))?;
-    Ok("stdin closed")
 }

@@ -245,7 +245,8 @@ impl Foreground {
 
     /// The exit code of a process under `exit_on_failure` that failed (its own); else 1 if a
     /// name of this job could not start or ended in failure for good (a failed run that its
-    /// policy restarted does not count); else 130/143/129/141 after an interrupt, 0 otherwise.
+    /// policy restarted does not count); else 130/143/129/141 after an interrupt, 0
+    /// otherwise.
     pub(super) fn exit_code(&self) -> ExitCode {
         let board = self.session.board();
         if let Some(code) = board.exit_code {

@@ -30,7 +30,6 @@ use std::time::Duration;
 
 use procsnap::{CommandSpec, ProcessState};
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::compose::Stack;
 use crate::project::Project;
@@ -223,30 +222,63 @@ enum Interrupt {
     Pipe,
 }
 
-/// The signals `run` handles.
-struct Signals {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
-    tstp: Signal,
-    cont: Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        let on = |sig: i32| signal(SignalKind::from_raw(sig));
-        Ok(Signals {
-            int: on(SIGINT)?,
-            term: on(SIGTERM)?,
-            hup: on(SIGHUP)?,
-            tstp: on(SIGTSTP)?,
-            cont: on(SIGCONT)?,
-        })
+/// `procsnap run`: with a live session for the project, its names run there as this
+/// command's job (ad-hoc commands cannot join: the session runs only what the project
+/// declares); without one, `launch` runs in a private session of its own, with no socket (so
+/// two `run`s in one project keep working). Returns the process exit code.
+pub fn run(project: &Project, launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    if let Ok(place) = crate::control::place::Place::for_project(&project.dir)
+        && let Ok(client) = crate::control::client::Client::connect(&place)
+    {
+        if let Some(t) = launch.targets.iter().find(|t| t.origin == Origin::AdHoc) {
+            eprintln!(
+                "procsnap: {:?} is an ad-hoc command, and a live session runs only the project's own names; stop the session or declare it",
+                crate::answers::clip(&t.name)
+            );
+            return ExitCode::from(2);
+        }
+        return crate::remote::follow::run(client, &launch.names(), color);
+    }
+    let stack = launch
+        .stack
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(procsnap_session::Stack::empty);
+    let cfg = procsnap_session::SessionConfig::default()
+        .grace(grace)
+        .watchdog(true);
+    match Session::open(stack, cfg) {
+        Ok(s) => foreground(Arc::new(s), launch, color),
+        Err(e) => {
+            eprintln!("procsnap: cannot start the session: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-/// Runs `launch` until everything in it ends; returns the process exit code.
-pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
+/// `procsnap up`: owns the project's session (and its control socket) and runs `launch`
+/// there, or — when a session is live already — runs it as a job of that session, adopting
+/// what runs. Returns the process exit code.
+pub fn up(project: &Project, launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    let cfg = procsnap_session::SessionConfig::default().grace(grace);
+    match crate::hosting::own_or_join(project, launch.stack.as_deref(), cfg, "up") {
+        Ok(crate::hosting::Live::Owner(host)) => {
+            let code = foreground(host.session.clone(), launch, color);
+            drop(host);
+            code
+        }
+        Ok(crate::hosting::Live::Joined(client)) => {
+            crate::remote::follow::run(client, &launch.names(), color)
+        }
+        Err(e) => {
+            eprintln!("procsnap: cannot start the session: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `launch` on `session` in the foreground until everything in it ends.
+fn foreground(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -257,31 +289,16 @@ pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = rt.block_on(run_async(launch, color, grace));
+    let code = rt.block_on(run_async(session, launch, color));
     rt.shutdown_timeout(Duration::from_millis(100));
     code
 }
 
-async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
-    let mut signals = match Signals::new() {
+async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
+    let mut signals = match crate::signals::channel(&[SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("procsnap: cannot handle signals: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let stack = launch
-        .stack
-        .as_deref()
-        .cloned()
-        .unwrap_or_else(procsnap_session::Stack::empty);
-    let cfg = procsnap_session::SessionConfig::default()
-        .grace(grace)
-        .watchdog(true);
-    let session = match Session::open(stack, cfg) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("procsnap: cannot start the session: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -292,11 +309,10 @@ async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
         }
     }
     let mut fg = Foreground::new(session.clone(), &launch.names(), color);
-    // Registered before the first start: no line is missed.
-    let events = session.observe(
-        Filter::Owner(procsnap_session::Owner::Job(fg.job)),
-        Pace::Lossless(HIGH_WATER),
-    );
+    // Registered before the first start: no line is missed. Everything the session runs is
+    // shown — what this job started, and what others (an agent, `procsnap start`) start in
+    // the session this process owns.
+    let events = session.observe(Filter::All, Pace::Lossless(HIGH_WATER));
     let wake = Arc::new(tokio::sync::Notify::new());
     let waker = wake.clone();
     events.set_waker(move || waker.notify_one());
@@ -327,11 +343,13 @@ async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
         let more = fg.out.has_room() && !drained;
         tokio::select! {
             biased;
-            _ = signals.int.recv() => fg.on_interrupt(Interrupt::Int),
-            _ = signals.term.recv() => fg.on_interrupt(Interrupt::Term),
-            _ = signals.hup.recv() => fg.on_interrupt(Interrupt::Hup),
-            _ = signals.tstp.recv() => fg.suspend().await,
-            _ = signals.cont.recv() => fg.resume().await,
+            Some(sig) = signals.recv() => match sig {
+                SIGINT => fg.on_interrupt(Interrupt::Int),
+                SIGTERM => fg.on_interrupt(Interrupt::Term),
+                SIGHUP => fg.on_interrupt(Interrupt::Hup),
+                SIGTSTP => fg.suspend().await,
+                _ => fg.resume().await,
+            },
             _ = fg.out.send_pending() => {}
             _ = std::future::ready(()), if more => {}
             _ = wake.notified(), if !more => {}

@@ -159,6 +159,14 @@ fn row_line(
         if let Some(u) = &m.uptime {
             cells[2] = u.clone();
         }
+        if m.restarts > 0 {
+            // The board counts the policy's restarts and people's; a process started by the
+            // session carries the same count, one started before it knew of a restart less.
+            let carried = row
+                .and_then(|r| r.proc.as_ref())
+                .map_or(0, |p| p.state.restarts);
+            cells[3] = format!("↻{}", m.restarts.max(carried));
+        }
     }
     let word = match (row, status) {
         (None, Some(_)) => format!("{} running", snap.running().len()),

@@ -16,6 +16,8 @@ pub struct Mark {
     /// Icon, word, and the status whose colour the word takes: when its phase says more than
     /// its process's status.
     pub look: Option<(&'static str, &'static str, Status)>,
+    /// Restarts made by its restart policy (the restart column adds them to its process's).
+    pub restarts: u32,
     /// Why it waits, is not ready, ended or gave up (the board's words).
     pub reason: Option<String>,
     /// Shown in the uptime column in its place (`in 4s` during a backoff).
@@ -25,7 +27,7 @@ pub struct Mark {
 }
 
 /// The marks of the configured processes whose state says more than their process's status
-/// (a phase, a reason).
+/// (a phase, policy restarts, a reason).
 pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
     board
         .units
@@ -40,9 +42,10 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
                 (Phase::Running, Health::Unknown) => ("◌", "starting", Status::Pending),
                 (Phase::Done(Outcome::Blocked), _) => ("✗", "blocked", Status::Failed),
                 (Phase::Done(Outcome::GaveUp), _) => ("✗", "gave up", Status::Failed),
-                _ if u.reason.is_some() => {
+                _ if u.restarts > 0 || u.reason.is_some() => {
                     let mark = Mark {
                         look: None,
+                        restarts: u.restarts,
                         reason: u.reason.clone(),
                         uptime: None,
                         changes_in: None,
@@ -70,6 +73,7 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
             };
             let mark = Mark {
                 look: Some(look),
+                restarts: u.restarts,
                 reason: u.reason.clone(),
                 uptime,
                 changes_in,
@@ -134,7 +138,7 @@ mod tests {
                 },
                 unit("e2e", Phase::Done(Outcome::Blocked), Health::Unknown),
                 UnitView {
-                    reason: Some("failed (exit code 1)".to_owned()),
+                    restarts: 2,
                     ..unit("plain", Phase::Running, Health::NoCheck)
                 },
             ],
@@ -208,7 +212,11 @@ mod tests {
         assert!(row("web").contains("… waiting"), "{}", row("web"));
         assert!(row("e2e").contains("✗ blocked"), "{}", row("e2e"));
         assert!(row("plain").contains("● running"), "{}", row("plain"));
-
+        assert!(
+            row("plain").contains("↻2"),
+            "policy restarts are counted: {}",
+            row("plain")
+        );
         assert!(
             tick.is_some_and(|t| t <= Duration::from_millis(200)),
             "the countdown redraws: {tick:?}"

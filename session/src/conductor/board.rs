@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use procsnap::ProcId;
+use procsnap::orchestrate::{Health, Orchestrator, Outcome, Phase, Report, Restart, UnitId};
 
 use crate::def::{Origin, Stack};
 use crate::job::Owner;
-use procsnap::orchestrate::{Health, Orchestrator, Outcome, Phase, Report, Restart, UnitId};
 
 /// One configured process as the front ends show it.
 #[derive(Clone, Debug)]

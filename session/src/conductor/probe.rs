@@ -64,7 +64,11 @@ impl Probes {
             Check::Http { host, port, path } => {
                 let on_thread = tx.clone();
                 let run = move || {
-                    let outcome = run_http(&host, port, &path, timeout);
+                    let outcome = match http_get(&host, port, &path, timeout) {
+                        Ok(code) if (200..400).contains(&code) => Ok(()),
+                        Ok(code) => Err(format!("HTTP {code}")),
+                        Err(e) => Err(e),
+                    };
                     let _ = on_thread.send(Msg::ProbeDone {
                         unit,
                         process,
@@ -151,7 +155,7 @@ impl Probes {
                     (Status::Success, _) => Ok(()),
                     (_, Some(Exit::Code(c))) => Err(format!("exit code {c}")),
                     (_, Some(Exit::Signal(s))) => Err(format!("killed by signal {s}")),
-                    _ => Err("exit status unknown".to_owned()),
+                    _ => Err("failed".to_owned()),
                 };
                 ended.push((a, outcome));
             }
@@ -223,15 +227,6 @@ impl Probes {
             told |= self.finish(a, Err(why), orch, current);
         }
         told
-    }
-}
-
-/// An HTTP probe: `Ok` for a status from 200 to 399, else why not (`HTTP 503`,
-/// `connection refused`, `timed out after 1s`).
-pub fn run_http(host: &str, port: u16, path: &str, timeout: Duration) -> Result<(), String> {
-    match http_get(host, port, path, timeout)? {
-        code if (200..400).contains(&code) => Ok(()),
-        code => Err(format!("HTTP {code}")),
     }
 }
 
@@ -349,10 +344,7 @@ mod tests {
         let redirect = serve("HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n");
         assert_eq!(http_get("localhost", redirect, "/", t), Ok(302));
         let bad = serve("HTTP/1.1 503 Service Unavailable\r\n\r\n");
-        assert_eq!(
-            run_http("127.0.0.1", bad, "/health", t),
-            Err("HTTP 503".to_owned())
-        );
+        assert_eq!(http_get("127.0.0.1", bad, "/health", t), Ok(503));
         let junk = serve("hello\r\n");
         assert!(http_get("127.0.0.1", junk, "/", t).is_err());
     }
