@@ -73,6 +73,7 @@ fn pending(u: &UnitView) -> String {
     let phase = match u.phase {
         Phase::Backoff { .. } => "in a restart backoff",
         Phase::Running => "running, not ready",
+        Phase::Stopping => "its previous process is still stopping",
         p => p.as_str(),
     };
     match (&u.reason, u.phase) {

@@ -132,7 +132,10 @@ mod tests {
                     },
                     Health::Unknown,
                 ),
-                unit("web", Phase::Waiting, Health::Unknown),
+                UnitView {
+                    reason: Some("waiting for api (process_healthy)".to_owned()),
+                    ..unit("web", Phase::Waiting, Health::Unknown)
+                },
                 unit("e2e", Phase::Done(Outcome::Blocked), Health::Unknown),
                 UnitView {
                     restarts: 2,
@@ -217,6 +220,17 @@ mod tests {
         assert!(
             tick.is_some_and(|t| t <= Duration::from_millis(200)),
             "the countdown redraws: {tick:?}"
+        );
+        // The selected process's reason is in the log pane's title, in the board's words.
+        app.selected = crate::tui::app::Sel::Name("web".to_owned());
+        term.draw(|f| tick = draw(f, &mut app, &scene)).unwrap();
+        let screen: String = (0..20)
+            .flat_map(|y| (0..120).map(move |x| (x, y)))
+            .map(|(x, y)| term.backend().buffer()[(x, y)].symbol().to_owned())
+            .collect();
+        assert!(
+            screen.contains("· waiting for api (process_healthy)"),
+            "{screen}"
         );
     }
 }
