@@ -40,7 +40,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWrite
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::answers::clip;
+use crate::safe::clip;
 
 /// The longest line accepted (rmcp's own default).
 pub const MAX_LINE: usize = 16 * 1024 * 1024;

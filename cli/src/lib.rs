@@ -14,6 +14,8 @@
 //! - [`wire`]: the JSON shapes of the tools (brummer's names and fields).
 //! - [`framing`]: stdin filter that answers unparseable JSON-RPC lines with -32700.
 //! - [`style`], [`timefmt`]: prefixes, colours, status lines; RFC 3339 and human durations.
+//! - [`safe`]: untrusted text (names, commands, output) made safe for a terminal; one rule
+//!   for every face.
 #![forbid(unsafe_code)]
 
 pub mod answers;
@@ -23,6 +25,7 @@ pub mod framing;
 pub mod mcp;
 pub mod project;
 pub mod run;
+pub mod safe;
 pub mod style;
 pub mod timefmt;
 pub mod tui;

@@ -322,7 +322,7 @@ fn build_proc(
             p.pos,
             format!(
                 "process name {:?}: use letters, digits, _ - . or :",
-                crate::answers::clip(&p.name)
+                crate::safe::clip(&p.name)
             ),
         ));
     }
@@ -409,7 +409,7 @@ fn script_spec(project: &Project, script: &str) -> Result<(CommandSpec, String),
     let Some(s) = project.script(script) else {
         return Err(format!(
             "script {:?} is not declared; available scripts: {}",
-            crate::answers::clip(script),
+            crate::safe::clip(script),
             project.names()
         ));
     };

@@ -8,8 +8,8 @@ use procsnap::orchestrate::{Outcome, Phase};
 use procsnap::{ProcId, Process, Supervisor};
 
 use super::blocking;
-use crate::answers::clip;
 use crate::conductor::{Conductor, UnitView};
+use crate::safe::clip;
 use crate::timefmt::{human, rfc3339};
 use crate::wire::{RunParams, ScriptsRun};
 

@@ -18,11 +18,12 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
-use crate::answers::{self, clip};
+use crate::answers;
 use crate::compose::Stack;
 use crate::conductor::Conductor;
 use crate::framing;
 use crate::project::Project;
+use crate::safe::clip;
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
     ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,

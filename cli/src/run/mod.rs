@@ -95,7 +95,7 @@ pub fn resolve_up(stack: Option<Arc<Stack>>, names: &[String]) -> Result<Launch,
             let known: Vec<&str> = stack.procs.iter().map(|p| p.name.as_str()).collect();
             return Err(format!(
                 "{:?} is not configured in {}; configured: {}",
-                crate::answers::clip(n),
+                crate::safe::clip(n),
                 stack.path.display(),
                 known.join(", ")
             ));
