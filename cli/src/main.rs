@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use procsnap_cli::compose::{self, Stack};
 use procsnap_cli::project::{Project, Source};
+use procsnap_cli::safe::escape;
 use procsnap_cli::style::ColorChoice;
 use procsnap_cli::{mcp, run, tui};
 
@@ -147,24 +148,18 @@ fn main() -> ExitCode {
     };
     let project = match Project::discover(&cli.dir) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("procsnap: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage(&e.to_string()),
     };
     for w in &project.warnings {
-        eprintln!("procsnap: warning: {w}");
+        say(&format!("warning: {w}"));
     }
     // Every configuration error is reported here, before anything starts.
     let stack = match compose::load(&project, cli.config.as_deref()) {
         Ok(s) => s.map(Arc::new),
-        Err(e) => {
-            eprintln!("procsnap: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage(&e.to_string()),
     };
     for w in stack.iter().flat_map(|s| &s.warnings) {
-        eprintln!("procsnap: {w}");
+        say(&w.to_string());
     }
     match command {
         Command::List => list(&project, stack.as_deref()),
@@ -219,8 +214,13 @@ fn on_terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
+/// `procsnap: MSG` on stderr; names in `msg` come from the project, so it is escaped.
+fn say(msg: &str) {
+    eprintln!("procsnap: {}", escape(msg));
+}
+
 fn usage(msg: &str) -> ExitCode {
-    eprintln!("procsnap: {msg}");
+    say(msg);
     ExitCode::from(2)
 }
 
@@ -251,15 +251,27 @@ fn list(project: &Project, stack: Option<&Stack>) -> ExitCode {
             (s.name.as_str(), s.command.as_str(), origin.to_owned())
         })
         .collect();
+    // Names, commands and file names come from the project: shown escaped.
+    let all: Vec<(String, String, String)> = configured
+        .iter()
+        .chain(&scripts)
+        .map(|(n, c, o)| {
+            (
+                escape(n).into_owned(),
+                escape(c).into_owned(),
+                escape(o).into_owned(),
+            )
+        })
+        .collect();
     if configured.is_empty() && scripts.is_empty() {
+        let dir = project.dir.display().to_string();
         let _ = writeln!(
             out,
             "no scripts in {} (no package.json scripts, no Procfile)",
-            project.dir.display()
+            escape(&dir)
         );
         return ExitCode::SUCCESS;
     }
-    let all: Vec<_> = configured.iter().chain(&scripts).collect();
     let width = all
         .iter()
         .map(|(n, _, _)| n.chars().count())

@@ -277,3 +277,29 @@ fn any_size_draws_without_panicking() {
         }
     }
 }
+
+/// Script names from a hostile package.json are shown escaped wherever a name is drawn: the
+/// list, the pane's title, the "all" pane's prefixes, a notice.
+#[test]
+fn hostile_names_are_shown_escaped() {
+    let names = ["a\nb", "x\u{1b}]0;PWN\u{7}y", "c\u{1b}[2Jd"];
+    let mut f = Fixture::new(&names);
+    for (i, n) in names.iter().enumerate() {
+        let p = f.start(n, 100 + i as u32, 0, 0);
+        f.say(&p, &["harmless"]);
+    }
+    f.app.notice = Some(format!("{} is stopping", names[2]));
+    let text = f.draw(100, 24).backend().to_string();
+    for shown in [r"a\nb", r"x\u{1b}]0;PWN\u{7}y", r"c\u{1b}[2Jd"] {
+        assert!(text.contains(&format!("{shown} ")), "{shown} in:\n{text}");
+        let prefixed = text.lines().any(|l| {
+            l.split_once(shown)
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with("| harmless"))
+        });
+        assert!(prefixed, "{shown} | harmless in:\n{text}");
+    }
+    assert!(text.contains(r"c\u{1b}[2Jd is stopping"), "{text}");
+    f.app.selected = sel(names[1]);
+    let text = f.draw(100, 24).backend().to_string();
+    assert!(text.contains(r" x\u{1b}]0;PWN\u{7}y · "), "{text}");
+}

@@ -76,6 +76,7 @@ impl Session {
                 }
                 Err(e) => {
                     self.failed_to_start = true;
+                    let e = crate::safe::escape(&e.to_string()).into_owned();
                     out_writeln!(self.out, "{prefix}failed to start: {e}");
                 }
             }

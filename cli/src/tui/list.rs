@@ -13,6 +13,7 @@ use super::clock::{Clock, shown_uptime, uptime};
 use super::rows::{Row, Snapshot};
 use super::text::put_lines;
 use super::theme::{Theme, status_mark};
+use crate::safe::escape;
 use crate::style::signal_name;
 
 /// Optional columns in screen order: `(header, width, left-aligned)`.
@@ -40,7 +41,7 @@ const MAX_NAME: usize = 24;
 pub fn name_width(snap: &Snapshot) -> usize {
     snap.rows
         .iter()
-        .map(|r| r.name.width())
+        .map(|r| escape(&r.name).width())
         .max()
         .unwrap_or(0)
         .clamp(4, MAX_NAME)
@@ -170,7 +171,7 @@ fn row_line(
     };
     let mut spans = vec![
         Span::styled(if marked { "•" } else { " " }, theme.bold()),
-        Span::raw(fit(label, name)),
+        Span::raw(fit(&escape(label), name)),
         Span::raw(" "),
         // The "all" row has no other cells: its summary may run past the word column.
         Span::styled(

@@ -164,6 +164,8 @@ pub fn run(
         || project.dir.display().to_string(),
         |n| n.to_string_lossy().into(),
     );
+    // The directory's name comes from whoever named it (a cloned repository).
+    let title = crate::safe::escape(&title).into_owned();
     let mut ui = Ui {
         app: App::default(),
         catalog,

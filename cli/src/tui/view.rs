@@ -16,6 +16,7 @@ use super::logview::Sources;
 use super::rows::{Catalog, Snapshot};
 use super::theme::Theme;
 use super::{list, pane};
+use crate::safe::escape;
 
 /// From this many columns on, the list sits left of the log pane; below, above it.
 pub const WIDE: u16 = 120;
@@ -141,7 +142,7 @@ fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
     match &app.mode {
         Mode::Search(text) => Line::from(vec![
             Span::styled("/", theme.prompt()),
-            Span::raw(text.clone()),
+            Span::raw(escape(text).into_owned()),
             Span::styled("█", theme.dim()),
             Span::styled("   Enter searches · Esc cancels", theme.dim()),
         ]),
@@ -157,7 +158,7 @@ fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
             Line::styled("killing every process group…", theme.prompt())
         }
         Mode::Normal => match &app.notice {
-            Some(n) => Line::styled(n.clone(), theme.bold()),
+            Some(n) => Line::styled(escape(n).into_owned(), theme.bold()),
             None => Line::styled(if wide { HINTS } else { SHORT_HINTS }, theme.dim()),
         },
     }
