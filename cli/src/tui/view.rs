@@ -147,7 +147,7 @@ fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
             Span::styled("   Enter searches · Esc cancels", theme.dim()),
         ]),
         Mode::Confirm { live } => Line::styled(
-            format!("stop {live} processes and quit? (q/y to confirm)"),
+            format!("stop {} and quit? (q/y to confirm)", processes(*live)),
             theme.prompt(),
         ),
         Mode::Quitting { killing: false } => Line::styled(
@@ -161,6 +161,14 @@ fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
             Some(n) => Line::styled(escape(n).into_owned(), theme.bold()),
             None => Line::styled(if wide { HINTS } else { SHORT_HINTS }, theme.dim()),
         },
+    }
+}
+
+/// `1 process`, `2 processes`.
+pub fn processes(n: usize) -> String {
+    match n {
+        1 => "1 process".to_owned(),
+        n => format!("{n} processes"),
     }
 }
 

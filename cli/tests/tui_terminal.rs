@@ -1,0 +1,112 @@
+//! `procsnap tui` as users of terminal programs expect it to behave, end to end in a
+//! pseudo-terminal: Ctrl-Z and `fg`, small terminals, hostile script names, and the words it
+//! says.
+#![forbid(unsafe_code)]
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "tui_pty/harness.rs"]
+mod harness;
+
+use common::{TempProject, eventually, group_members, kill};
+use harness::{LIMIT, Tui};
+
+/// The state letter of `pid` in /proc (`S`, `R`, `T` for stopped, …).
+fn state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+fn ticking() -> TempProject {
+    TempProject::procfile(&[(
+        "web",
+        "echo hello-web; i=0; while true; do i=$((i+1)); echo \"tick $i\"; sleep 0.2; done",
+    )])
+}
+
+/// The terminal as the shell wants it: main screen, cursor shown, no mouse, cooked mode.
+fn handed_back(t: &Tui) -> bool {
+    let screen = t.with_screen(|s| {
+        (
+            s.alternate_screen(),
+            s.hide_cursor(),
+            s.mouse_protocol_mode(),
+        )
+    });
+    let stty = t.stty();
+    screen == (false, false, vt100::MouseProtocolMode::None)
+        && !stty.contains("-icanon")
+        && !stty.contains("-echo ")
+}
+
+/// The UI's terminal: alternate screen, raw mode.
+fn taken(t: &Tui) -> bool {
+    t.with_screen(|s| s.alternate_screen()) && t.stty().contains("-icanon")
+}
+
+/// Suspends the UI (by `how`), checks the terminal was handed back and the scripts run on,
+/// continues it as `fg` does, and checks it took the terminal again, redrew all of it, and
+/// reads keys at once.
+fn suspend_and_continue(how: &str) {
+    let p = ticking();
+    let mut t = Tui::start(p.path(), &["--grace", "2", "web"], (100, 30), &[]);
+    let web = t.pid_of("web");
+    t.wait_for("tick 2");
+    assert!(taken(&t));
+    match how {
+        "key" => t.send("\x1a"),
+        _ => kill("TSTP", i64::from(t.pid)),
+    }
+    assert!(
+        eventually(LIMIT, || state(t.pid) == Some('T')),
+        "{how}: the UI did not stop; screen:\n{}",
+        t.screen()
+    );
+    assert!(
+        eventually(LIMIT, || handed_back(&t)),
+        "{how}: the terminal was not handed back: {}",
+        t.stty()
+    );
+    assert!(
+        !t.screen().contains("sort:"),
+        "the UI left on screen:\n{}",
+        t.screen()
+    );
+    // The scripts are not the UI: they keep running.
+    assert!(group_members(web).iter().all(|&m| state(m) != Some('T')));
+
+    kill("CONT", i64::from(t.pid)); // what `fg` sends
+    assert!(
+        eventually(LIMIT, || taken(&t)),
+        "{how}: not raw again: {}",
+        t.stty()
+    );
+    // Everything redrawn: the alternate screen was blank when taken again.
+    t.wait_until("a full redraw", LIMIT, |s| {
+        s.contains("sort: declared") && s.contains("name") && s.contains("follow")
+    });
+    t.wait_row("web", "running");
+    t.send("?");
+    t.wait_for("any key closes");
+    t.send("?");
+    t.wait_until("help closed", LIMIT, |s| !s.contains("any key closes"));
+    t.send("q");
+    t.wait_for("stop 1 process and quit?");
+    t.send("y");
+    assert_eq!(t.wait_exit(LIMIT).map(|s| s.exit_code()), Some(0));
+}
+
+#[test]
+fn ctrl_z_hands_the_terminal_back_and_fg_takes_it_again_redrawn() {
+    suspend_and_continue("key");
+}
+
+#[test]
+fn sigtstp_hands_the_terminal_back_and_sigcont_takes_it_again_redrawn() {
+    suspend_and_continue("signal");
+}
