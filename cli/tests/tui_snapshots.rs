@@ -303,3 +303,39 @@ fn hostile_names_are_shown_escaped() {
     let text = f.draw(100, 24).backend().to_string();
     assert!(text.contains(r" x\u{1b}]0;PWN\u{7}y · "), "{text}");
 }
+
+/// The screen row holding `text` and the style of its first cell.
+fn find_row(term: &Terminal<TestBackend>, text: &str) -> Option<(u16, ratatui::style::Modifier)> {
+    let buf = term.backend().buffer();
+    let area = buf.area;
+    (0..area.height).find_map(|y| {
+        let line: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+        let x = line.find(text)?;
+        let col = line[..x].chars().count() as u16;
+        Some((y, buf[(col, y)].modifier))
+    })
+}
+
+/// Small terminals keep the selection in sight: at 40×10 the list showed its borders and
+/// header but no row, at 20×5 only the header. The last row is selected (the hardest to keep).
+#[test]
+fn small_terminals_show_the_selected_row() {
+    for (w, h) in [(40, 10), (20, 5), (80, 24)] {
+        let mut f = Fixture::busy();
+        f.app.selected = sel("lint");
+        let term = f.draw(w, h);
+        insta::assert_snapshot!(format!("small_terminal_{w}x{h}"), term.backend());
+        let (_, style) = find_row(&term, "lint")
+            .unwrap_or_else(|| panic!("no lint row at {w}x{h}:\n{}", term.backend()));
+        assert!(
+            style.contains(ratatui::style::Modifier::REVERSED),
+            "the lint row is not shown selected at {w}x{h}:\n{}",
+            term.backend()
+        );
+    }
+    // Only one line for the list: the selected row, not the header.
+    let mut f = Fixture::busy();
+    f.app.selected = sel("worker");
+    let term = f.draw(30, 4);
+    assert!(find_row(&term, "worker").is_some(), "{}", term.backend());
+}

@@ -110,3 +110,26 @@ fn ctrl_z_hands_the_terminal_back_and_fg_takes_it_again_redrawn() {
 fn sigtstp_hands_the_terminal_back_and_sigcont_takes_it_again_redrawn() {
     suspend_and_continue("signal");
 }
+
+/// At 40×10 the list showed its borders and header but no process row, at 20×5 only the
+/// header: the selection could not be seen. Now the selected row is on screen at both, and
+/// follows the selection.
+#[test]
+fn small_terminals_show_the_selected_row() {
+    let p = TempProject::procfile(&[
+        ("alpha", "sleep 300"),
+        ("bravo", "sleep 300"),
+        ("charlie", "sleep 300"),
+        ("delta", "sleep 300"),
+    ]);
+    for size in [(40, 10), (20, 5)] {
+        let mut t = Tui::start(p.path(), &[], size, &[]);
+        t.wait_row("all", "");
+        t.send("G"); // the last row
+        t.wait_row("delta", "idle");
+        t.send("k");
+        t.wait_row("charlie", "idle");
+        t.send("q");
+        assert!(t.wait_exit(LIMIT).is_some(), "{size:?}");
+    }
+}

@@ -21,6 +21,9 @@ use crate::safe::escape;
 /// From this many columns on, the list sits left of the log pane; below, above it.
 pub const WIDE: u16 = 120;
 
+/// The shortest list pane on top: its borders, the header and one row.
+const MIN_LIST: u16 = 4;
+
 /// Where the parts of the screen go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Areas {
@@ -52,9 +55,10 @@ pub fn areas(area: Rect, app: &App, rows: usize, list_width: usize) -> Areas {
             Layout::horizontal([Constraint::Length(w), Constraint::Min(0)]).areas(rest);
         (list, log)
     } else {
-        // Header, borders and rows; at most a third of the height.
+        // Header, borders and rows; at most a third of the height, but always room for one
+        // row (the selected one) under the header when the terminal has it.
         let want = rows as u16 + 3;
-        let h = want.min(rest.height / 3).max(3.min(rest.height));
+        let h = want.min((rest.height / 3).max(MIN_LIST.min(rest.height)));
         let [list, log] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(rest);
         (list, log)
     };
