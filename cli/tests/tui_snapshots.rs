@@ -93,6 +93,19 @@ impl Fixture {
         term
     }
 
+    /// Applies a key's action as the event loop does.
+    fn act(&mut self, action: procsnap_cli::tui::keys::Action) {
+        let snap = snapshot(&self.reg, &self.cat, self.app.sort);
+        let procs = procsnap_cli::tui::view::pane_procs(&self.app, &snap);
+        let src = procsnap_cli::tui::logview::Sources::of(&procs, |_| 0);
+        let ctx = procsnap_cli::tui::app::Ctx {
+            snap: &snap,
+            catalog: &self.cat,
+            src: &src,
+        };
+        self.app.apply(action, &ctx);
+    }
+
     /// A project with a process in each state.
     fn busy() -> Fixture {
         let f = Fixture::new(&["web", "api", "worker", "build", "lint"]);
@@ -220,6 +233,7 @@ fn paused_zoomed_wrapped_pane() {
                 total: 5,
             },
             floor: 0,
+            cleared: false,
         },
     );
     insta::assert_snapshot!(f.draw(80, 24).backend());
@@ -338,4 +352,76 @@ fn small_terminals_show_the_selected_row() {
     f.app.selected = sel("worker");
     let term = f.draw(30, 4);
     assert!(find_row(&term, "worker").is_some(), "{}", term.backend());
+}
+
+/// After `c` the pane said "no output yet", as if nothing had ever been written.
+#[test]
+fn a_cleared_pane_says_it_was_cleared() {
+    use procsnap_cli::tui::keys::Action;
+    let mut f = Fixture::busy();
+    f.app.selected = sel("build");
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("compiled 12 files")
+    );
+    f.act(Action::Clear);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("compiled 12 files"), "{text}");
+    assert!(text.contains("cleared (c)"), "{text}");
+    assert!(!text.contains("no output yet"), "{text}");
+}
+
+/// `r` on a stopping process says "web is stopping"; that message stayed on the bottom line
+/// after the stop had ended. A notice about a process goes when its state changes.
+#[test]
+fn no_notice_outlives_its_cause() {
+    use procsnap_cli::tui::keys::Action;
+    let mut f = Fixture::new(&["web", "api"]);
+    let web = f.start("web", 4242, 0, 0);
+    f.reg.apply(web.id(), Event::StopRequested).unwrap();
+    f.app.selected = sel("web");
+    f.act(Action::Start);
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("web is stopping")
+    );
+    // Still stopping: still said.
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("web is stopping")
+    );
+    f.end(&web, Exit::Signal(15), 3, false);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("is stopping"), "stale:\n{text}");
+    // "api is not running" goes once api runs.
+    f.app.selected = sel("api");
+    f.act(Action::Stop);
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("api is not running")
+    );
+    f.start("api", 4243, 5, 0);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("api is not running"), "stale:\n{text}");
+    // "nothing is running" goes once something runs.
+    let api = f.reg.list(&procsnap::pin())[1].clone();
+    f.end(&api, Exit::Code(0), 6, false);
+    f.act(Action::RestartAll);
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("nothing is running")
+    );
+    f.start("web", 4244, 7, 1);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("nothing is running"), "stale:\n{text}");
 }

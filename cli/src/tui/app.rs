@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use procsnap::{CommandSpec, ProcId};
+use procsnap::{CommandSpec, ProcId, Status};
 use ratatui::layout::{Position, Rect};
 use regex::Regex;
 
@@ -47,6 +47,44 @@ pub struct View {
     pub pos: Pos,
     /// Lines numbered up to this are hidden (`c`).
     pub floor: u64,
+    /// `c` was pressed: an empty pane says so.
+    pub cleared: bool,
+}
+
+/// What a notice on the bottom line is about: it goes as soon as that is no longer so, so
+/// that "web is stopping" does not outlive the stop.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The row called `name` shows this process in this status (`None`: never started).
+    Row {
+        name: String,
+        state: Option<(ProcId, Status)>,
+    },
+    /// Nothing is running.
+    NothingRunning,
+}
+
+impl Cause {
+    /// The cause of a notice about `row` as it is now.
+    pub fn row(row: &Row) -> Cause {
+        Cause::Row {
+            name: row.name.clone(),
+            state: Cause::state(Some(row)),
+        }
+    }
+
+    fn state(row: Option<&Row>) -> Option<(ProcId, Status)> {
+        let p = row?.proc.as_ref()?;
+        Some((p.process.id(), p.state.status))
+    }
+
+    /// True while what the notice says is still so in `snap`.
+    pub fn holds(&self, snap: &Snapshot) -> bool {
+        match self {
+            Cause::Row { name, state } => Cause::state(snap.row(name)) == *state,
+            Cause::NothingRunning => snap.running().is_empty(),
+        }
+    }
 }
 
 /// The active search.
@@ -112,8 +150,10 @@ pub struct App {
     pub hints: bool,
     pub views: HashMap<Sel, View>,
     pub search: Option<Search>,
-    /// A one-line message until the next key.
+    /// A one-line message until the next key (or until its [`Cause`] is gone).
     pub notice: Option<String>,
+    /// What `notice` is about, if it is about something that can change by itself.
+    pub notice_cause: Option<Cause>,
     /// Output lines counted per process when its pane was last on screen.
     pub seen: HashMap<ProcId, u64>,
     pub geometry: Geometry,
@@ -134,6 +174,7 @@ impl Default for App {
             views: HashMap::new(),
             search: None,
             notice: None,
+            notice_cause: None,
             seen: HashMap::new(),
             geometry: Geometry::default(),
         }
@@ -155,6 +196,26 @@ impl App {
             Mode::Search(_) => Keymap::Search,
             Mode::Confirm { .. } => Keymap::Confirm,
             Mode::Normal | Mode::Quitting { .. } => Keymap::Normal,
+        }
+    }
+
+    /// Shows `text` on the bottom line until the next key.
+    pub fn say(&mut self, text: impl Into<String>) {
+        self.notice = Some(text.into());
+        self.notice_cause = None;
+    }
+
+    /// Shows `text` until the next key or until `cause` no longer holds.
+    pub fn say_about(&mut self, text: impl Into<String>, cause: Cause) {
+        self.notice = Some(text.into());
+        self.notice_cause = Some(cause);
+    }
+
+    /// Drops the notice whose cause no longer holds in `snap` (called before each frame).
+    pub fn expire_notice(&mut self, snap: &Snapshot) {
+        if self.notice_cause.as_ref().is_some_and(|c| !c.holds(snap)) {
+            self.notice = None;
+            self.notice_cause = None;
         }
     }
 
@@ -199,6 +260,7 @@ impl App {
     pub fn apply(&mut self, action: Action, ctx: &Ctx<'_>) -> Vec<Command> {
         if action != Action::Resize {
             self.notice = None;
+            self.notice_cause = None;
         }
         match self.mode.clone() {
             Mode::Search(text) => self.on_search_line(action, text, ctx),
@@ -261,7 +323,7 @@ impl App {
             Action::RestartAll => {
                 let ids = ctx.snap.running();
                 if ids.is_empty() {
-                    self.notice = Some("nothing is running".into());
+                    self.say_about("nothing is running", Cause::NothingRunning);
                     return Vec::new();
                 }
                 return vec![Command::RestartAll(ids)];
@@ -282,6 +344,7 @@ impl App {
                 *self.view_mut() = View {
                     pos: Pos::Follow,
                     floor: newest,
+                    cleared: true,
                 };
             }
             Action::FocusLog => self.focus = Focus::Log,

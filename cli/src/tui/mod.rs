@@ -296,7 +296,7 @@ impl Ui {
             },
             Msg::InputEnded => self.lost_terminal(1),
             Msg::Changed => self.ingest.changed(),
-            Msg::Notice(n) => self.app.notice = Some(n),
+            Msg::Notice(n) => self.app.say(n),
             Msg::Signal(signal_hook::consts::SIGINT) => self.act(keys::Action::Interrupt),
             Msg::Signal(signal_hook::consts::SIGHUP) => self.lost_terminal(129),
             Msg::Signal(signal_hook::consts::SIGTSTP) => self.suspend = true,

@@ -55,6 +55,9 @@ fn flags(app: &App, src: &Sources<'_>) -> String {
 
 /// What an empty pane says.
 fn empty_hint(app: &App, snap: &Snapshot) -> &'static str {
+    if app.view().cleared {
+        return "cleared (c): new output shows here";
+    }
     match app.row(snap) {
         None if snap.rows.is_empty() => {
             "no package.json scripts or Procfile here: procsnap tui NAME=COMMAND runs one"

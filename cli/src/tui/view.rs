@@ -101,6 +101,7 @@ pub struct Scene<'a> {
 /// until an uptime on screen changes (`None`: nothing on screen changes by itself).
 pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time::Duration> {
     let snap = scene.snap;
+    app.expire_notice(snap);
     let a = areas(f.area(), app, snap.rows.len() + 1, list::wanted_width(snap));
     let procs = pane_procs(app, snap);
     let src = Sources::of(&procs, |n| slot(scene.catalog, n));
