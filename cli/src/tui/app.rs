@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use procsnap::{CommandSpec, ProcId, Status};
+use procsnap::{CommandSpec, ProcId};
 use ratatui::layout::{Position, Rect};
 use regex::Regex;
 
@@ -49,42 +49,6 @@ pub struct View {
     pub floor: u64,
     /// `c` was pressed: an empty pane says so.
     pub cleared: bool,
-}
-
-/// What a notice on the bottom line is about: it goes as soon as that is no longer so, so
-/// that "web is stopping" does not outlive the stop.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cause {
-    /// The row called `name` shows this process in this status (`None`: never started).
-    Row {
-        name: String,
-        state: Option<(ProcId, Status)>,
-    },
-    /// Nothing is running.
-    NothingRunning,
-}
-
-impl Cause {
-    /// The cause of a notice about `row` as it is now.
-    pub fn row(row: &Row) -> Cause {
-        Cause::Row {
-            name: row.name.clone(),
-            state: Cause::state(Some(row)),
-        }
-    }
-
-    fn state(row: Option<&Row>) -> Option<(ProcId, Status)> {
-        let p = row?.proc.as_ref()?;
-        Some((p.process.id(), p.state.status))
-    }
-
-    /// True while what the notice says is still so in `snap`.
-    pub fn holds(&self, snap: &Snapshot) -> bool {
-        match self {
-            Cause::Row { name, state } => Cause::state(snap.row(name)) == *state,
-            Cause::NothingRunning => snap.running().is_empty(),
-        }
-    }
 }
 
 /// The active search.
@@ -196,26 +160,6 @@ impl App {
             Mode::Search(_) => Keymap::Search,
             Mode::Confirm { .. } => Keymap::Confirm,
             Mode::Normal | Mode::Quitting { .. } => Keymap::Normal,
-        }
-    }
-
-    /// Shows `text` on the bottom line until the next key.
-    pub fn say(&mut self, text: impl Into<String>) {
-        self.notice = Some(text.into());
-        self.notice_cause = None;
-    }
-
-    /// Shows `text` until the next key or until `cause` no longer holds.
-    pub fn say_about(&mut self, text: impl Into<String>, cause: Cause) {
-        self.notice = Some(text.into());
-        self.notice_cause = Some(cause);
-    }
-
-    /// Drops the notice whose cause no longer holds in `snap` (called before each frame).
-    pub fn expire_notice(&mut self, snap: &Snapshot) {
-        if self.notice_cause.as_ref().is_some_and(|c| !c.holds(snap)) {
-            self.notice = None;
-            self.notice_cause = None;
         }
     }
 
@@ -441,7 +385,10 @@ impl App {
     }
 }
 
+mod notice;
 mod procs;
 mod search;
+
+pub use notice::Cause;
 #[cfg(test)]
 mod tests;
