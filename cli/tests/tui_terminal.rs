@@ -133,3 +133,25 @@ fn small_terminals_show_the_selected_row() {
         assert!(t.wait_exit(LIMIT).is_some(), "{size:?}");
     }
 }
+
+/// `s` on a script whose shell ends on SIGTERM but whose background job ignores it: the job
+/// is SIGKILLed after the grace, and the row ends with SIGKILL, what ended the process (it
+/// said SIGTERM).
+#[test]
+fn a_row_ends_with_the_signal_that_ended_the_process() {
+    let p = TempProject::procfile(&[(
+        "half",
+        "(trap '' TERM; while true; do sleep 0.1; done) & echo started; wait",
+    )]);
+    let mut t = Tui::start(p.path(), &["--grace", "1", "half"], (100, 30), &[]);
+    let pid = t.pid_of("half");
+    t.wait_for("started");
+    t.send("j");
+    t.send("s");
+    let row = t.wait_row("half", "stopped");
+    assert!(row.contains("SIGKILL"), "{row}");
+    assert!(!row.contains("SIGTERM"), "{row}");
+    assert!(eventually(LIMIT, || group_members(pid).is_empty()));
+    t.send("q");
+    assert!(t.wait_exit(LIMIT).is_some());
+}
