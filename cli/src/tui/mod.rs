@@ -24,6 +24,7 @@
 pub mod app;
 pub mod clock;
 pub mod control;
+pub mod help;
 pub mod ingest;
 pub mod keys;
 pub mod list;

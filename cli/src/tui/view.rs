@@ -8,10 +8,11 @@ use procsnap::Process;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::app::{App, Mode, Sel};
 use super::clock::{Clock, uptime_changes_in};
+use super::help::{self, HINTS, SHORT_HINTS};
 use super::logview::Sources;
 use super::rows::{Catalog, Snapshot};
 use super::theme::Theme;
@@ -117,7 +118,7 @@ pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time
         f.render_widget(Paragraph::new(line), area);
     }
     if app.help {
-        help(f, scene.theme);
+        help::draw(f, scene.theme);
     }
     a.list.and_then(|_| next_tick(snap, &scene.clock))
 }
@@ -135,13 +136,6 @@ fn next_tick(snap: &Snapshot, clock: &Clock) -> Option<std::time::Duration> {
         .chain(countdowns)
         .min()
 }
-
-/// The key hints on a wide terminal.
-const HINTS: &str = "j/k select · ⏎ log · r start/restart · s stop · x kill · R restart all · / search · o sort · z zoom · ? help · q quit";
-
-/// The key hints below [`WIDE`] columns.
-const SHORT_HINTS: &str =
-    "j/k select · ⏎ log · r run · s stop · x kill · / search · ? help · q quit";
 
 fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
     match &app.mode {
@@ -175,52 +169,4 @@ pub fn processes(n: usize) -> String {
         1 => "1 process".to_owned(),
         n => format!("{n} processes"),
     }
-}
-
-/// The keys table (also in the README).
-pub const KEYS: &[(&str, &str)] = &[
-    ("j/k ↓/↑", "select (list) · scroll (log pane)"),
-    ("g/G", "first/last row · top/end of the log"),
-    ("Enter/Tab, Esc", "focus the log pane, back to the list"),
-    ("PgUp/PgDn", "scroll the log a page"),
-    ("r", "start the selected script (restart if running)"),
-    ("s", "stop: TERM, grace, then KILL of the group"),
-    ("x", "kill the group at once (SIGKILL)"),
-    ("R", "restart every running process"),
-    ("/ n N", "regex search; n older, N newer match"),
-    ("F/End", "follow the output again"),
-    ("w t", "wrap lines · timestamps"),
-    ("c", "clear the pane (the log is kept)"),
-    ("z", "zoom the log pane"),
-    ("o", "sort: declared, name, status, started"),
-    ("H", "hide/show the key hints"),
-    ("?", "this help"),
-    ("q", "quit, stopping every group (asks while any runs)"),
-    ("Q, Ctrl-C ×2", "quit without asking"),
-];
-
-fn help(f: &mut Frame, theme: Theme) {
-    let area = f.area();
-    let w = 72.min(area.width);
-    let h = (KEYS.len() as u16 + 2).min(area.height);
-    let r = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
-    let lines: Vec<Line<'static>> = KEYS
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<15}"), theme.bold()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" keys · any key closes ")),
-        r,
-    );
 }
