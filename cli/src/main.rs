@@ -62,8 +62,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
         /// Seconds a process group gets after SIGTERM before SIGKILL.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
     /// Start the configured processes in dependency order, with prefixed output, until they
     /// all end or Ctrl-C.
@@ -86,8 +86,8 @@ enum Command {
         color: ColorChoice,
         /// Seconds a process group gets after its shutdown signal before SIGKILL, unless its
         /// shutdown.timeout_seconds says otherwise.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
     /// Interactive terminal UI: every script, its status and its output; start, stop, search.
     ///
@@ -102,8 +102,8 @@ enum Command {
         #[arg(value_name = "TARGET")]
         targets: Vec<String>,
         /// Seconds a process group gets after SIGTERM before SIGKILL.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
     /// Serve the project's scripts as MCP tools over stdio (logs go to stderr).
     ///
@@ -115,21 +115,30 @@ enum Command {
     )]
     Mcp {
         /// Seconds a process group gets after SIGTERM before SIGKILL.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
 }
 
 /// The longest `--grace`: a day (the Supervisor itself caps any grace at a year).
 const MAX_GRACE_SECS: f64 = 24.0 * 60.0 * 60.0;
 
-fn grace(secs: f64) -> Result<Duration, String> {
-    if !(0.0..=MAX_GRACE_SECS).contains(&secs) {
+/// `--grace`: seconds from 0 to a day, fractions allowed. A negative number reaches this
+/// parser (`allow_negative_numbers`) so that it is refused for what it is.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "expected a number of seconds, e.g. 5 or 0.5".to_owned())?;
+    if secs < 0.0 {
+        return Err("the grace must be at least 0 seconds (0: SIGKILL at once)".into());
+    }
+    if !(secs <= MAX_GRACE_SECS) {
         return Err(format!(
-            "--grace {secs}: expected seconds from 0 to {MAX_GRACE_SECS} (a day)"
+            "the grace must be at most {MAX_GRACE_SECS} seconds (a day)"
         ));
     }
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("--grace {secs}: {e}"))
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -138,7 +147,7 @@ fn main() -> ExitCode {
         Some(c) => c,
         None if on_terminal() => Command::Tui {
             targets: Vec::new(),
-            grace: 5.0,
+            grace: Duration::from_secs(5),
         },
         None => {
             // As clap does for a missing subcommand: the help on stderr, exit code 2.
@@ -166,45 +175,26 @@ fn main() -> ExitCode {
         Command::Up {
             names,
             color,
-            grace: g,
-        } => {
-            let grace = match grace(g) {
-                Ok(g) => g,
-                Err(e) => return usage(&e),
-            };
-            match run::resolve_up(stack, &names) {
-                Ok(launch) => run::run(launch, color.enabled(), grace),
-                Err(e) => usage(&e),
-            }
-        }
+            grace,
+        } => match run::resolve_up(stack, &names) {
+            Ok(launch) => run::run(launch, color.enabled(), grace),
+            Err(e) => usage(&e),
+        },
         Command::Run {
             targets,
             color,
-            grace: g,
-        } => {
-            let grace = match grace(g) {
-                Ok(g) => g,
-                Err(e) => return usage(&e),
-            };
-            match run::resolve_targets(&project, stack.as_ref(), &targets) {
-                Ok(launch) => run::run(launch, color.enabled(), grace),
-                Err(e) => usage(&e),
-            }
-        }
-        Command::Tui { targets, grace: g } => {
-            let grace = match grace(g) {
-                Ok(g) => g,
-                Err(e) => return usage(&e),
-            };
+            grace,
+        } => match run::resolve_targets(&project, stack.as_ref(), &targets) {
+            Ok(launch) => run::run(launch, color.enabled(), grace),
+            Err(e) => usage(&e),
+        },
+        Command::Tui { targets, grace } => {
             match run::resolve_targets(&project, stack.as_ref(), &targets) {
                 Ok(launch) => tui::run(project, stack, launch, grace),
                 Err(e) => usage(&e),
             }
         }
-        Command::Mcp { grace: g } => match grace(g) {
-            Ok(g) => mcp::serve(project, stack, g),
-            Err(e) => usage(&e),
-        },
+        Command::Mcp { grace } => mcp::serve(project, stack, grace),
     }
 }
 
