@@ -20,6 +20,7 @@
 #[macro_use]
 mod out;
 mod session;
+mod tty;
 
 use session::Session;
 
@@ -187,6 +188,8 @@ struct Tracked {
     ended: Option<ProcessState>,
     /// On the idle tick: its state cell said finished, but its final event had not arrived.
     stale_seen: bool,
+    /// Looks in a row that found it waiting for terminal input (said at the second).
+    tty_looks: u8,
 }
 
 /// Hashes a [`ProcId`] (a unique number) with one multiplication: looked up once per line.
@@ -302,6 +305,7 @@ async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
         let settled = session.settled();
         let drained = session.take_events(&events);
         session.take_notices();
+        session.watch_terminal();
         let interrupted = session.interrupt != Interrupt::None;
         if settled && (drained || interrupted) && session.all_reported() {
             break;

@@ -5,12 +5,13 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use procsnap::{ProcId, ProcessState, Status, Subscription, Supervisor, SupervisorEvent};
 use signal_hook::consts::{SIGCONT, SIGSTOP, SIGTSTP};
 
 use super::out::Out;
+use super::tty;
 use super::{EVENT_BATCH, IdHasher, Interrupt, Target, Tracked};
 use crate::conductor::{Conductor, Notice, Tone};
 use crate::style::{Prefixer, write_line};
@@ -28,6 +29,8 @@ pub(super) struct Session {
     pub(super) interrupt: Interrupt,
     kills_sent: bool,
     failed_to_start: bool,
+    /// When the processes were last looked at for waiting on the terminal.
+    tty_looked: Option<Instant>,
 }
 
 impl Session {
@@ -54,6 +57,7 @@ impl Session {
             interrupt: Interrupt::None,
             kills_sent: false,
             failed_to_start: false,
+            tty_looked: None,
         }
     }
 
@@ -70,6 +74,7 @@ impl Session {
                         prefix,
                         ended: None,
                         stale_seen: false,
+                        tty_looks: 0,
                         direct: true,
                     };
                     self.tracked.insert(p.id(), tracked);
@@ -179,9 +184,40 @@ impl Session {
                 prefix: self.prefixer.prefix(p.name(), slot),
                 ended: None,
                 stale_seen: false,
+                tty_looks: 0,
                 direct: false,
             };
             self.tracked.insert(id, t);
+        }
+    }
+
+    /// Says, once per wait, of each unfinished process that it waits for terminal input (see
+    /// [`tty`]); looks at most once per [`tty::EVERY`].
+    pub(super) fn watch_terminal(&mut self) {
+        let now = Instant::now();
+        if self.tty_looked.is_some_and(|t| now < t + tty::EVERY) {
+            return;
+        }
+        self.tty_looked = Some(now);
+        let mut waiting = Vec::new();
+        for (id, t) in self.tracked.iter_mut().filter(|(_, t)| t.ended.is_none()) {
+            let pid = self
+                .sup
+                .registry()
+                .get(*id)
+                .and_then(|p| p.state().snapshot().pid);
+            if !pid.is_some_and(tty::waits_for_terminal) {
+                t.tty_looks = 0;
+                continue;
+            }
+            t.tty_looks = t.tty_looks.saturating_add(1);
+            if t.tty_looks == 2 {
+                waiting.push((t.name.clone(), t.slot));
+            }
+        }
+        for (name, slot) in waiting {
+            let line = self.prefixer.note(&name, slot, tty::WAITING, "33");
+            out_writeln!(self.out, "{line}");
         }
     }
 
