@@ -155,3 +155,35 @@ fn a_row_ends_with_the_signal_that_ended_the_process() {
     t.send("q");
     assert!(t.wait_exit(LIMIT).is_some());
 }
+
+/// A package.json with hostile script names, run in the real UI: every name is shown escaped
+/// (ratatui dropped the control characters, showing `ab` for `"a\nb"`).
+#[test]
+fn hostile_names_are_shown_escaped() {
+    use std::os::unix::fs::PermissionsExt;
+    let p = TempProject::new();
+    p.write(
+        "package.json",
+        r#"{"scripts": {"a\nb": "x", "x\u001b]0;PWN\u0007y": "x", "c\u001b[2Jd": "x"}}"#,
+    );
+    let bin = p.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let npm = bin.join("npm");
+    std::fs::write(&npm, "#!/bin/sh\necho harmless; exec sleep 300\n").unwrap();
+    std::fs::set_permissions(&npm, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let names = ["a\nb", "x\u{1b}]0;PWN\u{7}y", "c\u{1b}[2Jd"];
+    let mut args = vec!["--grace", "1"];
+    args.extend(names);
+    let mut t = Tui::start(p.path(), &args, (100, 30), &[("PATH", &path)]);
+    for shown in [r"a\nb", r"x\u{1b}]0;PWN\u{7}y", r"c\u{1b}[2Jd"] {
+        t.wait_row(shown, "running");
+        t.wait_until("its output", LIMIT, |s| {
+            s.lines()
+                .any(|l| l.contains(shown) && l.contains("| harmless"))
+        });
+    }
+    assert!(t.with_screen(|s| s.alternate_screen()));
+    t.send("Q");
+    assert!(t.wait_exit(LIMIT).is_some());
+}
