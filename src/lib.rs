@@ -111,7 +111,7 @@ pub use registry::{DEFAULT_LOG_BYTES, ProcId, Process, Processes, Registry, Rese
 pub use spec::CommandSpec;
 pub use state::{Event, Exit, ProcessState, Rejected, Status, Timestamp};
 #[cfg(target_os = "linux")]
-pub use supervisor::{Supervisor, SupervisorConfig, SupervisorEvent};
+pub use supervisor::{OutputHold, Supervisor, SupervisorConfig, SupervisorEvent};
 
 /// Unstable internals for procsnap's own benchmarks, fuzz targets, loom models and tests: the
 /// generic cell under [`StateCell`], the Mutex oracle, the system-call layer. Not part of the

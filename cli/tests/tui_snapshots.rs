@@ -373,8 +373,9 @@ fn a_cleared_pane_says_it_was_cleared() {
     assert!(!text.contains("no output yet"), "{text}");
 }
 
-/// `r` on a stopping process says "web is stopping"; that message stayed on the bottom line
-/// after the stop had ended. A notice about a process goes when its state changes.
+/// `s` on a stopping process says "web is already stopping (x kills)"; that message stayed on
+/// the bottom line after the stop had ended. A notice about a process goes when its state
+/// changes.
 #[test]
 fn no_notice_outlives_its_cause() {
     use procsnap_cli::tui::keys::Action;
@@ -382,23 +383,23 @@ fn no_notice_outlives_its_cause() {
     let web = f.start("web", 4242, 0, 0);
     f.reg.apply(web.id(), Event::StopRequested).unwrap();
     f.app.selected = sel("web");
-    f.act(Action::Start);
+    f.act(Action::Stop);
     assert!(
         f.draw(80, 24)
             .backend()
             .to_string()
-            .contains("web is stopping")
+            .contains("web is already stopping")
     );
     // Still stopping: still said.
     assert!(
         f.draw(80, 24)
             .backend()
             .to_string()
-            .contains("web is stopping")
+            .contains("web is already stopping")
     );
     f.end(&web, Exit::Signal(15), 3, false);
     let text = f.draw(80, 24).backend().to_string();
-    assert!(!text.contains("is stopping"), "stale:\n{text}");
+    assert!(!text.contains("already stopping"), "stale:\n{text}");
     // "api is not running" goes once api runs.
     f.app.selected = sel("api");
     f.act(Action::Stop);

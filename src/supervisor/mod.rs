@@ -14,7 +14,8 @@
 //!     children;
 //!   - each child's **stdout and stderr pipes**, read non-blocking as soon as data arrives into
 //!     a per-stream [`LineSplitter`](crate::LineSplitter) and the process's byte-bounded [`LogRing`](crate::LogRing): a flood never
-//!     stalls the child (the pipe is always drained) and never grows memory past the ring;
+//!     stalls the child (the pipe is drained unless a lossless subscriber is full or the process
+//!     is held, see below) and never grows memory past the ring;
 //!   - an **eventfd** that wakes it for commands (a new child, a stop, shutdown);
 //!   - the **watchdog's pidfd**, to respawn it if someone kills it.
 //!
@@ -43,7 +44,9 @@
 //!   after that lock is released. Each `State` event carries the state's `version`. A slow
 //!   drop-oldest subscriber loses its oldest events (counted) and never blocks us; a full
 //!   lossless subscriber pauses the reading of every output pipe (backpressure on the
-//!   processes, as in a shell pipeline) until it has room again.
+//!   processes, as in a shell pipeline) until it has room again; an [`OutputHold`] pauses the
+//!   pipes of one process only ([`Supervisor::hold_output`]), for a consumer that pushes back
+//!   per process.
 //! - **Orphan-proof**: see [`watchdog`]: the live groups are recorded in a memfd slot table
 //!   (one `pwrite` per spawn and per exit, no message); a `/bin/sh` watchdog holding a socket
 //!   from us reads it when that socket reaches end of file — when we die, however we die — and
@@ -92,6 +95,7 @@ use crate::state::ProcessState;
 use crate::sys;
 
 mod config;
+mod hold;
 mod launch;
 pub(crate) mod procfs;
 mod reaper;
@@ -99,6 +103,7 @@ pub mod tag;
 pub mod watchdog;
 
 pub use config::SupervisorConfig;
+pub use hold::OutputHold;
 use reaper::Command;
 use tag::Tag;
 use watchdog::Watchdog;
@@ -148,6 +153,8 @@ pub(crate) struct Shared {
     reaper_gone: AtomicBool,
     /// The message of the panic that ended the reaper thread, if one did.
     reaper_panic: Mutex<Option<String>>,
+    /// How many [`OutputHold`]s each held process has.
+    holds: Mutex<hold::Holds>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -357,6 +364,7 @@ impl Supervisor {
             finished_cv: Condvar::new(),
             reaper_gone: AtomicBool::new(false),
             reaper_panic: Mutex::new(None),
+            holds: Mutex::new(hold::Holds::new()),
         });
         let for_thread = shared.clone();
         let reaper = std::thread::Builder::new()
@@ -436,7 +444,32 @@ impl Supervisor {
     /// sup.stop(first.process().id(), Duration::ZERO).unwrap();
     /// ```
     pub fn run_unique(&self, name: &str, spec: CommandSpec) -> Result<Reserve, SpawnError> {
-        match self.shared.processes.registry().reserve(name, spec) {
+        self.run_unique_with(name, spec, 0)
+    }
+
+    /// [`run_unique`](Self::run_unique) for the `restarts`-th restart of `name`: a process
+    /// it starts carries that count in its state (one that already runs keeps its own).
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor};
+    /// use std::time::Duration;
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.run_unique_with("dev", CommandSpec::shell("sleep 60"), 3).unwrap();
+    /// assert_eq!(p.process().state().snapshot().restarts, 3);
+    /// sup.stop(p.process().id(), Duration::ZERO).unwrap();
+    /// ```
+    pub fn run_unique_with(
+        &self,
+        name: &str,
+        spec: CommandSpec,
+        restarts: u32,
+    ) -> Result<Reserve, SpawnError> {
+        match self
+            .shared
+            .processes
+            .registry()
+            .reserve_with(name, spec, restarts)
+        {
             Reserve::Started(p) => self.launch(&p).map(|()| Reserve::Started(p)),
             Reserve::AlreadyRunning(p) => Ok(Reserve::AlreadyRunning(self.launched(p))),
         }

@@ -8,8 +8,8 @@
 //!   one pin ([`rows::snapshot`]) and only the visible lines from the rings. The only timer is
 //!   the next change of an uptime on screen (once a second under an hour).
 //! - **input**: blocks in crossterm's `read` and forwards keys, mouse and resizes.
-//! - **ingest** ([`ingest`]): drains the supervisor's subscription and wakes the UI at most
-//!   once per frame.
+//! - **ingest** ([`ingest`]): drains a bounded observer of the session and wakes the UI at
+//!   most once per frame.
 //! - **signals**: SIGTERM and SIGHUP stop every group and quit; SIGINT is Ctrl-C; SIGTSTP
 //!   (and the Ctrl-Z key, which raw mode delivers as a key) suspends the UI: the terminal is
 //!   given back to the shell and the process stops; on `fg` it takes the terminal again and
@@ -17,9 +17,10 @@
 //! - **control** ([`control`]): a short-lived thread per blocking command (stop, restart,
 //!   stop-all, search).
 //!
-//! The Supervisor is the only thing that spawns and stops. Quitting stops every group like
-//! `procsnap run` does (TERM, grace, KILL; a second Ctrl-C or `Q` kills at once); if the UI is
-//! SIGKILLed, the Supervisor's watchdog kills every group it started.
+//! The session is the only thing that starts and stops, with the same rules as every other
+//! face. Quitting stops every group like `procsnap run` does (TERM, grace, KILL; a second
+//! Ctrl-C or `Q` kills at once); if the UI is SIGKILLed, the supervisor's watchdog kills every
+//! group it started.
 
 pub mod app;
 pub mod clock;
@@ -47,7 +48,6 @@ use std::time::{Duration, Instant, SystemTime};
 use ratatui::crossterm::event::Event;
 
 use crate::compose::Stack;
-use crate::conductor::Conductor;
 use crate::project::Project;
 use crate::run::Launch;
 use app::{App, Command, Ctx, Mode, Sel};
@@ -56,6 +56,7 @@ use control::Control;
 use ingest::Ingest;
 use logview::Sources;
 use pace::Pacer;
+use procsnap_session::{Filter, Pace};
 use rows::{Catalog, Snapshot};
 use theme::Theme;
 
@@ -110,15 +111,27 @@ pub fn run(
     }
     let color = color_allowed();
     let catalog = Catalog::with_stack(&project, stack.as_deref(), &targets, color);
-    let sup = match crate::supervisor(grace, EVENT_CAPACITY) {
+    let mut cfg = procsnap_session::SessionConfig::default().grace(grace);
+    if color {
+        // The UI shows colours: scripts that colour only on a terminal are asked to.
+        cfg = cfg.env("FORCE_COLOR", "1");
+    }
+    let session = match crate::hosting::open_with(&project, stack.as_deref(), cfg) {
         Ok(s) => Arc::new(s),
         Err(e) => {
-            eprintln!("procsnap: cannot start the supervisor: {e}");
+            eprintln!("procsnap: cannot start the session: {e}");
             return ExitCode::FAILURE;
         }
     };
+    for t in &targets {
+        if let Err(e) = crate::hosting::define_target(&session, t) {
+            eprintln!("procsnap tui: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let (tx, rx) = channel();
-    let started = Ingest::spawn(sup.subscribe(), tx.clone())
+    let events = session.observe(Filter::All, Pace::Bounded(EVENT_CAPACITY));
+    let started = Ingest::spawn(events, tx.clone())
         .and_then(|ingest| spawn_signals(tx.clone()).map(|()| ingest))
         .and_then(|ingest| term::enter().map(|t| (ingest, t)));
     let (ingest, (mut tty, restore)) = match started {
@@ -130,46 +143,21 @@ pub fn run(
         }
     };
     spawn_input(tx.clone());
-    let conductor = match stack {
-        Some(stack) => {
-            let changed = tx.clone();
-            let started = Conductor::start(sup.clone(), stack, grace, move || {
-                let _ = changed.send(Msg::Changed);
-            });
-            match started {
-                Ok(c) => Some(Arc::new(c)),
-                Err(e) => {
-                    term::restore();
-                    eprintln!("procsnap tui: cannot start the conductor: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        None => None,
-    };
     let control = Control {
-        sup: sup.clone(),
-        grace,
+        session: session.clone(),
         tx,
-        conductor,
     };
-    if let Some(c) = &control.conductor {
-        for name in &launch.configured {
-            c.request(name);
-        }
-    }
-    for t in &targets {
-        if let Some(Ok(spec)) = catalog.get(&t.name).map(|e| e.spec.clone()) {
-            let name = t.name.clone();
-            control.run(Command::Start { name, spec }, Vec::new());
-        }
+    let mut first: Vec<&str> = launch.configured.iter().map(String::as_str).collect();
+    first.extend(targets.iter().map(|t| t.name.as_str()));
+    if !first.is_empty()
+        && let Err(e) = session.start(&first, procsnap_session::Owner::Detached)
+    {
+        let _ = control.tx.send(Msg::Notice(e));
     }
     let title = project.dir.file_name().map_or_else(
         || project.dir.display().to_string(),
         |n| n.to_string_lossy().into(),
     );
-    // The directory's name comes from whoever named it (a cloned repository).
-    let title = crate::safe::escape(&title).into_owned();
     // The directory's name comes from whoever named it (a cloned repository).
     let title = crate::safe::escape(&title).into_owned();
     let mut ui = Ui {
@@ -192,7 +180,8 @@ pub fn run(
     let code = ui.exit.unwrap_or(1);
     ui.ingest.stop();
     // Every path out has stopped the groups already; this catches a start still in flight.
-    sup.stop_all(grace);
+    session.shutdown(true);
+    session.wait_idle(grace + Duration::from_secs(5));
     ExitCode::from(code)
 }
 
@@ -280,10 +269,9 @@ impl Ui {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let mut snap = rows::snapshot(self.control.sup.registry(), &self.catalog, self.app.sort);
-        if let Some(c) = &self.control.conductor {
-            snap.marks = orch::marks(&c.board(), Instant::now());
-        }
+        let session = &self.control.session;
+        let mut snap = rows::snapshot(session.processes(), &self.catalog, self.app.sort);
+        snap.marks = orch::marks(&session.board(), Instant::now());
         snap
     }
 

@@ -42,6 +42,9 @@ pub(crate) enum Command {
         signal: libc::c_int,
         done: std::sync::mpsc::SyncSender<()>,
     },
+    /// The first hold on this process was taken, or its last one dropped: look again whether it
+    /// is held (see [`OutputHold`](super::OutputHold)).
+    HoldChanged(ProcId),
     /// Exit once no child is left.
     Shutdown,
     /// Panic (tests of what callers see when the reaper dies).
@@ -103,8 +106,11 @@ struct Pipe {
     fd: OwnedFd,
     stream: Stream,
     split: LineSplitter,
-    /// Taken out of the epoll because a lossless subscriber is full (see `Reaper::paused`).
+    /// Out of the epoll: a lossless subscriber is full (see `Reaper::paused`) or the process
+    /// is held (see `Child::held`).
     paused: bool,
+    /// In `Reaper::paused`: resumed once no lossless subscriber is full.
+    waits_room: bool,
 }
 
 struct Child {
@@ -135,6 +141,9 @@ struct Child {
     strays_confirmed: bool,
     /// In `Reaper::timed`.
     timed: bool,
+    /// An [`OutputHold`](super::OutputHold) exists: the pipes are left unread until
+    /// finalisation.
+    held: bool,
 }
 
 struct Reaper {
@@ -154,9 +163,10 @@ struct Reaper {
     /// The pid of a watchdog that died and could not be replaced yet, and when to try again
     /// (out of processes or descriptors for a moment, say).
     watchdog_retry: Option<(Pid, Instant)>,
-    /// Pipes not read for now, as (child id, 0 for stdout or 1 for stderr): a lossless
-    /// subscriber is full. Their writers block once the pipe is full, as in a shell pipeline;
-    /// the subscriber's room function wakes us to take them back.
+    /// Pipes not read for now because a lossless subscriber is full, as (child id, 0 for stdout
+    /// or 1 for stderr). Their writers block once the pipe is full, as in a shell pipeline;
+    /// the subscriber's room function wakes us to take them back. (A held process's pipes are
+    /// not listed here: the release of its last hold takes them back.)
     paused: Vec<(u64, usize)>,
     /// Adopted strays by key (their epoll token is `key << 2 | SPECIAL`), and their pids.
     strays: HashMap<u64, strays::Stray>,
@@ -310,6 +320,7 @@ impl Reaper {
                     self.signal_all(signal);
                     drop(done);
                 }
+                Command::HoldChanged(id) => self.hold_changed(id.get()),
                 Command::Shutdown => self.shutting_down = true,
                 #[cfg(test)]
                 Command::Panic => panic!("planted reaper bug"),
@@ -330,6 +341,7 @@ impl Reaper {
                 stream,
                 split: LineSplitter::new(),
                 paused: false,
+                waits_room: false,
             })
         };
         let child = Child {
@@ -350,8 +362,12 @@ impl Reaper {
             strays: 0,
             strays_confirmed: false,
             timed: false,
+            held: false,
         };
-        self.children.insert(child.process.id().get(), child);
+        let id = child.process.id().get();
+        self.children.insert(id, child);
+        // A hold taken while the process was being spawned: its command may have come first.
+        self.hold_changed(id);
     }
 
     fn on_child_event(&mut self, t: u64) {

@@ -1,19 +1,20 @@
 //! The reaper's output path: reading the children's pipes into their log rings and the event
-//! bus, and pausing them while a lossless subscriber is full.
+//! bus, and pausing them while a lossless subscriber is full or their process is held.
 
 use std::io;
 use std::os::fd::AsFd;
 
-use super::{READABLE, Reaper, STDERR, STDOUT, read, token_of};
+use super::{Pipe, READABLE, Reaper, STDERR, STDOUT, read, token_of};
 
 impl Reaper {
     /// Reads what `pipes[which]` has, up to `budget` bytes; at end of file emits the last
     /// partial line and closes the pipe.
     ///
-    /// Unless `closing`, a full lossless subscriber stops the reading and pauses the pipe (see
-    /// [`Reaper::paused`]). With `closing` (from `finalize`), everything is read, and a pipe at
-    /// end of file stays in place for `finalize` to take out of the epoll after the final state
-    /// is visible.
+    /// Unless `closing`, a paused pipe is not read (its readiness may have been reported in the
+    /// round that paused it), and a held process or a full lossless subscriber stops the
+    /// reading and pauses the pipe. With `closing` (from `finalize`), everything is read, and a
+    /// pipe at end of file stays in place for `finalize` to take out of the epoll after the
+    /// final state is visible.
     pub(super) fn read_pipe(&mut self, id: u64, which: usize, budget: usize, closing: bool) {
         let Reaper {
             children,
@@ -27,19 +28,26 @@ impl Reaper {
         let Some(c) = children.get_mut(&id) else {
             return;
         };
+        let held = c.held;
         let Some(pipe) = c.pipes[which].as_mut() else {
             return;
         };
+        if pipe.paused && !closing {
+            return;
+        }
         let process = &c.process;
         let stream = pipe.stream;
         let ring = process.logs();
         let mut total = 0;
         let eof = loop {
-            if !closing && !pipe.paused && shared.events.want_room() {
-                // Out of the epoll: a level-triggered watch would report it again at once.
-                let _ = shared.epoll.delete(pipe.fd.as_fd());
-                pipe.paused = true;
-                paused.push((id, which));
+            // A held process is paused without asking the subscribers for room: it waits for
+            // its holder, not for them.
+            if !closing && (held || shared.events.want_room()) {
+                pause(shared, pipe);
+                if !held {
+                    pipe.waits_room = true;
+                    paused.push((id, which));
+                }
                 break false;
             }
             match read(pipe.fd.as_fd(), buf) {
@@ -68,27 +76,79 @@ impl Reaper {
         }
     }
 
-    /// Watches the paused pipes again once no lossless subscriber is full.
+    /// Watches the paused pipes again once no lossless subscriber is full (a held process's
+    /// pipes stay paused: the release of its hold takes them back).
     pub(super) fn resume_pipes(&mut self) {
         if self.paused.is_empty() || self.shared.events.want_room() {
             return;
         }
-        for (id, which) in self.paused.drain(..) {
-            let Some(pipe) = self
-                .children
-                .get_mut(&id)
-                .and_then(|c| c.pipes[which].as_mut())
-                .filter(|p| p.paused)
-            else {
+        for (id, which) in std::mem::take(&mut self.paused) {
+            let Some(c) = self.children.get_mut(&id) else {
                 continue; // finalised meanwhile
             };
-            pipe.paused = false;
-            // If this fails (out of memory), the pipe is read when its process ends.
-            let kind = if which == 0 { STDOUT } else { STDERR };
-            let _ = self
-                .shared
-                .epoll
-                .add(pipe.fd.as_fd(), READABLE, token_of(id, kind));
+            let held = c.held;
+            let Some(pipe) = c.pipes[which].as_mut().filter(|p| p.waits_room) else {
+                continue;
+            };
+            pipe.waits_room = false;
+            if !held {
+                self.watch_pipe(id, which);
+            }
         }
     }
+
+    /// Process `id` was held or released: pause its pipes, or watch them again (unless a full
+    /// lossless subscriber keeps them paused). Reads the hold table itself, so a late or
+    /// repeated command does no harm.
+    pub(super) fn hold_changed(&mut self, id: u64) {
+        let held = self.shared.is_held(id);
+        let Some(c) = self.children.get_mut(&id) else {
+            return; // finalised, or not registered yet (its `Register` looks again)
+        };
+        if c.held == held {
+            return;
+        }
+        c.held = held;
+        for which in 0..2 {
+            let Some(c) = self.children.get_mut(&id) else {
+                return;
+            };
+            let Some(pipe) = c.pipes[which].as_mut() else {
+                continue;
+            };
+            if held {
+                if !pipe.paused {
+                    pause(&self.shared, pipe);
+                }
+            } else if pipe.paused && !pipe.waits_room {
+                // Paused by the hold alone. If a lossless subscriber is full now, the next read
+                // pauses it again and lists it for the room function.
+                self.watch_pipe(id, which);
+            }
+        }
+    }
+
+    /// Puts paused pipe `which` of child `id` back into the epoll.
+    fn watch_pipe(&mut self, id: u64, which: usize) {
+        let Some(pipe) = self
+            .children
+            .get_mut(&id)
+            .and_then(|c| c.pipes[which].as_mut())
+        else {
+            return;
+        };
+        pipe.paused = false;
+        // If this fails (out of memory), the pipe is read when its process ends.
+        let kind = if which == 0 { STDOUT } else { STDERR };
+        let _ = self
+            .shared
+            .epoll
+            .add(pipe.fd.as_fd(), READABLE, token_of(id, kind));
+    }
+}
+
+/// Takes `pipe` out of the epoll: a level-triggered watch would report it again at once.
+fn pause(shared: &super::Shared, pipe: &mut Pipe) {
+    let _ = shared.epoll.delete(pipe.fd.as_fd());
+    pipe.paused = true;
 }

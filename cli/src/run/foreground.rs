@@ -1,30 +1,29 @@
-//! One foreground session (`run` or `up`): the processes, their prefixes, the conductor's
-//! notices, and how it ends.
+//! One foreground job (`run` or `up`): its processes' output and status lines, the session's
+//! notices about them, and how it ends.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use procsnap::{ProcId, ProcessState, Status, Subscription, Supervisor, SupervisorEvent};
+use procsnap::orchestrate::Phase;
+use procsnap::{ProcId, ProcessState};
+use procsnap_session::{JobId, Notice, Observer, Owner, Session, SessionEvent, Started, Tone};
 use signal_hook::consts::{SIGCONT, SIGSTOP, SIGTSTP};
 
 use super::out::Out;
 use super::tty;
-use super::{EVENT_BATCH, IdHasher, Interrupt, Target, Tracked};
-use crate::conductor::{Conductor, Notice, Tone};
+use super::{EVENT_BATCH, IdHasher, Interrupt, Tracked};
 use crate::style::{Prefixer, write_line};
 
-pub(super) struct Session {
-    pub(super) sup: Arc<Supervisor>,
-    grace: Duration,
+pub(super) struct Foreground {
+    pub(super) session: Arc<Session>,
+    pub(super) job: JobId,
     prefixer: Prefixer,
     tracked: HashMap<ProcId, Tracked, BuildHasherDefault<IdHasher>>,
-    /// The slot of every name shown (configured processes are tracked once seen).
+    /// The slot of every name shown.
     slots: HashMap<String, usize>,
-    /// Drives the configured processes, if any were asked for.
-    pub(super) conductor: Option<Conductor>,
     pub(super) out: Out,
     pub(super) interrupt: Interrupt,
     kills_sent: bool,
@@ -33,18 +32,13 @@ pub(super) struct Session {
     tty_looked: Option<Instant>,
 }
 
-impl Session {
-    /// A session showing `names` (in slot order).
-    pub(super) fn new(
-        sup: Arc<Supervisor>,
-        grace: Duration,
-        names: &[String],
-        color: bool,
-        conductor: Option<Conductor>,
-    ) -> Session {
-        Session {
-            sup,
-            grace,
+impl Foreground {
+    /// A job showing `names` (in slot order).
+    pub(super) fn new(session: Arc<Session>, names: &[String], color: bool) -> Foreground {
+        let job = session.new_job();
+        Foreground {
+            session,
+            job,
             prefixer: Prefixer::new(names.iter().map(String::as_str), color),
             tracked: HashMap::default(),
             slots: names
@@ -52,7 +46,6 @@ impl Session {
                 .enumerate()
                 .map(|(i, n)| (n.clone(), i))
                 .collect(),
-            conductor,
             out: Out::new(),
             interrupt: Interrupt::None,
             kills_sent: false,
@@ -61,52 +54,48 @@ impl Session {
         }
     }
 
-    /// Spawns every direct target; one that cannot start gets its error line at once.
-    pub(super) fn start(&mut self, targets: Vec<Target>) {
-        for t in targets {
-            let slot = self.slots.get(&t.name).copied().unwrap_or(0);
-            let prefix = self.prefixer.prefix(&t.name, slot);
-            match self.sup.spawn(&t.name, t.spec) {
-                Ok(p) => {
-                    let tracked = Tracked {
-                        name: t.name,
-                        slot,
-                        prefix,
-                        ended: None,
-                        stale_seen: false,
-                        tty_looks: 0,
-                        direct: true,
-                    };
-                    self.tracked.insert(p.id(), tracked);
-                }
-                Err(e) => {
-                    self.failed_to_start = true;
-                    let e = crate::safe::escape(&e.to_string()).into_owned();
-                    out_writeln!(self.out, "{prefix}failed to start: {e}");
-                }
-            }
-        }
+    fn owner(&self) -> Owner {
+        Owner::Job(self.job)
     }
 
-    /// Asks the conductor for `names` (and their dependencies), waiting until it took each.
-    pub(super) fn request(&mut self, names: &[String]) {
-        if let Some(c) = &self.conductor {
-            for n in names {
-                let _ = c.request_now(n);
+    /// Starts `names` (each after its dependencies) as this job, in one request; a name that
+    /// cannot start gets its error line at once.
+    pub(super) fn start(&mut self, names: &[String]) {
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let answers = match self.session.start(&refs, self.owner()) {
+            Ok(a) => a,
+            Err(e) => {
+                self.failed_to_start = true;
+                out_writeln!(self.out, "procsnap: {e}");
+                return;
             }
-        }
-    }
-
-    /// True when nothing configured is left to happen (always, without a conductor). After
-    /// the kill of a second Ctrl-C, once no process is left unfinished either.
-    pub(super) fn settled(&self) -> bool {
-        let Some(c) = &self.conductor else {
-            return true;
         };
-        c.board().settled
+        for (name, answer) in names.iter().zip(answers) {
+            if let Started::Failed(why) = answer {
+                self.failed_to_start = true;
+                let slot = self.slots.get(name).copied().unwrap_or(0);
+                let line = self
+                    .prefixer
+                    .note(name, slot, &format!("failed to start: {why}"), "31");
+                out_writeln!(self.out, "{line}");
+            }
+        }
+    }
+
+    /// True when nothing of this job is left to happen. After the kill of a second Ctrl-C,
+    /// once no process of it is left unfinished either.
+    pub(super) fn settled(&self) -> bool {
+        let board = self.session.board();
+        let mine = board.units.iter().filter(|u| u.owner == self.owner());
+        let settled = if self.interrupt == Interrupt::None {
+            mine.clone().all(|u| !u.phase.is_live())
+        } else {
+            board.settled
+        };
+        settled
             || (self.kills_sent
                 && procsnap::Reader::new()
-                    .list(self.sup.registry())
+                    .list(self.session.processes())
                     .all(|(_, s)| s.is_finished()))
     }
 
@@ -114,27 +103,10 @@ impl Session {
         self.tracked.values().all(|t| t.ended.is_some())
     }
 
-    /// Writes the conductor's notices: `name | ready`, `name | restarting in 2s (restart 1)`.
-    pub(super) fn take_notices(&mut self) {
-        let Some(c) = &self.conductor else {
-            return;
-        };
-        for Notice { name, text, tone } in c.take_notices() {
-            let slot = self.slots.get(&name).copied().unwrap_or(0);
-            let code = match tone {
-                Tone::Good => "32",
-                Tone::Bad => "31",
-                Tone::Info => "2",
-            };
-            let line = self.prefixer.note(&name, slot, &text, code);
-            out_writeln!(self.out, "{line}");
-        }
-    }
-
     /// Formats queued events until the output buffer is full; true if the queue was emptied.
-    pub(super) fn take_events(&mut self, events: &Subscription<SupervisorEvent>) -> bool {
+    pub(super) fn take_events(&mut self, events: &Observer) -> bool {
         while self.out.has_room() {
-            // In batches: a paused supervisor is told about the room made once per batch.
+            // In batches: the session releases its hold on our processes as the queue drains.
             let batch = events.drain(EVENT_BATCH);
             if batch.is_empty() {
                 return true;
@@ -146,9 +118,9 @@ impl Session {
         false
     }
 
-    fn take_event(&mut self, ev: SupervisorEvent) {
+    fn take_event(&mut self, ev: SessionEvent) {
         match ev {
-            SupervisorEvent::Line { id, line } => {
+            SessionEvent::Line { id, line } => {
                 if !self.tracked.contains_key(&id) {
                     self.track(id);
                 }
@@ -156,39 +128,49 @@ impl Session {
                     write_line(&mut self.out.buf, &t.prefix, &line.text, line.truncated);
                 }
             }
-            // The reaper publishes the final state only after the group is empty and its
-            // pipes are drained, and the subscription keeps every event in order: the status
-            // line follows the process's last line.
-            SupervisorEvent::State { id, state } if state.is_finished() => {
+            // The final state comes only after the group is empty and its pipes are drained,
+            // and the observer keeps every event in order: the status line follows the
+            // process's last line.
+            SessionEvent::State { id, state } if state.is_finished() => {
                 self.track(id);
                 self.report(id, state);
             }
-            SupervisorEvent::State { id, .. } => self.track(id),
+            SessionEvent::State { id, .. } => self.track(id),
+            SessionEvent::Notice(n) => self.notice(n),
             _ => {}
         }
     }
 
-    /// Tracks process `id` if it is new and of a shown name: the conductor's processes are
-    /// tracked from their first event on (direct targets from their spawn).
+    /// Writes a notice: `name | ready`, `name | restarting in 2s (restart 1)`.
+    fn notice(&mut self, Notice { name, text, tone }: Notice) {
+        let slot = self.slots.get(&name).copied().unwrap_or(0);
+        let code = match tone {
+            Tone::Good => "32",
+            Tone::Bad => "31",
+            Tone::Info => "2",
+        };
+        let line = self.prefixer.note(&name, slot, &text, code);
+        out_writeln!(self.out, "{line}");
+    }
+
+    /// Tracks process `id` from its first event on.
     fn track(&mut self, id: ProcId) {
-        if self.conductor.is_none() || self.tracked.contains_key(&id) {
+        if self.tracked.contains_key(&id) {
             return;
         }
-        let Some(p) = self.sup.registry().get(id) else {
+        let Some(p) = self.session.processes().get(id) else {
             return;
         };
-        if let Some(&slot) = self.slots.get(p.name()) {
-            let t = Tracked {
-                name: p.name().to_owned(),
-                slot,
-                prefix: self.prefixer.prefix(p.name(), slot),
-                ended: None,
-                stale_seen: false,
-                tty_looks: 0,
-                direct: false,
-            };
-            self.tracked.insert(id, t);
-        }
+        let slot = self.slots.get(p.name()).copied().unwrap_or(0);
+        let t = Tracked {
+            name: p.name().to_owned(),
+            slot,
+            prefix: self.prefixer.prefix(p.name(), slot),
+            ended: None,
+            stale_seen: false,
+            tty_looks: 0,
+        };
+        self.tracked.insert(id, t);
     }
 
     /// Says, once per wait, of each unfinished process that it waits for terminal input (see
@@ -202,8 +184,8 @@ impl Session {
         let mut waiting = Vec::new();
         for (id, t) in self.tracked.iter_mut().filter(|(_, t)| t.ended.is_none()) {
             let pid = self
-                .sup
-                .registry()
+                .session
+                .processes()
                 .get(*id)
                 .and_then(|p| p.state().snapshot().pid);
             if !pid.is_some_and(tty::waits_for_terminal) {
@@ -244,7 +226,7 @@ impl Session {
         // One listing under one pin (a reader for this pass: the loop sleeps in between).
         let mut reader = procsnap::Reader::new();
         let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
-        for (p, state) in reader.list(self.sup.registry()) {
+        for (p, state) in reader.list(self.session.processes()) {
             let Some(t) = self.tracked.get_mut(&p.id()).filter(|t| t.ended.is_none()) else {
                 continue;
             };
@@ -262,8 +244,8 @@ impl Session {
         }
     }
 
-    /// Ctrl-C, SIGTERM, SIGHUP: the first stops every group gracefully; a second Ctrl-C or
-    /// SIGTERM kills them at once.
+    /// Ctrl-C, SIGTERM, SIGHUP: the first stops everything gracefully (in reverse dependency
+    /// order, each with its own shutdown); a second Ctrl-C or SIGTERM kills it at once.
     pub(super) fn on_interrupt(&mut self, why: Interrupt) {
         if self.interrupt == Interrupt::None {
             if why == Interrupt::Int {
@@ -273,52 +255,40 @@ impl Session {
         } else if why != Interrupt::Hup && !self.kills_sent {
             self.kills_sent = true;
             out_writeln!(self.out, "procsnap: killing all");
-            let sup = self.sup.clone();
-            tokio::task::spawn_blocking(move || sup.stop_all(Duration::ZERO));
+            self.session.shutdown(true);
         }
     }
 
-    /// Stops every group gracefully, in the background: the configured processes through the
-    /// conductor (reverse dependency order, each with its own `shutdown`), the others at once.
+    /// Stops everything gracefully, in the background.
     pub(super) fn interrupt(&mut self, why: Interrupt) {
         self.interrupt = why;
-        let (sup, grace) = (self.sup.clone(), self.grace);
-        let Some(c) = &self.conductor else {
-            tokio::task::spawn_blocking(move || sup.stop_all(grace));
-            return;
-        };
-        c.shutdown();
-        for (&id, _) in self.tracked.iter().filter(|(_, t)| t.direct) {
-            let sup = sup.clone();
-            tokio::task::spawn_blocking(move || sup.stop(id, grace));
-        }
+        self.session.shutdown(false);
     }
 
     /// Ctrl-Z: suspends every group (SIGTSTP, as a shell suspends a job), then ourselves.
     pub(super) async fn suspend(&self) {
-        let sup = self.sup.clone();
-        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGTSTP)).await;
+        let session = self.session.clone();
+        let _ = tokio::task::spawn_blocking(move || session.signal_all(SIGTSTP)).await;
         // SIGSTOP: our own SIGTSTP is handled (by this function), so it would not stop us.
         let _ = signal_hook::low_level::raise(SIGSTOP);
     }
 
     /// `fg`/`bg` (SIGCONT): resumes every group.
     pub(super) async fn resume(&self) {
-        let sup = self.sup.clone();
-        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGCONT)).await;
+        let session = self.session.clone();
+        let _ = tokio::task::spawn_blocking(move || session.signal_all(SIGCONT)).await;
     }
 
-    /// 1 if a direct target failed or a configured process ended in failure for good (a
-    /// failed run that its policy restarted does not count); else 130/143/129/141 after an
-    /// interrupt, 0 otherwise.
+    /// 1 if a name of this job could not start or ended in failure for good (a failed run
+    /// that its policy restarted does not count); else 130/143/129/141 after an interrupt, 0
+    /// otherwise.
     pub(super) fn exit_code(&self) -> ExitCode {
-        let board = self.conductor.as_ref().map(Conductor::board);
+        let board = self.session.board();
         let any_failed = self.failed_to_start
-            || board.is_some_and(|b| b.any_failed || b.exit_requested)
-            || self
-                .tracked
-                .values()
-                .any(|t| t.direct && t.ended.is_some_and(|s| s.status == Status::Failed));
+            || board.exit_requested
+            || board.units.iter().any(|u| {
+                u.owner == self.owner() && matches!(u.phase, Phase::Done(o) if o.is_failure())
+            });
         match (any_failed, self.interrupt) {
             (true, _) => ExitCode::FAILURE,
             (false, Interrupt::Int) => ExitCode::from(130),
