@@ -20,9 +20,11 @@
 
 pub mod answers;
 pub mod compose;
+pub mod control;
 pub mod hosting;
 pub mod mcp;
 pub mod project;
+pub mod remote;
 pub mod run;
 pub mod safe;
 pub mod style;

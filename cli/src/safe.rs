@@ -7,10 +7,11 @@
 //!
 //! - **Names, commands, messages** go through [`escape`]: every control character (C0, DEL,
 //!   C1) and every bidirectional-text control (which can make text read in another order than
-//!   it runs) is shown escaped, as Rust's `{:?}` shows it inside quotes: `a\nb`,
-//!   `x\u{1b}]0;PWN\u{7}y`, `\t`, `\u{9b}`, `\u{202e}`. Everything else, a backslash included,
-//!   is shown as is. So a name never moves the cursor, never changes the terminal's state, and
-//!   never spans two lines, and the escape sequence it carries is readable.
+//!   it runs) is shown escaped: `\n`, `\r`, `\t`, the other ASCII controls and DEL as `\x1b`,
+//!   `\x07`, `\x7f`, the others as `\u{9b}`, `\u{202e}`. So `"x\u001b]0;PWN\u0007y"` shows as
+//!   `x\x1b]0;PWN\x07y`. Everything else, a backslash included, is shown as is. A name never
+//!   moves the cursor, never changes the terminal's state, never spans two lines, and the
+//!   escape sequence it carries can be read.
 //! - **A script's output in the terminal UI** goes through [`sanitize`]: escape sequences are
 //!   removed (colours, `ESC [ … m`, kept when asked for), tabs become spaces, other control
 //!   characters are dropped, since output is shown for its text. (`run` and `up` pass output
@@ -43,25 +44,33 @@ fn needs_escape(c: char) -> bool {
 }
 
 /// `text` safe for a terminal: every control character and bidirectional control shown
-/// escaped as Rust's `{:?}` shows it (`\n`, `\t`, `\u{1b}`, `\u{202e}`), everything else as
-/// is. Borrowed when there is nothing to escape.
+/// escaped (`\n`, `\r`, `\t`; other ASCII controls and DEL as `\x1b`; the rest as `\u{9b}`,
+/// `\u{202e}`), everything else as is. Borrowed when there is nothing to escape.
 ///
 /// ```
 /// use procsnap_cli::safe::escape;
 /// assert_eq!(escape("dev"), "dev");
 /// assert_eq!(escape("a\nb"), r"a\nb");
-/// assert_eq!(escape("x\u{1b}]0;PWN\u{7}y"), r"x\u{1b}]0;PWN\u{7}y");
+/// assert_eq!(escape("x\u{1b}]0;PWN\u{7}y"), r"x\x1b]0;PWN\x07y");
 /// ```
 pub fn escape(text: &str) -> Cow<'_, str> {
+    use std::fmt::Write;
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if needs_escape(c) {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if needs_escape(c) && c.is_ascii() => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c if needs_escape(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
         }
     }
     Cow::Owned(out)
@@ -186,11 +195,11 @@ mod tests {
     fn hostile_names_are_shown_escaped() {
         assert!(matches!(escape("dev:watch"), Cow::Borrowed(_)));
         assert_eq!(escape("a\nb"), r"a\nb");
-        assert_eq!(escape("x\u{1b}]0;PWN\u{7}y"), r"x\u{1b}]0;PWN\u{7}y");
-        assert_eq!(escape("c\u{1b}[2Jd"), r"c\u{1b}[2Jd");
-        assert_eq!(escape("tab\there\r\0"), r"tab\there\r\0");
+        assert_eq!(escape("x\u{1b}]0;PWN\u{7}y"), r"x\x1b]0;PWN\x07y");
+        assert_eq!(escape("c\u{1b}[2Jd"), r"c\x1b[2Jd");
+        assert_eq!(escape("tab\there\r\0"), r"tab\there\r\x00");
         // DEL and C1 (a one-character CSI in some terminals).
-        assert_eq!(escape("\u{7f}\u{9b}2J"), r"\u{7f}\u{9b}2J");
+        assert_eq!(escape("\u{7f}\u{9b}2J"), r"\x7f\u{9b}2J");
         // Bidirectional overrides and isolates.
         assert_eq!(escape("ab\u{202e}cd\u{2066}"), r"ab\u{202e}cd\u{2066}");
         // Everything else is kept: backslashes, quotes, wide and combining characters.
@@ -200,13 +209,13 @@ mod tests {
         }
     }
 
-    /// The notation is the one `{:?}` uses inside the quotes, so a name quoted in an error
-    /// message and the same name in a list read the same.
+    /// Escaping is idempotent (an escaped name has nothing left to escape), so a face that
+    /// escapes a name it hands to another (a prefix) shows it once, not twice.
     #[test]
-    fn escaping_matches_debug_quoting() {
-        for name in ["a\nb", "x\u{1b}]0;PWN\u{7}y", "\u{202e}x", "plain"] {
-            let debug = format!("{name:?}");
-            assert_eq!(format!("\"{}\"", escape(name)), debug);
+    fn escaping_twice_is_escaping_once() {
+        for name in ["a\nb", "x\u{1b}]0;PWN\u{7}y", "\u{202e}x", "a\\b"] {
+            let once = escape(name).into_owned();
+            assert_eq!(escape(&once), once);
         }
     }
 

@@ -178,12 +178,12 @@ mod tests {
     #[test]
     fn names_and_notices_are_escaped() {
         let p = Prefixer::new(["a\nb", "c\u{1b}[2Jd"], false);
-        assert_eq!(p.prefix("a\nb", 0), "a\\nb        | ");
-        assert_eq!(p.prefix("c\u{1b}[2Jd", 1), "c\\u{1b}[2Jd | ");
+        assert_eq!(p.prefix("a\nb", 0), "a\\nb      | ");
+        assert_eq!(p.prefix("c\u{1b}[2Jd", 1), "c\\x1b[2Jd | ");
         let line = p.status("a\nb", 0, Status::Success, Some(Exit::Code(0)), None);
-        assert_eq!(line, "a\\nb        | exited with code 0");
+        assert_eq!(line, "a\\nb      | exited with code 0");
         let note = p.note("a\nb", 0, "waiting for c\u{1b}[2Jd", "2");
-        assert_eq!(note, "a\\nb        | waiting for c\\u{1b}[2Jd");
+        assert_eq!(note, "a\\nb      | waiting for c\\x1b[2Jd");
         let p = Prefixer::new(["a\nb"], true);
         assert_eq!(p.prefix("a\nb", 0), "\x1b[96ma\\nb |\x1b[0m ");
     }

@@ -1,7 +1,7 @@
 //! A cloned repository names its scripts and processes: `"a\nb"`, `"x\u001b]0;PWN\u0007y"`
 //! (sets the terminal's title), `"c\u001b[2Jd"` (clears the screen). Whatever procsnap itself
 //! writes about them — `list`, `run` and `up` prefixes, status lines, notices, warnings and
-//! errors — shows them escaped (`a\nb`, `x\u{1b}]0;PWN\u{7}y`) and writes no control byte but
+//! errors — shows them escaped (`a\nb`, `x\x1b]0;PWN\x07y`) and writes no control byte but
 //! the newline that ends each line.
 
 mod common;
@@ -15,7 +15,7 @@ const NAMES_ESCAPED: [&str; 3] = [r"a\nb", r"x\u001b]0;PWN\u0007y", r"c\u001b[2J
 /// The names as they are.
 const NAMES: [&str; 3] = ["a\nb", "x\u{1b}]0;PWN\u{7}y", "c\u{1b}[2Jd"];
 /// The names as procsnap shows them.
-const SHOWN: [&str; 3] = [r"a\nb", r"x\u{1b}]0;PWN\u{7}y", r"c\u{1b}[2Jd"];
+const SHOWN: [&str; 3] = [r"a\nb", r"x\x1b]0;PWN\x07y", r"c\x1b[2Jd"];
 
 /// Every control byte in `text` other than the newline ending a line.
 fn control_bytes(text: &str) -> Vec<char> {
@@ -67,7 +67,7 @@ fn list_shows_hostile_names_and_commands_escaped() {
         assert!(out.stdout.contains(name), "{name} in:\n{}", out.stdout);
     }
     assert!(
-        out.stdout.contains(r"echo \u{1b}[2J cleared"),
+        out.stdout.contains(r"echo \x1b[2J cleared"),
         "{}",
         out.stdout
     );
@@ -127,11 +127,12 @@ fn errors_and_warnings_echo_hostile_names_escaped() {
 }
 
 /// `up` never gets to show such a name: a configured process name is letters, digits and
-/// `_ - . :`, and the error that says so quotes the name escaped. (Passes on code older than
-/// the escaping too, since that error quotes with `{:?}`; kept so that it stays so.)
+/// `_ - . :`, and the error that says so quotes the name as Rust's `{:?}` does
+/// (`"x\u{1b}]0;PWN\u{7}y"`). (Passes on code older than the escaping too; kept so that it
+/// stays so.)
 #[test]
 fn up_refuses_hostile_process_names_and_quotes_them_escaped() {
-    for (escaped, shown) in NAMES_ESCAPED.iter().zip(SHOWN) {
+    for (escaped, name) in NAMES_ESCAPED.iter().zip(NAMES) {
         let p = TempProject::new();
         p.write(
             "procsnap.yaml",
@@ -141,7 +142,7 @@ fn up_refuses_hostile_process_names_and_quotes_them_escaped() {
         assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
         assert_clean("up", &out);
         assert!(
-            out.stderr.contains(&format!("process name \"{shown}\"")),
+            out.stderr.contains(&format!("process name {name:?}")),
             "{}",
             out.stderr
         );

@@ -304,7 +304,7 @@ fn hostile_names_are_shown_escaped() {
     }
     f.app.notice = Some(format!("{} is stopping", names[2]));
     let text = f.draw(100, 24).backend().to_string();
-    for shown in [r"a\nb", r"x\u{1b}]0;PWN\u{7}y", r"c\u{1b}[2Jd"] {
+    for shown in [r"a\nb", r"x\x1b]0;PWN\x07y", r"c\x1b[2Jd"] {
         assert!(text.contains(&format!("{shown} ")), "{shown} in:\n{text}");
         let prefixed = text.lines().any(|l| {
             l.split_once(shown)
@@ -312,10 +312,10 @@ fn hostile_names_are_shown_escaped() {
         });
         assert!(prefixed, "{shown} | harmless in:\n{text}");
     }
-    assert!(text.contains(r"c\u{1b}[2Jd is stopping"), "{text}");
+    assert!(text.contains(r"c\x1b[2Jd is stopping"), "{text}");
     f.app.selected = sel(names[1]);
     let text = f.draw(100, 24).backend().to_string();
-    assert!(text.contains(r" x\u{1b}]0;PWN\u{7}y · "), "{text}");
+    assert!(text.contains(r" x\x1b]0;PWN\x07y · "), "{text}");
 }
 
 /// The screen row holding `text` and the style of its first cell.

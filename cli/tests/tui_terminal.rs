@@ -176,7 +176,7 @@ fn hostile_names_are_shown_escaped() {
     let mut args = vec!["--grace", "1"];
     args.extend(names);
     let mut t = Tui::start(p.path(), &args, (100, 30), &[("PATH", &path)]);
-    for shown in [r"a\nb", r"x\u{1b}]0;PWN\u{7}y", r"c\u{1b}[2Jd"] {
+    for shown in [r"a\nb", r"x\x1b]0;PWN\x07y", r"c\x1b[2Jd"] {
         t.wait_row(shown, "running");
         t.wait_until("its output", LIMIT, |s| {
             s.lines()

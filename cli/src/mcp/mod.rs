@@ -9,7 +9,9 @@
 //! time) are `isError` results that say what is available. stdout carries only protocol;
 //! diagnostics go to stderr.
 
+mod bridge;
 mod configured;
+pub mod session_tools;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -38,6 +40,10 @@ pub struct Server {
     dir: Arc<std::path::Path>,
     /// Who this client is, for the other faces' output ("restart asked by …").
     who: Arc<str>,
+    /// A control-socket client's connection (its job), `None` on stdio.
+    conn: Option<Arc<session_tools::Conn>>,
+    /// On stdio: where calls go (the live session's owner, or here).
+    bridge: Option<Arc<bridge::Bridge>>,
     tool_router: ToolRouter<Server>,
 }
 
@@ -103,7 +109,31 @@ impl Server {
             session,
             dir: dir.into(),
             who: who.into(),
+            conn: None,
+            bridge: None,
             tool_router: Self::tool_router(),
+        }
+    }
+
+    /// A server for one control-socket client of `session`, owned as `owner` says: the
+    /// stdio tools and the session tools (jobs, events; see [`session_tools`]).
+    pub fn for_client(
+        session: Arc<Session>,
+        dir: &std::path::Path,
+        who: &str,
+        owner: crate::control::server::OwnerInfo,
+    ) -> Server {
+        Server {
+            conn: Some(Arc::new(session_tools::Conn::new(owner))),
+            tool_router: Self::tool_router() + Self::session_tools(),
+            ..Server::new(session, dir, who)
+        }
+    }
+
+    /// The client has gone: the job it started stops (what it adopted keeps running).
+    pub fn client_left(&self) {
+        if let Some(c) = &self.conn {
+            c.end_job(&self.session);
         }
     }
 
@@ -293,9 +323,24 @@ impl Server {
     router = self.tool_router,
     name = "procsnap",
     version = "0.1.0",
-    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search."
+    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search. When a developer's procsnap session (procsnap up, procsnap tui) runs for the project, these tools show and drive its processes."
 )]
-impl ServerHandler for Server {}
+impl ServerHandler for Server {
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        if let Some(b) = &self.bridge
+            && self.tool_router.has_route(&request.name)
+            && let bridge::Route::Forwarded(answer) = b.route(&request).await
+        {
+            return Ok(answer);
+        }
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}
 
 /// Serves MCP on stdin/stdout until EOF, SIGTERM, SIGINT or SIGHUP; then stops every group and
 /// exits as soon as they are gone.
@@ -338,7 +383,16 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let server = Server::new(session.clone(), &project.dir, "an MCP client");
+    let place = crate::control::place::Place::for_project(&project.dir).ok();
+    let config = stack.as_ref().map(|s| s.path.clone());
+    let server = Server {
+        bridge: Some(Arc::new(bridge::Bridge::new(
+            place,
+            session.clone(),
+            config,
+        ))),
+        ..Server::new(session.clone(), &project.dir, "an MCP client")
+    };
 
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
     let mut connection = Connection::start(server, stdin, stdout, transport::Limits::default());

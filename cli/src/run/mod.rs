@@ -248,8 +248,63 @@ impl Signals {
     }
 }
 
-/// Runs `launch` until everything in it ends; returns the process exit code.
-pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
+/// `procsnap run`: with a live session for the project, its names run there as this
+/// command's job (ad-hoc commands cannot join: the session runs only what the project
+/// declares); without one, `launch` runs in a private session of its own, with no socket (so
+/// two `run`s in one project keep working). Returns the process exit code.
+pub fn run(project: &Project, launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    if let Ok(place) = crate::control::place::Place::for_project(&project.dir)
+        && let Ok(client) = crate::control::client::Client::connect(&place)
+    {
+        if let Some(t) = launch.targets.iter().find(|t| t.origin == Origin::AdHoc) {
+            eprintln!(
+                "procsnap: {:?} is an ad-hoc command, and a live session runs only the project's own names; stop the session or declare it",
+                crate::safe::clip(&t.name)
+            );
+            return ExitCode::from(2);
+        }
+        return crate::remote::follow::run(client, &launch.names(), color);
+    }
+    let stack = launch
+        .stack
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(procsnap_session::Stack::empty);
+    let cfg = procsnap_session::SessionConfig::default()
+        .grace(grace)
+        .watchdog(true);
+    match Session::open(stack, cfg) {
+        Ok(s) => foreground(Arc::new(s), launch, color),
+        Err(e) => {
+            eprintln!("procsnap: cannot start the session: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `procsnap up`: owns the project's session (and its control socket) and runs `launch`
+/// there, or — when a session is live already — runs it as a job of that session, adopting
+/// what runs. Returns the process exit code.
+pub fn up(project: &Project, launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    let cfg = procsnap_session::SessionConfig::default().grace(grace);
+    match crate::hosting::own_or_join(project, launch.stack.as_deref(), cfg, "up") {
+        Ok(crate::hosting::Live::Owner(host)) => {
+            let code = foreground(host.session.clone(), launch, color);
+            drop(host);
+            code
+        }
+        Ok(crate::hosting::Live::Joined(client)) => {
+            crate::remote::follow::run(client, &launch.names(), color)
+        }
+        Err(e) => {
+            eprintln!("procsnap: cannot start the session: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `launch` on `session` in the foreground until everything in it ends.
+fn foreground(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -260,31 +315,16 @@ pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = rt.block_on(run_async(launch, color, grace));
+    let code = rt.block_on(run_async(session, launch, color));
     rt.shutdown_timeout(Duration::from_millis(100));
     code
 }
 
-async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
+async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
     let mut signals = match Signals::new() {
         Ok(s) => s,
         Err(e) => {
             eprintln!("procsnap: cannot handle signals: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let stack = launch
-        .stack
-        .as_deref()
-        .cloned()
-        .unwrap_or_else(procsnap_session::Stack::empty);
-    let cfg = procsnap_session::SessionConfig::default()
-        .grace(grace)
-        .watchdog(true);
-    let session = match Session::open(stack, cfg) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("procsnap: cannot start the session: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -116,13 +116,24 @@ pub fn run(
         // The UI shows colours: scripts that colour only on a terminal are asked to.
         cfg = cfg.env("FORCE_COLOR", "1");
     }
-    let session = match crate::hosting::open_with(&project, stack.as_deref(), cfg) {
-        Ok(s) => Arc::new(s),
+    let host = match crate::hosting::own_or_join(&project, stack.as_deref(), cfg, "tui") {
+        Ok(crate::hosting::Live::Owner(host)) => host,
+        Ok(crate::hosting::Live::Joined(client)) => {
+            let owner = client
+                .owner
+                .as_ref()
+                .map_or_else(|| "another process".to_owned(), |o| o.describe());
+            eprintln!(
+                "procsnap tui: a session is live for this project ({owner}); follow it with `procsnap ps`, `procsnap logs NAME -f`, or join with `procsnap up`/`run`"
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
             eprintln!("procsnap: cannot start the session: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let session = host.session.clone();
     for t in &targets {
         if let Err(e) = crate::hosting::define_target(&session, t) {
             eprintln!("procsnap tui: {e}");
@@ -182,6 +193,7 @@ pub fn run(
     // Every path out has stopped the groups already; this catches a start still in flight.
     session.shutdown(true);
     session.wait_idle(grace + Duration::from_secs(5));
+    drop(host);
     ExitCode::from(code)
 }
 
