@@ -77,7 +77,7 @@ pub const KEYS: &[KeyHelp] = &[
     },
     KeyHelp {
         label: "s",
-        what: "stop: SIGTERM to the group, SIGKILL after the grace",
+        what: "stop: TERM (or shutdown.signal), KILL after the grace",
         presses: &[plain('s')],
     },
     KeyHelp {
