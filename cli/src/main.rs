@@ -187,7 +187,8 @@ fn parse_grace(text: &str) -> Result<Duration, String> {
     if secs < 0.0 {
         return Err("the grace must be at least 0 seconds (0: SIGKILL at once)".into());
     }
-    if !(secs <= MAX_GRACE_SECS) {
+    // NaN is neither below nor above: refused here too.
+    if secs.is_nan() || secs > MAX_GRACE_SECS {
         return Err(format!(
             "the grace must be at most {MAX_GRACE_SECS} seconds (a day)"
         ));
