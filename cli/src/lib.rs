@@ -27,6 +27,7 @@ pub mod project;
 pub mod remote;
 pub mod run;
 pub mod safe;
+pub mod signals;
 pub mod style;
 pub mod timefmt;
 pub mod transport;

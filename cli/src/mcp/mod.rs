@@ -362,7 +362,7 @@ pub fn serve(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> Ex
 }
 
 async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> ExitCode {
-    use tokio::signal::unix::{SignalKind, signal};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
     // Configured processes start when a client asks (scripts_run), not at once.
     let session = match crate::hosting::open(&project, stack.as_deref(), grace) {
@@ -372,13 +372,9 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let (mut term, mut int, mut hup) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let mut signals = match crate::signals::channel(&[SIGTERM, SIGINT, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
             eprintln!("procsnap mcp: cannot handle signals: {e}");
             return ExitCode::FAILURE;
         }
@@ -404,9 +400,7 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             };
             (ended.to_string(), code)
         }
-        _ = term.recv() => ("SIGTERM".to_owned(), ExitCode::SUCCESS),
-        _ = int.recv() => ("SIGINT".to_owned(), ExitCode::SUCCESS),
-        _ = hup.recv() => ("SIGHUP".to_owned(), ExitCode::SUCCESS),
+        Some(sig) = signals.recv() => (crate::style::signal_name(sig), ExitCode::SUCCESS),
     };
     // No more requests; those in progress are answered while the processes stop.
     connection.stop_reading();
@@ -420,7 +414,15 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
     // A second SIGTERM or SIGINT while the groups get their grace: kill them now.
     tokio::select! {
         _ = stopping => {}
-        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+        _ = async {
+            // SIGHUP alone does not kill: the terminal that sent it is gone, nobody pressed.
+            while let Some(sig) = signals.recv().await {
+                if sig != SIGHUP {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        } => {
             eprintln!("procsnap mcp: second signal; killing all processes");
             let killer = session.clone();
             let _ = blocking(move || {

@@ -50,17 +50,8 @@ fn exit_of(ev: &WireEvent) -> Option<Exit> {
 /// SIGINT, SIGTERM and SIGHUP, forwarded.
 fn signals() -> std::io::Result<Receiver<i32>> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let (tx, rx) = channel();
-    std::thread::Builder::new()
-        .name("procsnap-signals".into())
-        .spawn(move || {
-            for s in signals.forever() {
-                if tx.send(s).is_err() {
-                    return;
-                }
-            }
-        })?;
+    crate::signals::forward(&[SIGINT, SIGTERM, SIGHUP], move |s| tx.send(s).is_ok())?;
     Ok(rx)
 }
 

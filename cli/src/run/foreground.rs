@@ -279,11 +279,16 @@ impl Foreground {
         let _ = tokio::task::spawn_blocking(move || session.signal_all(SIGCONT)).await;
     }
 
-    /// 1 if a name of this job could not start or ended in failure for good (a failed run
-    /// that its policy restarted does not count); else 130/143/129/141 after an interrupt, 0
+    /// The exit code of a process under `exit_on_failure` that failed (its own); else 1 if a
+    /// name of this job could not start or ended in failure for good (a failed run that its
+    /// policy restarted does not count); else 130/143/129/141 after an interrupt, 0
     /// otherwise.
     pub(super) fn exit_code(&self) -> ExitCode {
         let board = self.session.board();
+        if let Some(code) = board.exit_code {
+            // Exit codes are one byte: a code outside 1..=255 reads as a failure (1).
+            return ExitCode::from(u8::try_from(code).ok().filter(|&c| c != 0).unwrap_or(1));
+        }
         let any_failed = self.failed_to_start
             || board.exit_requested
             || board.units.iter().any(|u| {

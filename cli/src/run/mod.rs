@@ -31,7 +31,6 @@ use std::time::Duration;
 
 use procsnap::{CommandSpec, ProcessState};
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::compose::Stack;
 use crate::project::Project;
@@ -226,28 +225,6 @@ enum Interrupt {
     Pipe,
 }
 
-/// The signals `run` handles.
-struct Signals {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
-    tstp: Signal,
-    cont: Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        let on = |sig: i32| signal(SignalKind::from_raw(sig));
-        Ok(Signals {
-            int: on(SIGINT)?,
-            term: on(SIGTERM)?,
-            hup: on(SIGHUP)?,
-            tstp: on(SIGTSTP)?,
-            cont: on(SIGCONT)?,
-        })
-    }
-}
-
 /// `procsnap run`: with a live session for the project, its names run there as this
 /// command's job (ad-hoc commands cannot join: the session runs only what the project
 /// declares); without one, `launch` runs in a private session of its own, with no socket (so
@@ -321,7 +298,7 @@ fn foreground(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
 }
 
 async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
-    let mut signals = match Signals::new() {
+    let mut signals = match crate::signals::channel(&[SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("procsnap: cannot handle signals: {e}");
@@ -335,11 +312,10 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         }
     }
     let mut fg = Foreground::new(session.clone(), &launch.names(), color);
-    // Registered before the first start: no line is missed.
-    let events = session.observe(
-        Filter::Owner(procsnap_session::Owner::Job(fg.job)),
-        Pace::Lossless(HIGH_WATER),
-    );
+    // Registered before the first start: no line is missed. Everything the session runs is
+    // shown — what this job started, and what others (an agent, `procsnap start`) start in
+    // the session this process owns.
+    let events = session.observe(Filter::All, Pace::Lossless(HIGH_WATER));
     let wake = Arc::new(tokio::sync::Notify::new());
     let waker = wake.clone();
     events.set_waker(move || waker.notify_one());
@@ -371,11 +347,13 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         let more = fg.out.has_room() && !drained;
         tokio::select! {
             biased;
-            _ = signals.int.recv() => fg.on_interrupt(Interrupt::Int),
-            _ = signals.term.recv() => fg.on_interrupt(Interrupt::Term),
-            _ = signals.hup.recv() => fg.on_interrupt(Interrupt::Hup),
-            _ = signals.tstp.recv() => fg.suspend().await,
-            _ = signals.cont.recv() => fg.resume().await,
+            Some(sig) = signals.recv() => match sig {
+                SIGINT => fg.on_interrupt(Interrupt::Int),
+                SIGTERM => fg.on_interrupt(Interrupt::Term),
+                SIGHUP => fg.on_interrupt(Interrupt::Hup),
+                SIGTSTP => fg.suspend().await,
+                _ => fg.resume().await,
+            },
             _ = fg.out.send_pending() => {}
             _ = std::future::ready(()), if more => {}
             _ = wake.notified(), if !more => {}

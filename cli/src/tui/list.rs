@@ -154,9 +154,19 @@ fn row_line(
     let (mut icon, mut word) = status_mark(status);
     // A configured process: its readiness, wait or backoff says more than its status.
     if let Some(m) = row.and_then(|r| snap.marks.get(&r.name)) {
-        (icon, word, status) = (m.icon, m.word, Some(m.color));
+        if let Some((i, w, c)) = m.look {
+            (icon, word, status) = (i, w, Some(c));
+        }
         if let Some(u) = &m.uptime {
             cells[2] = u.clone();
+        }
+        if m.restarts > 0 {
+            // The board counts the policy's restarts and people's; a process started by the
+            // session carries the same count, one started before it knew of a restart less.
+            let carried = row
+                .and_then(|r| r.proc.as_ref())
+                .map_or(0, |p| p.state.restarts);
+            cells[3] = format!("↻{}", m.restarts.max(carried));
         }
     }
     let word = match (row, status) {

@@ -218,17 +218,9 @@ fn spawn_input(tx: Sender<Msg>) {
 /// Forwards SIGTERM, SIGHUP, SIGINT and SIGTSTP to the UI thread.
 fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGTSTP};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGTSTP])?;
-    std::thread::Builder::new()
-        .name("procsnap-signals".into())
-        .spawn(move || {
-            for sig in signals.forever() {
-                if tx.send(Msg::Signal(sig)).is_err() {
-                    return;
-                }
-            }
-        })?;
-    Ok(())
+    crate::signals::forward(&[SIGTERM, SIGHUP, SIGINT, SIGTSTP], move |s| {
+        tx.send(Msg::Signal(s)).is_ok()
+    })
 }
 
 /// The event loop's state.

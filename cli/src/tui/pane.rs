@@ -19,20 +19,26 @@ use crate::safe::escape;
 /// Bytes of a line styled when lines are cut at the pane's edge (a line is at most 16 KiB).
 const CUT_BYTES: usize = 4096;
 
-/// The title: which pane, its process and status.
+/// The title: which pane, its process and status, and for a configured process why it
+/// waits, is not ready, ended or gave up (the words `up` and MCP show).
 fn title(app: &App, snap: &Snapshot) -> String {
-    match app.row(snap) {
-        None => " all ".to_owned(),
-        Some(r) => match &r.proc {
-            None => format!(" {} · {} ", escape(&r.name), status_mark(None).1),
-            Some(p) => format!(
-                " {} · {} · {} ",
-                escape(&r.name),
-                escape(&p.process.label()),
-                status_mark(Some(p.state.status)).1
-            ),
-        },
+    let Some(r) = app.row(snap) else {
+        return " all ".to_owned();
+    };
+    let mut t = match &r.proc {
+        None => format!(" {} · {} ", escape(&r.name), status_mark(None).1),
+        Some(p) => format!(
+            " {} · {} · {} ",
+            escape(&r.name),
+            escape(&p.process.label()),
+            status_mark(Some(p.state.status)).1
+        ),
+    };
+    if let Some(why) = snap.marks.get(&r.name).and_then(|m| m.reason.as_deref()) {
+        // Its words may carry a command's name: shown escaped, as every name is.
+        t.push_str(&format!("· {} ", escape(why)));
     }
+    t
 }
 
 /// The right-hand title: follow or paused, and the toggles that are on.
