@@ -14,6 +14,8 @@
 //! - [`transport`]: MCP over any byte stream (stdio, a socket connection): the line codec,
 //!   JSON-RPC errors for lines that are no message, bounded memory per connection.
 //! - [`style`], [`timefmt`]: prefixes, colours, status lines; RFC 3339 and human durations.
+//! - [`safe`]: untrusted text (names, commands, output) made safe for a terminal; one rule
+//!   for every face.
 #![forbid(unsafe_code)]
 
 pub mod answers;
@@ -24,6 +26,7 @@ pub mod mcp;
 pub mod project;
 pub mod remote;
 pub mod run;
+pub mod safe;
 pub mod signals;
 pub mod style;
 pub mod timefmt;

@@ -49,7 +49,7 @@ impl Shell {
             pos: Some(raw.pos),
             message: format!(
                 "shell.shell_command {:?} is not an executable file nor found on the PATH",
-                crate::answers::clip(&raw.command)
+                crate::safe::clip(&raw.command)
             ),
         })?;
         Ok(Shell {
@@ -146,7 +146,7 @@ pub(super) fn proc(
             p.pos,
             format!(
                 "process name {:?}: use letters, digits, _ - . or :",
-                crate::answers::clip(&p.name)
+                crate::safe::clip(&p.name)
             ),
         ));
     }
@@ -255,7 +255,7 @@ fn script_spec(project: &Project, script: &str) -> Result<(CommandSpec, String),
     let Some(s) = project.script(script) else {
         return Err(format!(
             "script {:?} is not declared; available scripts: {}",
-            crate::answers::clip(script),
+            crate::safe::clip(script),
             project.names()
         ));
     };

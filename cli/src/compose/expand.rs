@@ -131,7 +131,7 @@ fn substitution(
         .unwrap_or(body.len());
     let name = &body[..name_len];
     let after = &body[name_len..];
-    let shown = || crate::answers::clip(s.split_inclusive('}').next().unwrap_or(s)).into_owned();
+    let shown = || crate::safe::clip(s.split_inclusive('}').next().unwrap_or(s)).into_owned();
     if name.is_empty() {
         return Err(format!(
             "`{}`: a substitution needs a variable name",

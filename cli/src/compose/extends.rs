@@ -76,7 +76,7 @@ fn resolve_one(
     let Some(b) = processes.iter().position(|(k, _)| k.name == base) else {
         return Err(err(format!(
             "processes.{name}.extends: {:?} is not a configured process",
-            crate::answers::clip(&base)
+            crate::safe::clip(&base)
         )));
     };
     state[i] = State::Open;

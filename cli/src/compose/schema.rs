@@ -505,7 +505,7 @@ fn signal(node: &Node) -> Result<i32> {
 /// The value as the user wrote it, for messages.
 fn describe(node: &Node) -> String {
     match &node.value {
-        Value::Str(s) => format!("{:?}", crate::answers::clip(s)),
+        Value::Str(s) => format!("{:?}", crate::safe::clip(s)),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         v => v.kind().to_owned(),

@@ -10,7 +10,7 @@ use procsnap::{ProcId, Process};
 use procsnap_session::{Owner, Session, Started, UnitView};
 
 use super::blocking;
-use crate::answers::clip;
+use crate::safe::clip;
 use crate::timefmt::{human, rfc3339};
 use crate::wire::ScriptsRun;
 

@@ -22,9 +22,10 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
-use crate::answers::{self, clip};
+use crate::answers;
 use crate::compose::Stack;
 use crate::project::Project;
+use crate::safe::clip;
 use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,

@@ -19,7 +19,8 @@ use serde_json::json;
 use super::ended;
 use crate::control::client::{CallError, Client};
 use crate::mcp::session_tools::{SessionEvents, WireEvent};
-use crate::style::{Prefixer, safe};
+use crate::safe::escape;
+use crate::style::Prefixer;
 
 /// How long one request waits for events: also how soon a signal is seen.
 const WAIT_MS: u64 = 200;
@@ -84,7 +85,7 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
                 let text = match s["outcome"].as_str() {
                     Some("failed") => {
                         failed = true;
-                        format!("failed to start: {}", safe(msg))
+                        format!("failed to start: {}", escape(msg))
                     }
                     Some("running") => format!(
                         "already running ({}): shown, not stopped by this command",
@@ -95,7 +96,7 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
                 let _ = writeln!(
                     out,
                     "{}",
-                    prefixer.note(&safe(name), slot(name), &text, "2")
+                    prefixer.note(&escape(name), slot(name), &text, "2")
                 );
             }
         }
@@ -174,7 +175,7 @@ fn print(
     ev: &WireEvent,
 ) -> bool {
     let name = ev.name.as_deref().unwrap_or("?");
-    let (shown, slot) = (safe(name), slot(name));
+    let (shown, slot) = (escape(name), slot(name));
     match ev.kind.as_str() {
         "line" => {
             let mut line = Vec::new();
@@ -206,7 +207,7 @@ fn print(
                 Some("bad") => "31",
                 _ => "2",
             };
-            let text = safe(ev.text.as_deref().unwrap_or(""));
+            let text = escape(ev.text.as_deref().unwrap_or(""));
             let _ = writeln!(out, "{}", prefixer.note(&shown, slot, &text, code));
         }
         _ => {}

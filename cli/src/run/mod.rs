@@ -20,6 +20,7 @@
 #[macro_use]
 mod out;
 mod foreground;
+mod tty;
 
 use foreground::Foreground;
 
@@ -96,7 +97,7 @@ pub fn resolve_up(stack: Option<Arc<Stack>>, names: &[String]) -> Result<Launch,
             let known: Vec<&str> = stack.procs.iter().map(|p| p.name.as_str()).collect();
             return Err(format!(
                 "{:?} is not configured in {}; configured: {}",
-                crate::answers::clip(n),
+                crate::safe::clip(n),
                 stack.path.display(),
                 known.join(", ")
             ));
@@ -188,6 +189,8 @@ struct Tracked {
     ended: Option<ProcessState>,
     /// On the idle tick: its state cell said finished, but its final event had not arrived.
     stale_seen: bool,
+    /// Looks in a row that found it waiting for terminal input (said at the second).
+    tty_looks: u8,
 }
 
 /// Hashes a [`ProcId`] (a unique number) with one multiplication: looked up once per line.
@@ -233,7 +236,7 @@ pub fn run(project: &Project, launch: Launch, color: bool, grace: Duration) -> E
         if let Some(t) = launch.targets.iter().find(|t| t.origin == Origin::AdHoc) {
             eprintln!(
                 "procsnap: {:?} is an ad-hoc command, and a live session runs only the project's own names; stop the session or declare it",
-                crate::answers::clip(&t.name)
+                crate::safe::clip(&t.name)
             );
             return ExitCode::from(2);
         }
@@ -325,6 +328,7 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         // was queued for us before, and is printed by now.
         let settled = fg.settled();
         let drained = fg.take_events(&events);
+        fg.watch_terminal();
         let interrupted = fg.interrupt != Interrupt::None;
         if settled && (drained || interrupted) && fg.all_reported() {
             break;

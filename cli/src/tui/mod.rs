@@ -10,7 +10,10 @@
 //! - **input**: blocks in crossterm's `read` and forwards keys, mouse and resizes.
 //! - **ingest** ([`ingest`]): drains a bounded observer of the session and wakes the UI at
 //!   most once per frame.
-//! - **signals**: SIGTERM and SIGHUP stop every group and quit; SIGINT is Ctrl-C.
+//! - **signals**: SIGTERM and SIGHUP stop every group and quit; SIGINT is Ctrl-C; SIGTSTP
+//!   (and the Ctrl-Z key, which raw mode delivers as a key) suspends the UI: the terminal is
+//!   given back to the shell and the process stops; on `fg` it takes the terminal again and
+//!   redraws everything ([`term::suspend`]). The scripts keep running meanwhile.
 //! - **control** ([`control`]): a short-lived thread per blocking command (stop, restart,
 //!   stop-all, search).
 //!
@@ -22,6 +25,7 @@
 pub mod app;
 pub mod clock;
 pub mod control;
+pub mod help;
 pub mod ingest;
 pub mod keys;
 pub mod list;
@@ -72,7 +76,7 @@ pub enum Msg {
     InputEnded,
     /// Processes changed state or wrote output.
     Changed,
-    /// SIGTERM, SIGHUP or SIGINT.
+    /// SIGTERM, SIGHUP, SIGINT or SIGTSTP.
     Signal(i32),
     /// A message for the bottom line.
     Notice(String),
@@ -165,6 +169,8 @@ pub fn run(
         || project.dir.display().to_string(),
         |n| n.to_string_lossy().into(),
     );
+    // The directory's name comes from whoever named it (a cloned repository).
+    let title = crate::safe::escape(&title).into_owned();
     let mut ui = Ui {
         app: App::default(),
         catalog,
@@ -177,6 +183,7 @@ pub fn run(
         exit: None,
         code: 0,
         term_ok: true,
+        suspend: false,
     };
     ui.event_loop(&mut tty, &rx);
     drop(tty);
@@ -208,10 +215,10 @@ fn spawn_input(tx: Sender<Msg>) {
         });
 }
 
-/// Forwards SIGTERM, SIGHUP and SIGINT to the UI thread.
+/// Forwards SIGTERM, SIGHUP, SIGINT and SIGTSTP to the UI thread.
 fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    crate::signals::forward(&[SIGTERM, SIGHUP, SIGINT], move |s| {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGTSTP};
+    crate::signals::forward(&[SIGTERM, SIGHUP, SIGINT, SIGTSTP], move |s| {
         tx.send(Msg::Signal(s)).is_ok()
     })
 }
@@ -232,6 +239,8 @@ struct Ui {
     code: u8,
     /// False once the terminal is gone (SIGHUP, a write error): no more drawing.
     term_ok: bool,
+    /// Ctrl-Z or SIGTSTP: suspend before the next draw.
+    suspend: bool,
 }
 
 impl Ui {
@@ -254,6 +263,9 @@ impl Ui {
                     self.handle(m);
                 }
             }
+            if std::mem::take(&mut self.suspend) && self.term_ok && self.exit.is_none() {
+                self.suspend(tty);
+            }
             if self.exit.is_none() && self.pacer.due(Instant::now()) {
                 self.draw(tty);
             }
@@ -271,14 +283,16 @@ impl Ui {
         match msg {
             // Keys that mean nothing (and mouse moves) do not redraw.
             Msg::Input(ev) => match keys::action(&ev, self.app.keymap()) {
+                Some(keys::Action::Suspend) => self.suspend = true,
                 Some(action) => self.act(action),
                 None => return,
             },
             Msg::InputEnded => self.lost_terminal(1),
             Msg::Changed => self.ingest.changed(),
-            Msg::Notice(n) => self.app.notice = Some(n),
+            Msg::Notice(n) => self.app.say(n),
             Msg::Signal(signal_hook::consts::SIGINT) => self.act(keys::Action::Interrupt),
             Msg::Signal(signal_hook::consts::SIGHUP) => self.lost_terminal(129),
+            Msg::Signal(signal_hook::consts::SIGTSTP) => self.suspend = true,
             Msg::Signal(sig) => self.quit_by_signal(128 + sig as u8),
             Msg::Found { view, older, seq } => {
                 let snap = self.snapshot();
@@ -332,6 +346,14 @@ impl Ui {
                 self.act(keys::Action::QuitNow);
             }
         }
+    }
+
+    /// Hands the terminal to the shell and stops until continued; then everything is redrawn.
+    fn suspend(&mut self, tty: &mut term::Tty) {
+        if term::suspend(tty).is_err() {
+            self.lost_terminal(1);
+        }
+        self.pacer.changed();
     }
 
     /// The terminal is gone: stop drawing, stop every group, quit with `code`.
