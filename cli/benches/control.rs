@@ -33,7 +33,8 @@ fn percentiles(mut f: impl FnMut()) -> (f64, f64) {
 }
 
 fn bench(n: usize) {
-    let base = std::env::temp_dir().join(format!("procsnap-bench-control-{}-{n}", std::process::id()));
+    let base =
+        std::env::temp_dir().join(format!("procsnap-bench-control-{}-{n}", std::process::id()));
     let project = base.join("project");
     let run = base.join("run");
     std::fs::create_dir_all(&project).unwrap();
@@ -54,11 +55,13 @@ fn bench(n: usize) {
     let names: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     session.start(&refs, Owner::Detached).unwrap();
-    assert!(session
-        .wait_for(Duration::from_secs(30), |b| {
-            b.units.iter().all(|u| u.process.is_some()).then_some(())
-        })
-        .is_ok());
+    assert!(
+        session
+            .wait_for(Duration::from_secs(30), |b| {
+                b.units.iter().all(|u| u.process.is_some()).then_some(())
+            })
+            .is_ok()
+    );
 
     let place = Place::within(&run, std::fs::canonicalize(&project).unwrap());
     let lock = take_lock(&place).ok().expect("the lock");
@@ -87,7 +90,9 @@ fn bench(n: usize) {
 }
 
 fn main() {
-    println!("scripts_status: built in-process vs over the control socket (same session, same run)");
+    println!(
+        "scripts_status: built in-process vs over the control socket (same session, same run)"
+    );
     for n in [10, 100] {
         bench(n);
     }

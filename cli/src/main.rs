@@ -118,6 +118,12 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
         grace: Duration,
     },
+    /// The terminal UI on the project's live session, owned by another process: the same
+    /// screen and keys; quitting detaches and stops nothing.
+    ///
+    /// Exit code 3 if no session is live; 1 when the session ends under it.
+    #[command(after_help = "Example:\n  procsnap attach --dir examples/stack")]
+    Attach,
     /// The processes of the project's live session (owned by `up`, `tui` or `mcp`).
     ///
     /// Exit code 3 if no session is live.
@@ -267,6 +273,7 @@ fn main() -> ExitCode {
                 Err(e) => usage(&e),
             }
         }
+        Command::Attach => tui::attach(&project),
         Command::Mcp { grace } => mcp::serve(project, stack, grace),
         Command::Ps { .. }
         | Command::Start { .. }

@@ -29,7 +29,7 @@ use crate::safe::clip;
 use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
-    ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
+    ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StopParams, StreamParams,
 };
 
 /// The MCP server: a face of one session.
@@ -193,17 +193,18 @@ impl Server {
     }
 
     #[tool(
-        description = "Stop a process: its shutdown signal (SIGTERM unless configured) to its whole process group, SIGKILL after the grace period. Waits until it has exited. A stop is final: no restart follows, and a process waiting for a restart has that cancelled."
+        description = "Stop a process: its shutdown signal (SIGTERM unless configured) to its whole process group, SIGKILL after the grace period (kill=true: SIGKILL at once). Waits until it has exited. A stop is final: no restart follows, and a process waiting for a restart has that cancelled."
     )]
     async fn scripts_stop(
         &self,
-        Parameters(p): Parameters<ProcessParams>,
+        Parameters(p): Parameters<StopParams>,
     ) -> Result<Json<ScriptsStop>, String> {
         let proc = answers::resolve(self.session.processes(), &p.process_id)?;
         let before = proc.state().snapshot();
         let (session, id, who) = (self.session.clone(), proc.id(), self.who.clone());
+        let kill = p.kill;
         let (stopping, after) = blocking(move || {
-            let s = session.stop(id, false, Some(&who));
+            let s = session.stop(id, kill, Some(&who));
             let after = match s {
                 Stopping::Process(id) => session.wait(id),
                 _ => None,

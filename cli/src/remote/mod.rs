@@ -5,6 +5,7 @@
 //! 2 a usage error; 3 no live session for the project (nothing was started).
 
 pub mod follow;
+pub mod mirror;
 
 use std::io::Write;
 use std::process::ExitCode;
