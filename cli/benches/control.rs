@@ -64,10 +64,10 @@ fn bench(n: usize) {
     );
 
     let place = Place::within(&run, std::fs::canonicalize(&project).unwrap());
-    let lock = take_lock(&place).ok().expect("the lock");
+    let lock = take_lock(&place).expect("the lock");
     let info = OwnerInfo::me("bench", &place, None);
     let listener = Listener::start(place.clone(), lock, session.clone(), &info).unwrap();
-    let mut client = Client::connect(&place).ok().expect("connected");
+    let mut client = Client::connect(&place).expect("connected");
 
     let (in_p50, in_p99) = percentiles(|| {
         let s = status_view(session.processes(), None, SystemTime::now());
