@@ -6,11 +6,15 @@
 //! (`db | ready`, `worker | restarting in 2s (restart 1 of 3)`, `api | not started:
 //! dependency "db" failed …`) are printed with the output.
 //!
-//! What this command starts is its job. Its output arrives through a lossless observer of that
-//! job, registered before the first start, so no line is missed or dropped and lines print in
-//! capture order; a process's final state comes after all of its lines, so its status line
-//! follows its output. A stdout slower than the scripts holds back this job's processes (see
-//! `Out`) instead of losing their lines.
+//! What this command starts is its job; it ends when its job has. `up` owns the project's
+//! session (and its control socket) when none is live, and then shows every process of it —
+//! also what an agent or `procsnap start` started there; `run` without a live session has a
+//! private one. Output arrives through a lossless observer registered before the first start,
+//! so no line is missed or dropped and lines print in capture order; a process's final state
+//! comes after all of its lines, so its status line follows its output. A stdout slower than
+//! the scripts holds back the processes shown (see `Out`) instead of losing their lines. With a
+//! live session owned by another process, `run` and `up` join it instead
+//! ([`crate::remote::follow`]).
 //!
 //! Signals, as a terminal user means them: Ctrl-C, SIGTERM or SIGHUP (the terminal closed)
 //! stops every group (SIGTERM, then SIGKILL after the grace period), with status lines; a
