@@ -4,7 +4,7 @@
 1. `procsnap ps` as a whole process (exec, connect, handshake, one call, print), p50 and p90
    of 50 runs, beside `procsnap --version` (the process floor) in the same run;
 2. the owner's RSS with 10 clients following every process's events (session_events, scope
-   all) while a script floods output, after 20 s, beside the owner's RSS before the clients.
+   all) while a script floods output, every 10 s for 40 s, beside its RSS before the clients.
 
     python3 scripts/control-bench.py target/release/procsnap
 """
@@ -77,13 +77,15 @@ def main():
         threads = [threading.Thread(target=follower, args=(sock, stop, counts, i)) for i in range(10)]
         for t in threads:
             t.start()
-        time.sleep(20)
-        after = rss_kib(owner.pid)
+        samples = []
+        for _ in range(4):
+            time.sleep(10)
+            samples.append(rss_kib(owner.pid))
         stop.set()
         for t in threads:
             t.join()
-        print(f"owner RSS: {before} KiB before, {after} KiB after 20 s of 10 followers "
-              f"in a flood ({sum(counts)} events delivered)")
+        print(f"owner RSS: {before} KiB before; with 10 followers in a flood, at 10/20/30/40 s: "
+              f"{'/'.join(map(str, samples))} KiB ({sum(counts)} events delivered)")
     finally:
         owner.terminate()
         owner.wait()

@@ -29,7 +29,7 @@ const ALL_CAPACITY: usize = 4096;
 /// The longest `waitMs` honoured.
 const MAX_WAIT: Duration = Duration::from_secs(10);
 /// Events in one reply at most.
-const MAX_EVENTS: usize = 2048;
+const MAX_EVENTS: usize = 512;
 
 /// One connection's state.
 pub struct Conn {
