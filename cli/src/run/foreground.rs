@@ -1,7 +1,7 @@
 //! One foreground job (`run` or `up`): its processes' output and status lines, the session's
 //! notices about them, and how it ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -17,11 +17,19 @@ use super::tty;
 use super::{EVENT_BATCH, IdHasher, Interrupt, Tracked};
 use crate::style::{Prefixer, write_line};
 
+/// How many reported processes are remembered (their final events arrive at most an
+/// observer's queue after a report from their cells).
+const REMEMBER_REPORTED: usize = 4096;
+
 pub(super) struct Foreground {
     pub(super) session: Arc<Session>,
     pub(super) job: JobId,
     prefixer: Prefixer,
+    /// The processes shown and not yet ended.
     tracked: HashMap<ProcId, Tracked, BuildHasherDefault<IdHasher>>,
+    /// The newest processes reported (a bounded memory of them, oldest first).
+    reported: HashSet<ProcId, BuildHasherDefault<IdHasher>>,
+    reported_order: VecDeque<ProcId>,
     /// The slot of every name shown.
     slots: HashMap<String, usize>,
     pub(super) out: Out,
@@ -41,6 +49,8 @@ impl Foreground {
             job,
             prefixer: Prefixer::new(names.iter().map(String::as_str), color),
             tracked: HashMap::default(),
+            reported: HashSet::default(),
+            reported_order: VecDeque::new(),
             slots: names
                 .iter()
                 .enumerate()
@@ -100,7 +110,7 @@ impl Foreground {
     }
 
     pub(super) fn all_reported(&self) -> bool {
-        self.tracked.values().all(|t| t.ended.is_some())
+        self.tracked.is_empty()
     }
 
     /// Formats queued events until the output buffer is full; true if the queue was emptied.
@@ -153,9 +163,9 @@ impl Foreground {
         out_writeln!(self.out, "{line}");
     }
 
-    /// Tracks process `id` from its first event on.
+    /// Tracks process `id` from its first event on (not once it was reported).
     fn track(&mut self, id: ProcId) {
-        if self.tracked.contains_key(&id) {
+        if self.tracked.contains_key(&id) || self.reported.contains(&id) {
             return;
         }
         let Some(p) = self.session.processes().get(id) else {
@@ -166,7 +176,6 @@ impl Foreground {
             name: p.name().to_owned(),
             slot,
             prefix: self.prefixer.prefix(p.name(), slot),
-            ended: None,
             stale_seen: false,
             tty_looks: 0,
         };
@@ -182,7 +191,7 @@ impl Foreground {
         }
         self.tty_looked = Some(now);
         let mut waiting = Vec::new();
-        for (id, t) in self.tracked.iter_mut().filter(|(_, t)| t.ended.is_none()) {
+        for (id, t) in self.tracked.iter_mut() {
             let pid = self
                 .session
                 .processes()
@@ -203,19 +212,25 @@ impl Foreground {
         }
     }
 
-    /// Writes the status line of process `id` (once).
+    /// Writes the status line of process `id` (once), and forgets it: a session that restarts
+    /// a crashing process all day keeps no entry per run.
     fn report(&mut self, id: ProcId, state: ProcessState) {
-        let Some(t) = self.tracked.get_mut(&id) else {
+        let Some(t) = self.tracked.remove(&id) else {
             return;
         };
-        if t.ended.is_some() {
-            return;
-        }
-        t.ended = Some(state);
         let line =
             self.prefixer
                 .status(&t.name, t.slot, state.status, state.exit, state.duration());
         out_writeln!(self.out, "{line}");
+        // Remembered for a while: its final event may still be queued after a report from
+        // its cell (see `report_from_cells`), at most an observer's queue behind.
+        if self.reported.len() >= REMEMBER_REPORTED {
+            if let Some(old) = self.reported_order.pop_front() {
+                self.reported.remove(&old);
+            }
+        }
+        self.reported.insert(id);
+        self.reported_order.push_back(id);
     }
 
     /// Reports the processes whose state cell says finished without waiting for their final
@@ -227,7 +242,7 @@ impl Foreground {
         let mut reader = procsnap::Reader::new();
         let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
         for (p, state) in reader.list(self.session.processes()) {
-            let Some(t) = self.tracked.get_mut(&p.id()).filter(|t| t.ended.is_none()) else {
+            let Some(t) = self.tracked.get_mut(&p.id()) else {
                 continue;
             };
             if state.is_finished() {

@@ -33,7 +33,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use procsnap::{CommandSpec, ProcessState};
+use procsnap::CommandSpec;
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
 
 use crate::compose::Stack;
@@ -189,8 +189,6 @@ struct Tracked {
     slot: usize,
     /// `name  | `, coloured, written before each of its lines.
     prefix: String,
-    /// Its final state, once its status line was written.
-    ended: Option<ProcessState>,
     /// On the idle tick: its state cell said finished, but its final event had not arrived.
     stale_seen: bool,
     /// Looks in a row that found it waiting for terminal input (said at the second).

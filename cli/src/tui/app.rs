@@ -373,6 +373,15 @@ impl App {
             self.seen
                 .insert(p.process.id(), ring.len() as u64 + ring.dropped_lines());
         }
+        // Only the processes on screen are remembered: a crash loop adds none for good.
+        if self.seen.len() > snap.rows.len() {
+            let shown: std::collections::HashSet<_> = snap
+                .rows
+                .iter()
+                .filter_map(|r| r.proc.as_ref().map(|p| p.process.id()))
+                .collect();
+            self.seen.retain(|id, _| shown.contains(id));
+        }
     }
 
     /// True when `row`'s process has output not yet on screen.
