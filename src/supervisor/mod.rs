@@ -492,7 +492,9 @@ impl Supervisor {
     /// Stops process `id`: the reaper moves it `Running → Stopping` (one CAS), sends SIGTERM
     /// to its whole group, and SIGKILL after `grace`; a zero `grace` is a kill: SIGKILL at once,
     /// no SIGTERM first. Returns the final state once the leader is reaped **and** the group is
-    /// empty (and the descendants that left it are gone). Stopping a finished process returns
+    /// empty (and the descendants that left it are gone). Its `exit` is the leader's, unless
+    /// members of the group outlived the leader and were SIGKILLed after the grace: then it is
+    /// `Exit::Signal(SIGKILL)`, the signal that ended the process. Stopping a finished process returns
     /// its final state and signals nothing; a concurrent second stop waits for the same end.
     /// `grace` is capped at one year (so `Duration::MAX` means "never SIGKILL", in practice).
     ///

@@ -10,7 +10,7 @@ use procsnap::{ProcId, Process};
 use procsnap_session::{Owner, Session, Started, UnitView};
 
 use super::blocking;
-use crate::answers::clip;
+use crate::safe::clip;
 use crate::timefmt::{human, rfc3339};
 use crate::wire::ScriptsRun;
 
@@ -67,27 +67,19 @@ fn outcome(
     }
 }
 
-/// Why `u` is not there yet, for a timeout message.
+/// Why `u` is not there yet, for a timeout message: the board's reason (the words `up` and
+/// the terminal UI show), with its phase.
 fn pending(u: &UnitView) -> String {
-    if !u.waiting_for.is_empty() {
-        let deps: Vec<String> = u
-            .waiting_for
-            .iter()
-            .map(|(n, c)| format!("{n} ({c})"))
-            .collect();
-        return format!("waiting for {}", deps.join(", "));
-    }
-    match u.phase {
-        Phase::Backoff { .. } => format!(
-            "in a restart backoff ({})",
-            u.reason.as_deref().unwrap_or("it ended")
-        ),
-        Phase::Running => match &u.probe_failure {
-            Some(why) => format!("running, not ready ({why})"),
-            None => format!("running, not ready ({})", u.health.as_str()),
-        },
-        Phase::Stopping => "its previous process is still stopping".to_owned(),
-        p => p.as_str().to_owned(),
+    let phase = match u.phase {
+        Phase::Backoff { .. } => "in a restart backoff",
+        Phase::Running => "running, not ready",
+        Phase::Stopping => "its previous process is still stopping",
+        p => p.as_str(),
+    };
+    match (&u.reason, u.phase) {
+        (Some(why), Phase::Waiting) => why.clone(),
+        (Some(why), _) => format!("{phase}: {why}"),
+        (None, _) => phase.to_owned(),
     }
 }
 

@@ -9,7 +9,9 @@
 //! time) are `isError` results that say what is available. stdout carries only protocol;
 //! diagnostics go to stderr.
 
+mod bridge;
 mod configured;
+pub mod session_tools;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -20,13 +22,14 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
-use crate::answers::{self, clip};
+use crate::answers;
 use crate::compose::Stack;
 use crate::project::Project;
+use crate::safe::clip;
 use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
-    ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
+    ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StopParams, StreamParams,
 };
 
 /// The MCP server: a face of one session.
@@ -37,6 +40,10 @@ pub struct Server {
     dir: Arc<std::path::Path>,
     /// Who this client is, for the other faces' output ("restart asked by …").
     who: Arc<str>,
+    /// A control-socket client's connection (its job), `None` on stdio.
+    conn: Option<Arc<session_tools::Conn>>,
+    /// On stdio: where calls go (the live session's owner, or here).
+    bridge: Option<Arc<bridge::Bridge>>,
     tool_router: ToolRouter<Server>,
 }
 
@@ -102,7 +109,31 @@ impl Server {
             session,
             dir: dir.into(),
             who: who.into(),
+            conn: None,
+            bridge: None,
             tool_router: Self::tool_router(),
+        }
+    }
+
+    /// A server for one control-socket client of `session`, owned as `owner` says: the
+    /// stdio tools and the session tools (jobs, events; see [`session_tools`]).
+    pub fn for_client(
+        session: Arc<Session>,
+        dir: &std::path::Path,
+        who: &str,
+        owner: crate::control::server::OwnerInfo,
+    ) -> Server {
+        Server {
+            conn: Some(Arc::new(session_tools::Conn::new(owner))),
+            tool_router: Self::tool_router() + Self::session_tools(),
+            ..Server::new(session, dir, who)
+        }
+    }
+
+    /// The client has gone: the job it started stops (what it adopted keeps running).
+    pub fn client_left(&self) {
+        if let Some(c) = &self.conn {
+            c.end_job(&self.session);
         }
     }
 
@@ -162,17 +193,18 @@ impl Server {
     }
 
     #[tool(
-        description = "Stop a process: its shutdown signal (SIGTERM unless configured) to its whole process group, SIGKILL after the grace period. Waits until it has exited. A stop is final: no restart follows, and a process waiting for a restart has that cancelled."
+        description = "Stop a process: its shutdown signal (SIGTERM unless configured) to its whole process group, SIGKILL after the grace period (kill=true: SIGKILL at once). Waits until it has exited. A stop is final: no restart follows, and a process waiting for a restart has that cancelled."
     )]
     async fn scripts_stop(
         &self,
-        Parameters(p): Parameters<ProcessParams>,
+        Parameters(p): Parameters<StopParams>,
     ) -> Result<Json<ScriptsStop>, String> {
         let proc = answers::resolve(self.session.processes(), &p.process_id)?;
         let before = proc.state().snapshot();
         let (session, id, who) = (self.session.clone(), proc.id(), self.who.clone());
+        let kill = p.kill;
         let (stopping, after) = blocking(move || {
-            let s = session.stop(id, false, Some(&who));
+            let s = session.stop(id, kill, Some(&who));
             let after = match s {
                 Stopping::Process(id) => session.wait(id),
                 _ => None,
@@ -292,9 +324,24 @@ impl Server {
     router = self.tool_router,
     name = "procsnap",
     version = "0.1.0",
-    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search."
+    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search. When a developer's procsnap session (procsnap up, procsnap tui) runs for the project, these tools show and drive its processes."
 )]
-impl ServerHandler for Server {}
+impl ServerHandler for Server {
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        if let Some(b) = &self.bridge
+            && self.tool_router.has_route(&request.name)
+            && let bridge::Route::Forwarded(answer) = b.route(&request).await
+        {
+            return Ok(answer);
+        }
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}
 
 /// Serves MCP on stdin/stdout until EOF, SIGTERM, SIGINT or SIGHUP; then stops every group and
 /// exits as soon as they are gone.
@@ -316,7 +363,7 @@ pub fn serve(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> Ex
 }
 
 async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> ExitCode {
-    use tokio::signal::unix::{SignalKind, signal};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
     // Configured processes start when a client asks (scripts_run), not at once.
     let session = match crate::hosting::open(&project, stack.as_deref(), grace) {
@@ -326,18 +373,23 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let (mut term, mut int, mut hup) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let mut signals = match crate::signals::channel(&[SIGTERM, SIGINT, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
             eprintln!("procsnap mcp: cannot handle signals: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let server = Server::new(session.clone(), &project.dir, "an MCP client");
+    let place = crate::control::place::Place::for_project(&project.dir).ok();
+    let config = stack.as_ref().map(|s| s.path.clone());
+    let server = Server {
+        bridge: Some(Arc::new(bridge::Bridge::new(
+            place,
+            session.clone(),
+            config,
+        ))),
+        ..Server::new(session.clone(), &project.dir, "an MCP client")
+    };
 
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
     let mut connection = Connection::start(server, stdin, stdout, transport::Limits::default());
@@ -349,9 +401,7 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             };
             (ended.to_string(), code)
         }
-        _ = term.recv() => ("SIGTERM".to_owned(), ExitCode::SUCCESS),
-        _ = int.recv() => ("SIGINT".to_owned(), ExitCode::SUCCESS),
-        _ = hup.recv() => ("SIGHUP".to_owned(), ExitCode::SUCCESS),
+        Some(sig) = signals.recv() => (crate::style::signal_name(sig), ExitCode::SUCCESS),
     };
     // No more requests; those in progress are answered while the processes stop.
     connection.stop_reading();
@@ -365,7 +415,15 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
     // A second SIGTERM or SIGINT while the groups get their grace: kill them now.
     tokio::select! {
         _ = stopping => {}
-        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+        _ = async {
+            // SIGHUP alone does not kill: the terminal that sent it is gone, nobody pressed.
+            while let Some(sig) = signals.recv().await {
+                if sig != SIGHUP {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        } => {
             eprintln!("procsnap mcp: second signal; killing all processes");
             let killer = session.clone();
             let _ = blocking(move || {

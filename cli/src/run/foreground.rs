@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use procsnap::orchestrate::Phase;
 use procsnap::{ProcId, ProcessState};
@@ -12,6 +13,7 @@ use procsnap_session::{JobId, Notice, Observer, Owner, Session, SessionEvent, St
 use signal_hook::consts::{SIGCONT, SIGSTOP, SIGTSTP};
 
 use super::out::Out;
+use super::tty;
 use super::{EVENT_BATCH, IdHasher, Interrupt, Tracked};
 use crate::style::{Prefixer, write_line};
 
@@ -26,6 +28,8 @@ pub(super) struct Foreground {
     pub(super) interrupt: Interrupt,
     kills_sent: bool,
     failed_to_start: bool,
+    /// When the processes were last looked at for waiting on the terminal.
+    tty_looked: Option<Instant>,
 }
 
 impl Foreground {
@@ -46,6 +50,7 @@ impl Foreground {
             interrupt: Interrupt::None,
             kills_sent: false,
             failed_to_start: false,
+            tty_looked: None,
         }
     }
 
@@ -163,8 +168,39 @@ impl Foreground {
             prefix: self.prefixer.prefix(p.name(), slot),
             ended: None,
             stale_seen: false,
+            tty_looks: 0,
         };
         self.tracked.insert(id, t);
+    }
+
+    /// Says, once per wait, of each unfinished process that it waits for terminal input (see
+    /// [`tty`]); looks at most once per [`tty::EVERY`].
+    pub(super) fn watch_terminal(&mut self) {
+        let now = Instant::now();
+        if self.tty_looked.is_some_and(|t| now < t + tty::EVERY) {
+            return;
+        }
+        self.tty_looked = Some(now);
+        let mut waiting = Vec::new();
+        for (id, t) in self.tracked.iter_mut().filter(|(_, t)| t.ended.is_none()) {
+            let pid = self
+                .session
+                .processes()
+                .get(*id)
+                .and_then(|p| p.state().snapshot().pid);
+            if !pid.is_some_and(tty::waits_for_terminal) {
+                t.tty_looks = 0;
+                continue;
+            }
+            t.tty_looks = t.tty_looks.saturating_add(1);
+            if t.tty_looks == 2 {
+                waiting.push((t.name.clone(), t.slot));
+            }
+        }
+        for (name, slot) in waiting {
+            let line = self.prefixer.note(&name, slot, tty::WAITING, "33");
+            out_writeln!(self.out, "{line}");
+        }
     }
 
     /// Writes the status line of process `id` (once).
@@ -243,11 +279,16 @@ impl Foreground {
         let _ = tokio::task::spawn_blocking(move || session.signal_all(SIGCONT)).await;
     }
 
-    /// 1 if a name of this job could not start or ended in failure for good (a failed run
-    /// that its policy restarted does not count); else 130/143/129/141 after an interrupt, 0
+    /// The exit code of a process under `exit_on_failure` that failed (its own); else 1 if a
+    /// name of this job could not start or ended in failure for good (a failed run that its
+    /// policy restarted does not count); else 130/143/129/141 after an interrupt, 0
     /// otherwise.
     pub(super) fn exit_code(&self) -> ExitCode {
         let board = self.session.board();
+        if let Some(code) = board.exit_code {
+            // Exit codes are one byte: a code outside 1..=255 reads as a failure (1).
+            return ExitCode::from(u8::try_from(code).ok().filter(|&c| c != 0).unwrap_or(1));
+        }
         let any_failed = self.failed_to_start
             || board.exit_requested
             || board.units.iter().any(|u| {
