@@ -204,6 +204,15 @@ impl Driver {
                 Some((id, _)) if self.orch.unit(u).phase().is_live() => {
                     answers[i] = Some(Started::Running(id));
                 }
+                None if self.ending(u) => {
+                    // Its process has finished and its final event is on its way: it starts
+                    // anew once the end is taken (a finished process is never a duplicate).
+                    if self.again[u.index()] == Again::No {
+                        self.again[u.index()] = Again::Start;
+                    }
+                    let previous = self.current[u.index()];
+                    answers[i] = Some(Started::Pending { previous });
+                }
                 _ => fresh.push(u),
             }
         }
@@ -249,6 +258,15 @@ impl Driver {
             }
             _ => Started::Pending { previous },
         }
+    }
+
+    /// True when `u`'s policy still has its process running or stopping, while the process
+    /// itself has finished: its final event is queued behind the state change.
+    fn ending(&self, u: UnitId) -> bool {
+        matches!(
+            self.orch.unit(u).phase(),
+            Phase::Starting | Phase::Running | Phase::Stopping
+        ) && self.current[u.index()].is_some()
     }
 
     /// The unit's newest process and its status, if it has not finished.
