@@ -233,6 +233,17 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// The consumer is gone: a producer that waits for room is told at once (it finds no
+    /// full queue any more).
+    fn give_up_room(&self) {
+        // Acquire: pairs with the SeqCst store in `want_room` (the unlink orders it before us).
+        if self.room_wanted.swap(false, Ordering::Acquire) {
+            if let Some(room) = self.on_room.get() {
+                let _ = catch_unwind(AssertUnwindSafe(room));
+            }
+        }
+    }
+
     /// Sets the function that wakes this queue's consumer after it [`park`](Self::park)ed; it
     /// runs on the pushing thread, so it must be quick and must not block (a
     /// `tokio::sync::Notify::notify_one`, an eventfd write, `Thread::unpark`). Set once:
@@ -700,6 +711,8 @@ impl<T> Wakes<T> {
 
 /// One subscriber of a [`Broadcast`]: derefs to its [`EventQueue`] (`pop`, `drain`, `dropped`,
 /// `len`, …). Dropping it unsubscribes: once `drop` returns, nothing more is pushed to it.
+/// Dropping a full lossless subscription runs its room function, so a producer paused for it
+/// goes on.
 ///
 /// ```
 /// let bus = procsnap::Broadcast::new();
@@ -730,6 +743,11 @@ impl<T> Drop for Subscription<T> {
                 .unwrap_or_else(PoisonError::into_inner)
                 .retain(|(id, _)| *id != self.id);
         }
+        // A producer paused for this queue would otherwise wait for a consumer that is gone.
+        // After the unlink: a producer that asked it for room did so under the list's read
+        // lock, before our write lock (so its request is seen here); one that asks later does
+        // not find it.
+        self.queue.give_up_room();
     }
 }
 
