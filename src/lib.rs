@@ -106,7 +106,7 @@ mod sys;
 pub use cell::{Guard, Listed, REPIN_EVERY, Reader, StateCell, StateView, Updated, pin};
 pub use error::{ApplyError, RestartError, SpawnError, StopError};
 pub use events::{Broadcast, EventQueue, Subscription};
-pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};
+pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, LogView, Stream};
 pub use registry::{DEFAULT_LOG_BYTES, ProcId, Process, Processes, Registry, Reserve};
 pub use spec::CommandSpec;
 pub use state::{Event, Exit, ProcessState, Rejected, Status, Timestamp};
