@@ -307,6 +307,9 @@ fn push_line_adds_to_the_named_process_only() {
     assert_eq!((&*line.text, line.stream), ("boom", crate::Stream::Stderr));
     assert!(a.logs().is_empty());
     let unknown = ProcId::from_label("c-99").unwrap();
-    assert_eq!(r.push_line(unknown, crate::Stream::Stdout, "x", false), None);
+    assert_eq!(
+        r.push_line(unknown, crate::Stream::Stdout, "x", false),
+        None
+    );
     assert_eq!(a.logs().len() + b.logs().len(), 1);
 }

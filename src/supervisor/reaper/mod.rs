@@ -482,10 +482,23 @@ impl Reaper {
         self.mark_timed(id);
     }
 
-    /// `signal` to every live child's group: its leader is unreaped, or it was seen non-empty at
-    /// the last probe (a finished process's group is never signalled).
+    /// `signal` to every live child's group: its leader is unreaped, or (probed here) its group
+    /// still has a member. A group seen empty is never signalled again, though its child lives
+    /// on while adopted strays do: its number may belong to another group by now.
     fn signal_all(&mut self, signal: libc::c_int) {
-        for c in self.children.values() {
+        for c in self.children.values_mut() {
+            if c.exit.is_some() && !c.group_empty && !sys::group_alive(c.pid) {
+                // Leader reaped, group emptied since the last probe.
+                c.group_empty = true;
+            }
+            if c.group_empty {
+                continue;
+            }
+            #[cfg(test)]
+            tests::GROUPS_SIGNALLED
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((c.pid.as_raw(), signal));
             let _ = sys::killpg(c.pid, signal);
         }
     }
@@ -686,8 +699,13 @@ fn term_group(c: &mut Child, signal: libc::c_int) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every `(group, signal)` `signal_all` sent, for the tests that check it spares groups
+    /// known to be empty.
+    pub(crate) static GROUPS_SIGNALLED: std::sync::Mutex<Vec<(i32, i32)>> =
+        std::sync::Mutex::new(Vec::new());
 
     #[test]
     fn tokens_never_collide_with_the_special_ones() {
