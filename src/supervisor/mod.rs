@@ -73,8 +73,11 @@
 //!   the watchdog. When a process ends on its own, its escapees are left running until then
 //!   (finding them would cost a pass over `/proc` on every exit). One that also cleared its
 //!   environment is out of reach.
-//! - A member that cannot die (uninterruptible sleep) or a zombie nobody reaps is given up on
-//!   2 s after the SIGKILL, so a stop always returns.
+//! - A leader or member that cannot die (uninterruptible sleep), a leader that cannot be reaped
+//!   (a tracer holds it) or a zombie nobody reaps is given up on 2 s after the SIGKILL, so a
+//!   stop always returns within its grace + 2 s. A leader given up on ends with
+//!   [`Exit::Unknown`](crate::Exit::Unknown); its pid stays reserved and the reaper reaps it
+//!   once it can (while the supervisor runs).
 //! - If the host reaps our child itself (`waitpid(-1)`), the exit status is lost
 //!   (`Exit::Unknown`); the process still ends.
 

@@ -82,9 +82,14 @@ fn token_of(id: u64, kind: u64) -> u64 {
 
 /// How often a group whose leader is gone is probed for emptiness.
 const LINGER_POLL: Duration = Duration::from_millis(2);
-/// After a SIGKILL, how long to wait for the group to empty before giving up on it (members
-/// stuck in uninterruptible sleep).
+/// After a SIGKILL, how long to wait for the leader to be reaped and the group to empty before
+/// giving up on them (members stuck in uninterruptible sleep, a leader whose tracer does not
+/// release it).
 pub(super) const KILL_PATIENCE: Duration = Duration::from_secs(2);
+/// How often a leader that has exited but cannot be reaped yet is tried again.
+const UNREAPABLE_POLL: Duration = Duration::from_millis(10);
+/// How often the leaders given up on are tried again.
+const ORPHAN_POLL: Duration = Duration::from_millis(250);
 /// No grace is longer than this (a year): a larger one, however large, means "as long as it
 /// takes" in practice, and capping it keeps every deadline representable.
 pub(crate) const MAX_GRACE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -138,6 +143,9 @@ struct Child {
     strays_confirmed: bool,
     /// In `Reaper::timed`.
     timed: bool,
+    /// The leader has exited (its pidfd is readable) but cannot be reaped yet: a tracer that
+    /// has not seen its death holds it. Out of the epoll, retried on the timer.
+    unreapable: bool,
     /// An [`OutputHold`](super::OutputHold) exists: the pipes are left unread until
     /// finalisation.
     held: bool,
@@ -178,6 +186,9 @@ struct Reaper {
     last_stray_scan: Option<Instant>,
     /// The final sweep of everything tagged, once shutting down with no child left.
     sweep: Option<strays::Sweep>,
+    /// Leaders given up on (see `give_up`), still to be reaped, and when to try next.
+    orphans: Vec<Pid>,
+    next_orphan_poll: Option<Instant>,
 }
 
 /// How long after a failed watchdog respawn the next attempt is made.
@@ -220,6 +231,8 @@ fn looping(shared: Arc<Shared>) {
         to_confirm: HashSet::new(),
         last_stray_scan: None,
         sweep: None,
+        orphans: Vec::new(),
+        next_orphan_poll: None,
     };
     reaper.watch_watchdog();
     reaper.run();
@@ -281,9 +294,15 @@ impl Reaper {
         let mut wait: Option<Duration> = None;
         for c in self.timed.iter().filter_map(|id| self.children.get(id)) {
             let mut d = c.exit.map(|_| LINGER_POLL);
+            let mut at_most = |x: Duration| d = Some(d.map_or(x, |d| d.min(x)));
+            if c.unreapable {
+                at_most(UNREAPABLE_POLL);
+            }
             if let Some(at) = c.kill_at {
-                let left = at.saturating_duration_since(now);
-                d = Some(d.map_or(left, |x| x.min(left)));
+                at_most(at.saturating_duration_since(now));
+            }
+            if let (None, Some(at)) = (c.exit, c.killed_at) {
+                at_most((at + KILL_PATIENCE).saturating_duration_since(now));
             }
             if let Some(d) = d {
                 wait = Some(wait.map_or(d, |w| w.min(d)));
@@ -294,6 +313,7 @@ impl Reaper {
             .map(|(_, at)| at)
             .into_iter()
             .chain(self.sweep_deadline())
+            .chain(self.next_orphan_poll)
         {
             let left = at.saturating_duration_since(now);
             wait = Some(wait.map_or(left, |w| w.min(left)));
@@ -358,6 +378,7 @@ impl Reaper {
             strays: 0,
             strays_confirmed: false,
             timed: false,
+            unreapable: false,
             held: false,
         };
         let id = child.process.id().get();
@@ -385,7 +406,9 @@ impl Reaper {
 
     /// The leader may have exited: reap it (this pid only), then see whether its group is empty.
     fn on_pidfd(&mut self, id: u64) {
-        let c = self.child(id);
+        let Some(c) = self.children.get_mut(&id) else {
+            return;
+        };
         if c.exit.is_some() {
             return;
         }
@@ -394,7 +417,18 @@ impl Reaper {
                 Some(exit) => exit,
                 None => return, // stopped/continued: not reported without WUNTRACED anyway
             },
-            Ok(None) => return,
+            Ok(None) => {
+                // Exited (the pidfd is readable) but not ours to reap yet: a tracer holds it.
+                // The level-triggered pidfd would report it again at once: poll it instead.
+                if !c.unreapable {
+                    c.unreapable = true;
+                    if let Some(fd) = &c.pidfd {
+                        let _ = self.shared.epoll.delete(fd.as_fd());
+                    }
+                    self.mark_timed(id);
+                }
+                return;
+            }
             // ECHILD: somebody else reaped our child (a host calling waitpid(-1)); the exit
             // status is lost, the process is gone all the same.
             Err(_) => Exit::Unknown,
@@ -510,10 +544,11 @@ impl Reaper {
         {
             self.respawn_watchdog(dead);
         }
+        let now = Instant::now();
+        self.reap_orphans(now);
         if self.timed.is_empty() {
             return;
         }
-        let now = Instant::now();
         let entries = std::mem::take(&mut self.timed);
         let zombie_only = self.scan_lingering(&entries, now);
         for id in entries {
@@ -534,7 +569,17 @@ impl Reaper {
                 continue;
             };
             if c.exit.is_none() {
-                if c.kill_at.is_some() {
+                if c.unreapable {
+                    // Reaped now, it goes on from there (`check_group`); else it stays timed.
+                    self.on_pidfd(id);
+                    if self.children.get(&id).is_none_or(|c| c.exit.is_some()) {
+                        continue;
+                    }
+                }
+                let c = self.child(id);
+                if c.killed_at.is_some_and(|at| now >= at + KILL_PATIENCE) {
+                    self.give_up(id);
+                } else if c.kill_at.is_some() || c.killed_at.is_some() || c.unreapable {
                     self.mark_timed(id);
                 }
                 continue;
@@ -638,6 +683,35 @@ impl Reaper {
             Ok(None) => {} // shutting down, or already replaced
             Err(_) => self.watchdog_retry = Some((dead, Instant::now() + WATCHDOG_RETRY)),
         }
+    }
+
+    /// The leader was SIGKILLed `KILL_PATIENCE` ago and still cannot be reaped (uninterruptible
+    /// sleep, or a tracer that holds it): its exit is unknown, and it is finalised so that its
+    /// stop returns. Its pid stays reserved (unreaped), and is reaped once it can be.
+    fn give_up(&mut self, id: u64) {
+        let Some(c) = self.children.get_mut(&id) else {
+            return;
+        };
+        if let Some(fd) = c.pidfd.take() {
+            let _ = self.shared.epoll.delete(fd.as_fd());
+        }
+        c.exit = Some((Exit::Unknown, SystemTime::now()));
+        let pid = c.pid;
+        self.orphans.push(pid);
+        self.next_orphan_poll
+            .get_or_insert_with(|| Instant::now() + ORPHAN_POLL);
+        self.finalize(id);
+    }
+
+    /// Reaps the leaders given up on that can be reaped by now.
+    fn reap_orphans(&mut self, now: Instant) {
+        if self.next_orphan_poll.is_none_or(|at| now < at) {
+            return;
+        }
+        // Reaped, or not ours any more (ECHILD): forgotten.
+        self.orphans
+            .retain(|&pid| matches!(sys::waitpid_nohang(pid), Ok(None)));
+        self.next_orphan_poll = (!self.orphans.is_empty()).then(|| now + ORPHAN_POLL);
     }
 
     /// Leader reaped and nothing of the group alive (or given up on): drain the pipes, apply
