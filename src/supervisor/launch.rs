@@ -19,7 +19,7 @@ impl Shared {
     /// and wakes the threads that wait for it to leave `Pending`.
     pub(super) fn launch(&self, process: &Arc<Process>) -> Result<(), SpawnError> {
         let program = || process.spec().program().to_string_lossy().into_owned();
-        if self.reaper_gone() {
+        if self.reaper_gone() || self.ending.closing() {
             let e = io::Error::other(self.reaper_gone_reason());
             return self.fail(process, SpawnError::new("supervisor", program(), e));
         }

@@ -98,6 +98,7 @@ use crate::state::ProcessState;
 use crate::sys;
 
 mod config;
+mod ending;
 mod hold;
 mod launch;
 pub(crate) mod procfs;
@@ -158,6 +159,8 @@ pub(crate) struct Shared {
     reaper_panic: Mutex<Option<String>>,
     /// How many [`OutputHold`]s each held process has.
     holds: Mutex<hold::Holds>,
+    /// Where the end (`shutdown`, `Drop`) stands.
+    ending: ending::Ending,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -202,7 +205,7 @@ impl Shared {
     fn reaper_gone_reason(&self) -> String {
         match &*lock(&self.reaper_panic) {
             Some(msg) => format!("the supervisor's reaper thread panicked: {msg}"),
-            None => "the supervisor's reaper thread is gone".to_owned(),
+            None => "the supervisor is shut down".to_owned(),
         }
     }
 
@@ -368,6 +371,7 @@ impl Supervisor {
             reaper_gone: AtomicBool::new(false),
             reaper_panic: Mutex::new(None),
             holds: Mutex::new(hold::Holds::new()),
+            ending: ending::Ending::default(),
         });
         let for_thread = shared.clone();
         let reaper = std::thread::Builder::new()
@@ -747,49 +751,6 @@ impl Supervisor {
     /// ```
     pub fn watchdog_pid(&self) -> Option<u32> {
         self.shared.watchdog.as_ref().map(|w| w.pid().as_u32())
-    }
-}
-
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        self.stop_all(self.shared.cfg.grace);
-        self.shared.send(Command::Shutdown);
-        if let Some(h) = self.reaper.take() {
-            let _ = h.join();
-        }
-        if self.shared.reaper_gone() {
-            self.take_down_orphans();
-        }
-        if let Some(w) = &self.shared.watchdog {
-            watchdog::reap(w.shutdown());
-        }
-    }
-}
-
-impl Supervisor {
-    /// After the reaper died (a bug, see [`reaper_panic`](Self::reaper_panic)), nobody reaps the
-    /// unfinished processes: SIGKILL each one's group and reap its leader here. Only a leader
-    /// whose environment still carries our tag with its id is touched: the dead reaper may have
-    /// reaped it already, and its number may belong to someone else by now.
-    fn take_down_orphans(&self) {
-        let name = self.shared.tag.name().as_bytes();
-        let guard = crate::pin();
-        let mut buf = Vec::new();
-        for p in self.shared.processes.list(&guard) {
-            let state = p.state().load(&guard);
-            let Some(pid) = state
-                .pid
-                .and_then(|pid| sys::Pid::from_raw(pid as libc::pid_t))
-            else {
-                continue;
-            };
-            if !state.is_finished()
-                && procfs::tag_of(pid.as_raw(), name, &mut buf) == Some(p.id().get())
-            {
-                let _ = sys::killpg(pid, libc::SIGKILL);
-                let _ = sys::wait_blocking(pid);
-            }
-        }
     }
 }
 

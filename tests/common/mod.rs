@@ -117,7 +117,8 @@ pub fn config() -> procsnap::SupervisorConfig {
 }
 
 /// A supervisor for one test. On drop (also when the test panics) it SIGKILLs the group of
-/// every process that is not finished, then drops the supervisor (which reaps them).
+/// every process that is not finished, then shuts the supervisor down (which reaps them) and
+/// waits for that, so that the next test starts with no reaper of this one left.
 pub struct Fixture {
     pub sup: procsnap::Supervisor,
 }
@@ -153,6 +154,8 @@ impl Drop for Fixture {
                 }
             }
         }
+        drop(guard);
+        self.sup.shutdown();
     }
 }
 

@@ -409,6 +409,9 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
     // that stopped reading.
     framed.reader.abort();
     let _ = tokio::time::timeout(FINAL_WRITE_LIMIT, framed.writer).await;
+    // The final sweep of escapees and the watchdog's end, waited for off the runtime's threads
+    // (dropping the supervisor only starts them).
+    let _ = blocking(move || sup.shutdown()).await;
     code
 }
 

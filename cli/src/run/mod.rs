@@ -337,6 +337,10 @@ async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
     // The conductor's thread ends before the supervisor is dropped.
     drop(session.conductor.take());
     session.out.finish(limit).await;
+    // The final sweep of escapees and the watchdog's end, waited for off the runtime's threads
+    // (dropping the supervisor only starts them).
+    let sup = session.sup.clone();
+    let _ = tokio::task::spawn_blocking(move || sup.shutdown()).await;
     code
 }
 

@@ -184,6 +184,8 @@ pub fn run(
     ui.ingest.stop();
     // Every path out has stopped the groups already; this catches a start still in flight.
     sup.stop_all(grace);
+    // The final sweep of escapees and the watchdog's end (dropping only starts them).
+    sup.shutdown();
     ExitCode::from(code)
 }
 

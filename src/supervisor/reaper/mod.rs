@@ -37,6 +37,8 @@ pub(crate) enum Command {
         grace: Duration,
         signal: libc::c_int,
     },
+    /// Stop every live child, each with `grace` (SIGTERM first).
+    StopAll { grace: Duration },
     /// Send `signal` to the group of every live child, then drop `done`.
     SignalAll {
         signal: libc::c_int,
@@ -45,7 +47,7 @@ pub(crate) enum Command {
     /// The first hold on this process was taken, or its last one dropped: look again whether it
     /// is held (see [`OutputHold`](super::OutputHold)).
     HoldChanged(ProcId),
-    /// Exit once no child is left.
+    /// Exit once no child is left; a child registered from now on is stopped at once.
     Shutdown,
     /// Panic (tests of what callers see when the reaper dies).
     #[cfg(test)]
@@ -200,7 +202,7 @@ const WATCHDOG_RETRY: Duration = Duration::from_secs(1);
 pub(crate) fn run(shared: Arc<Shared>) {
     let on_thread = shared.clone();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| looping(on_thread)));
-    if let Err(payload) = outcome {
+    if let Err(payload) = &outcome {
         let msg = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -209,6 +211,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared.record_reaper_panic(msg);
     }
     shared.mark_reaper_gone();
+    shared.finish_ending(outcome.is_err());
 }
 
 fn looping(shared: Arc<Shared>) {
@@ -329,9 +332,12 @@ impl Reaper {
         for cmd in self.shared.take_commands() {
             match cmd {
                 Command::Register(r) => self.register(r),
-                Command::Stop { id, grace, signal } => {
-                    self.stop(id, grace, signal);
-                    self.stopped.insert(id.get());
+                Command::Stop { id, grace, signal } => self.stop_child(id.get(), grace, signal),
+                Command::StopAll { grace } => {
+                    let live: Vec<u64> = self.children.keys().copied().collect();
+                    for id in live {
+                        self.stop_child(id, grace, libc::SIGTERM);
+                    }
                 }
                 Command::SignalAll { signal, done } => {
                     self.signal_all(signal);
@@ -385,6 +391,10 @@ impl Reaper {
         self.children.insert(id, child);
         // A hold taken while the process was being spawned: its command may have come first.
         self.hold_changed(id);
+        if self.shutting_down {
+            // Spawned while the supervisor was closing: it does not outlive it.
+            self.stop_child(id, self.shared.cfg.grace, libc::SIGTERM);
+        }
     }
 
     fn on_child_event(&mut self, t: u64) {
@@ -485,8 +495,13 @@ impl Reaper {
         }
     }
 
-    fn stop(&mut self, id: ProcId, grace: Duration, signal: libc::c_int) {
-        let id = id.get();
+    /// [`stop`](Self::stop), and its strays looked for at the end of this round.
+    fn stop_child(&mut self, id: u64, grace: Duration, signal: libc::c_int) {
+        self.stop(id, grace, signal);
+        self.stopped.insert(id);
+    }
+
+    fn stop(&mut self, id: u64, grace: Duration, signal: libc::c_int) {
         let shared = self.shared.clone();
         let Some(c) = self.children.get_mut(&id) else {
             return; // already finalised: the caller sees the final state
