@@ -65,6 +65,8 @@ impl Shared {
                     id: process.id(),
                     state: u.new,
                 });
+                let pidfd = Arc::new(pidfd);
+                super::lock(&self.leaders).insert(process.id().get(), pidfd.clone());
                 queue.push_back(Command::Register(Registered {
                     process: process.clone(),
                     pid,

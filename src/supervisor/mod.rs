@@ -98,6 +98,7 @@ use crate::state::ProcessState;
 use crate::sys;
 
 mod config;
+mod control;
 mod ending;
 mod hold;
 mod launch;
@@ -107,6 +108,7 @@ pub mod tag;
 pub mod watchdog;
 
 pub use config::SupervisorConfig;
+pub use control::Stopping;
 pub use hold::OutputHold;
 use reaper::Command;
 use tag::Tag;
@@ -161,6 +163,8 @@ pub(crate) struct Shared {
     holds: Mutex<hold::Holds>,
     /// Where the end (`shutdown`, `Drop`) stands.
     ending: ending::Ending,
+    /// The live leaders' pidfds, for `Supervisor::signal`.
+    leaders: Mutex<control::Leaders>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -267,6 +271,16 @@ impl Shared {
         process: &Process,
         done: impl Fn(&ProcessState) -> bool,
     ) -> Result<ProcessState, ProcessState> {
+        self.wait_until_or(process, done, None)
+    }
+
+    /// [`wait_until`](Self::wait_until), giving up at `deadline` (`Ok` with the state then).
+    fn wait_until_or(
+        &self,
+        process: &Process,
+        done: impl Fn(&ProcessState) -> bool,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<ProcessState, ProcessState> {
         let mut waiters = lock(&self.finished);
         loop {
             // Checked under the mutex the notifier takes after its update: no lost wake-up.
@@ -277,11 +291,26 @@ impl Shared {
             if self.reaper_gone() {
                 return Err(state);
             }
+            let left = match deadline {
+                Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Ok(state),
+                },
+                None => None,
+            };
             *waiters += 1;
-            waiters = self
-                .finished_cv
-                .wait(waiters)
-                .unwrap_or_else(PoisonError::into_inner);
+            waiters = match left {
+                Some(left) => {
+                    self.finished_cv
+                        .wait_timeout(waiters, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .finished_cv
+                    .wait(waiters)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
             *waiters -= 1;
         }
     }
@@ -372,6 +401,7 @@ impl Supervisor {
             reaper_panic: Mutex::new(None),
             holds: Mutex::new(hold::Holds::new()),
             ending: ending::Ending::default(),
+            leaders: Mutex::new(control::Leaders::new()),
         });
         let for_thread = shared.clone();
         let reaper = std::thread::Builder::new()
@@ -471,90 +501,6 @@ impl Supervisor {
         self.shared.launch(process)
     }
 
-    /// Stops process `id`: the reaper moves it `Running → Stopping` (one CAS), sends SIGTERM
-    /// to its whole group, and SIGKILL after `grace`; a zero `grace` is a kill: SIGKILL at once,
-    /// no SIGTERM first. Returns the final state once the leader is reaped **and** the group is
-    /// empty (and the descendants that left it are gone). Stopping a finished process returns
-    /// its final state and signals nothing; a concurrent second stop waits for the same end.
-    /// `grace` is capped at one year (so `Duration::MAX` means "never SIGKILL", in practice).
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Exit, Supervisor};
-    /// use std::time::Duration;
-    ///
-    /// let sup = Supervisor::new().unwrap();
-    /// let p = sup.spawn("polite", CommandSpec::shell("trap 'exit 0' TERM; sleep 60 & wait")).unwrap();
-    /// let end = sup.stop(p.id(), Duration::ZERO).unwrap(); // a kill: its TERM handler never runs
-    /// assert_eq!(end.exit, Some(Exit::Signal(libc::SIGKILL)));
-    /// ```
-    pub fn stop(&self, id: ProcId, grace: Duration) -> Result<ProcessState, StopError> {
-        let process = self
-            .shared
-            .processes
-            .get(id)
-            .ok_or(StopError::UnknownProcess(id))?;
-        self.request_stop(&process, grace, libc::SIGTERM)?;
-        self.shared
-            .wait_finished(&process)
-            .map_err(|_| StopError::SupervisorGone)
-    }
-
-    /// [`stop`](Self::stop) with `signal` in place of SIGTERM: for a program that shuts down
-    /// cleanly on another signal (SIGINT for many dev servers, SIGQUIT for some). SIGCONT
-    /// follows it, and SIGKILL after `grace`, as with `stop`. A zero `grace` is a kill, as with
-    /// `stop`: `signal` is not sent.
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Exit, Supervisor};
-    /// use std::time::Duration;
-    ///
-    /// let sup = Supervisor::new().unwrap();
-    /// let script = "trap 'exit 7' INT; while :; do sleep 0.05; done";
-    /// let p = sup.spawn("polite", CommandSpec::shell(script)).unwrap();
-    /// std::thread::sleep(Duration::from_millis(200)); // let the shell set its trap
-    /// let end = sup.stop_with(p.id(), libc::SIGINT, Duration::from_secs(5)).unwrap();
-    /// assert_eq!(end.exit, Some(Exit::Code(7)));
-    /// ```
-    pub fn stop_with(
-        &self,
-        id: ProcId,
-        signal: i32,
-        grace: Duration,
-    ) -> Result<ProcessState, StopError> {
-        let process = self
-            .shared
-            .processes
-            .get(id)
-            .ok_or(StopError::UnknownProcess(id))?;
-        self.request_stop(&process, grace, signal)?;
-        self.shared
-            .wait_finished(&process)
-            .map_err(|_| StopError::SupervisorGone)
-    }
-
-    /// Queues the stop of `process` (`signal` first) without waiting for it to end.
-    fn request_stop(
-        &self,
-        process: &Process,
-        grace: Duration,
-        signal: libc::c_int,
-    ) -> Result<(), StopError> {
-        // A `Pending` process is being spawned by another thread right now: wait for it.
-        let state = self
-            .shared
-            .wait_until(process, |s| s.status != crate::Status::Pending)
-            .map_err(|_| StopError::SupervisorGone)?;
-        if state.is_finished() {
-            return Ok(());
-        }
-        let id = process.id();
-        if self.shared.send(Command::Stop { id, grace, signal }) {
-            Ok(())
-        } else {
-            Err(StopError::SupervisorGone)
-        }
-    }
-
     /// Stops `id` if it is not finished, then spawns a **new** process with the same name and
     /// command (any command, not only package scripts) and `restarts + 1`. A process started by
     /// [`run_unique`](Self::run_unique) is restarted the same way: if a concurrent restart or run of
@@ -602,52 +548,6 @@ impl Supervisor {
         };
         self.launch(&new)?;
         Ok(new)
-    }
-
-    /// Stops every unfinished process (all at once, each with `grace`) and returns when all are
-    /// finished. Also done on drop, with [`SupervisorConfig::grace`].
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Supervisor};
-    /// use std::time::Duration;
-    /// let sup = Supervisor::new().unwrap();
-    /// let p = sup.spawn("a", CommandSpec::shell("sleep 60")).unwrap();
-    /// sup.stop_all(Duration::from_secs(1));
-    /// assert!(p.state().snapshot().is_finished());
-    /// ```
-    pub fn stop_all(&self, grace: Duration) {
-        let all: Vec<Arc<Process>> = self.shared.processes.list(&crate::pin()).to_vec();
-        let live: Vec<_> = all
-            .into_iter()
-            .filter(|p| !p.state().snapshot().is_finished())
-            .collect();
-        for p in &live {
-            let _ = self.request_stop(p, grace, libc::SIGTERM);
-        }
-        for p in &live {
-            let _ = self.shared.wait_finished(p);
-        }
-    }
-
-    /// Sends `signal` to the process group of every unfinished process and returns once it was
-    /// sent (nothing is sent to a finished process's group). For job control: `SIGTSTP` to
-    /// suspend every group as a shell suspends a job, `SIGCONT` to resume them.
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Status, Supervisor};
-    /// use std::time::Duration;
-    ///
-    /// let sup = Supervisor::new().unwrap();
-    /// let p = sup.spawn("sleeper", CommandSpec::shell("sleep 60")).unwrap();
-    /// sup.signal_all(libc::SIGTERM);
-    /// assert_eq!(sup.wait(p.id()).unwrap().status, Status::Failed); // killed by SIGTERM
-    /// ```
-    pub fn signal_all(&self, signal: i32) {
-        let (done, sent) = std::sync::mpsc::sync_channel(0);
-        if self.shared.send(Command::SignalAll { signal, done }) {
-            // Disconnected once the reaper has sent it (or is gone).
-            let _ = sent.recv();
-        }
     }
 
     /// A new subscriber to every state change and output line from now on, holding up to

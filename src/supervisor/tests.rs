@@ -121,7 +121,7 @@ fn signal_all_spares_a_group_known_to_be_empty() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(p.state().snapshot().status, Status::Stopping);
-    sup.signal_all(libc::SIGWINCH);
+    sup.signal_all(crate::Signal::WINCH);
     let sent = reaper::tests::GROUPS_SIGNALLED
         .lock()
         .unwrap()

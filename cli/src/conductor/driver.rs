@@ -253,8 +253,10 @@ impl Driver {
         };
         let shutdown = self.stack.procs[unit.index()].shutdown;
         let (sup, grace) = (self.sup.clone(), shutdown.timeout.unwrap_or(self.grace));
+        // A number the configuration was checked to hold: never the fallback.
+        let signal = procsnap::Signal::from_raw(shutdown.signal).unwrap_or(procsnap::Signal::TERM);
         let stop = move || {
-            let _ = sup.stop_with(id, shutdown.signal, grace);
+            let _ = sup.stop_with(id, signal, grace);
         };
         // A stop blocks for its grace: on a thread of its own. Its exit comes as an event.
         if let Err(e) = std::thread::Builder::new()

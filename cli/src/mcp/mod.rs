@@ -211,7 +211,10 @@ impl Server {
             .stack()
             .and_then(|s| s.proc(proc.name()))
             .map(|c| c.shutdown);
-        let signal = shutdown.map_or(libc::SIGTERM, |s| s.signal);
+        // A number the configuration was checked to hold: never the fallback.
+        let signal = shutdown
+            .and_then(|s| procsnap::Signal::from_raw(s.signal))
+            .unwrap_or(procsnap::Signal::TERM);
         let grace = shutdown.and_then(|s| s.timeout).unwrap_or(self.grace);
         let (sup, id) = (self.sup.clone(), proc.id());
         let stopped = blocking(move || sup.stop_with(id, signal, grace))

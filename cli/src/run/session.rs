@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use procsnap::{ProcId, ProcessState, Status, Subscription, Supervisor, SupervisorEvent};
-use signal_hook::consts::{SIGCONT, SIGSTOP, SIGTSTP};
+use signal_hook::consts::SIGSTOP;
 
 use super::out::Out;
 use super::{EVENT_BATCH, IdHasher, Interrupt, Target, Tracked};
@@ -260,7 +260,7 @@ impl Session {
     /// Ctrl-Z: suspends every group (SIGTSTP, as a shell suspends a job), then ourselves.
     pub(super) async fn suspend(&self) {
         let sup = self.sup.clone();
-        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGTSTP)).await;
+        let _ = tokio::task::spawn_blocking(move || sup.signal_all(procsnap::Signal::TSTP)).await;
         // SIGSTOP: our own SIGTSTP is handled (by this function), so it would not stop us.
         let _ = signal_hook::low_level::raise(SIGSTOP);
     }
@@ -268,7 +268,7 @@ impl Session {
     /// `fg`/`bg` (SIGCONT): resumes every group.
     pub(super) async fn resume(&self) {
         let sup = self.sup.clone();
-        let _ = tokio::task::spawn_blocking(move || sup.signal_all(SIGCONT)).await;
+        let _ = tokio::task::spawn_blocking(move || sup.signal_all(procsnap::Signal::CONT)).await;
     }
 
     /// 1 if a direct target failed or a configured process ended in failure for good (a

@@ -58,7 +58,8 @@ pub(crate) enum Command {
 pub(crate) struct Registered {
     pub process: Arc<Process>,
     pub pid: Pid,
-    pub pidfd: OwnedFd,
+    /// Shared with `Shared::leaders` until finalisation.
+    pub pidfd: Arc<OwnedFd>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
 }
@@ -124,7 +125,7 @@ struct Child {
     process: Arc<Process>,
     pid: Pid,
     /// `None` once the leader is reaped.
-    pidfd: Option<OwnedFd>,
+    pidfd: Option<Arc<OwnedFd>>,
     pipes: [Option<Pipe>; 2],
     /// The leader's exit and reap time, once reaped.
     exit: Option<(Exit, SystemTime)>,
@@ -770,7 +771,9 @@ impl Reaper {
             w.remove(c.pid);
         }
         self.shared.notify_finished();
-        for fd in c.pidfd.iter().chain(pipes.iter().flatten()) {
+        // A signal through this pidfd until now found the process gone (ESRCH): no difference.
+        super::lock(&self.shared.leaders).remove(&id);
+        for fd in c.pidfd.iter().map(|fd| &**fd).chain(pipes.iter().flatten()) {
             let _ = self.shared.epoll.delete(fd.as_fd());
         }
     }
