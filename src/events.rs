@@ -20,12 +20,23 @@
 //! assert_eq!(slow.dropped(), 3);
 //! ```
 
-use crossbeam_queue::{ArrayQueue, SegQueue};
+use crossbeam_queue::ArrayQueue;
+#[cfg(not(crossbeam_loom))]
+use crossbeam_queue::SegQueue as Unbounded;
+#[cfg(crossbeam_loom)]
+use model::Unbounded;
 use std::fmt;
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
+
+// The park and room flags and their fences: loom's under `--cfg crossbeam_loom`, so that
+// `loom-tests/tests/events.rs` model-checks these two protocols as they are written here.
+#[cfg(crossbeam_loom)]
+use loom::sync::atomic::{AtomicBool, fence};
+#[cfg(not(crossbeam_loom))]
+use std::sync::atomic::{AtomicBool, fence};
 
 /// What a parked consumer is woken with (see [`EventQueue::park`]).
 type Waker = Box<dyn Fn() + Send + Sync>;
@@ -70,7 +81,7 @@ enum Store<T> {
     /// Unbounded storage that never drops: `high_water` is the length at which
     /// [`EventQueue::is_full`] asks producers to pause.
     Lossless {
-        queue: SegQueue<T>,
+        queue: Unbounded<T>,
         high_water: usize,
     },
 }
@@ -114,7 +125,7 @@ impl<T> EventQueue<T> {
             "EventQueue high-water mark must be at least 1"
         );
         EventQueue::with_store(Store::Lossless {
-            queue: SegQueue::new(),
+            queue: Unbounded::new(),
             high_water,
         })
     }
@@ -180,7 +191,10 @@ impl<T> EventQueue<T> {
     /// `true` when the queue is full, in which case the [room function](Self::set_on_room) is
     /// called once the consumer has taken the queue down to half of its mark. A consumer that
     /// pops concurrently is never missed: either this call sees its pops, or the consumer sees
-    /// the request. Always `false` for a bounded, drop-oldest queue (it never makes anyone wait).
+    /// the request. Any number of producers may ask at once: a request is withdrawn only by the
+    /// consumer, which then calls the room function (at worst once more than needed, which a
+    /// producer must take as "look again"). Always `false` for a bounded, drop-oldest queue (it
+    /// never makes anyone wait).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -202,15 +216,30 @@ impl<T> EventQueue<T> {
         if !self.is_lossless() || !self.is_full() {
             return false;
         }
-        // SeqCst store, then a SeqCst read of the queue's length: with the fence in
-        // `after_pop` (its pop before its read of `room_wanted`), at least one side sees the
-        // other's write.
-        self.room_wanted.store(true, Ordering::SeqCst);
+        // Relaxed: the fence orders it. The store, this fence, then the read of the length;
+        // the consumer's pop, the fence in `after_pop`, then its read of the flag: one of the
+        // two fences comes first in their single total order, so at least one side sees the
+        // other's write, whatever orderings the queue uses inside.
+        self.room_wanted.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        // Left set even if the queue emptied meanwhile: clearing it here could erase another
+        // producer's request, whose room function would then never run.
+        self.is_full()
+    }
+
+    /// The protocol with the lost wake-up, for the loom model that must catch it: a producer
+    /// that finds room after all withdraws its request, and with it another producer's.
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
+    pub fn want_room_withdrawing(&self) -> bool {
+        if !self.is_lossless() || !self.is_full() {
+            return false;
+        }
+        self.room_wanted.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         if self.is_full() {
             return true;
         }
-        // Emptied meanwhile. If the consumer saw the request too, it calls `on_room` once more
-        // than needed: a spurious resume, which is harmless.
         self.room_wanted.store(false, Ordering::Relaxed);
         false
     }
@@ -221,7 +250,8 @@ impl<T> EventQueue<T> {
         let Store::Lossless { queue, high_water } = &self.store else {
             return;
         };
-        // SeqCst: orders the pop before the read of `room_wanted` (see `want_room`).
+        // SeqCst: orders the pop before the read of `room_wanted` (pairs with the fence in
+        // `want_room`).
         fence(Ordering::SeqCst);
         if self.room_wanted.load(Ordering::Relaxed)
             && queue.len() <= high_water / 2
@@ -259,9 +289,10 @@ impl<T> EventQueue<T> {
     }
 
     /// Announces that the consumer is about to sleep until the next push, which then calls the
-    /// [waker](Self::set_waker) once. Returns `false`, and does not park, if an item is already
-    /// queued: take it first. A push that races with `park` is never missed: either `park`
-    /// sees its item, or the push sees the consumer parked and wakes it.
+    /// [waker](Self::set_waker) once. Returns `false` if an item is already queued: take it
+    /// first (the next push may then wake the consumer once more than needed). A push that races
+    /// with `park` is never missed: either `park` sees its item, or the push sees the consumer
+    /// parked and wakes it.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -282,14 +313,14 @@ impl<T> EventQueue<T> {
     /// assert_eq!(wakes.load(Ordering::Relaxed), 1);
     /// ```
     pub fn park(&self) -> bool {
-        // SeqCst store, then a SeqCst read of the queue: with the fence in `push` (its item
-        // before its read of `parked`), at least one side sees the other's write.
-        self.parked.store(true, Ordering::SeqCst);
-        if self.is_empty() {
-            return true;
-        }
-        self.parked.store(false, Ordering::Relaxed);
-        false
+        // Relaxed: the fence orders it. The store, this fence, then the read of the queue; the
+        // producer's push, the fence in `take_parked`, then its read of the flag: at least one
+        // side sees the other's write (as in `want_room`).
+        self.parked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        // Left set even if an item is waiting: clearing it could erase the park of another
+        // consumer of this queue, which would then sleep through the next push.
+        self.is_empty()
     }
 
     /// After a push: true when a consumer was parked, which the caller must now wake (once) with
@@ -298,7 +329,7 @@ impl<T> EventQueue<T> {
         if self.waker.get().is_none() {
             return false; // nobody can be parked without a way to be woken
         }
-        // SeqCst: orders the push before the read of `parked` (see `park`).
+        // SeqCst: orders the push before the read of `parked` (pairs with the fence in `park`).
         fence(Ordering::SeqCst);
         // Relaxed load first: the swap (a locked RMW) only when a consumer is parked.
         self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel)
@@ -664,6 +695,24 @@ impl<T: Clone> Broadcast<T> {
             .fold(false, |full, (_, queue)| queue.want_room() | full)
     }
 
+    /// How many more items the fullest lossless subscriber takes before its high-water mark
+    /// (`usize::MAX` with no lossless subscriber): a producer that honours backpressure
+    /// publishes at most this many before it asks [`want_room`](Self::want_room).
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the supervisor's
+    pub(crate) fn room_left(&self) -> usize {
+        let subscribers = self
+            .hub
+            .subscribers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        subscribers
+            .iter()
+            .filter(|(_, queue)| queue.is_lossless())
+            .map(|(_, queue)| queue.capacity().saturating_sub(queue.len()))
+            .min()
+            .unwrap_or(usize::MAX)
+    }
+
     /// How many subscriptions are live.
     ///
     /// ```
@@ -757,6 +806,38 @@ impl<T> fmt::Debug for Subscription<T> {
             .field("id", &self.id)
             .field("queue", &*self.queue)
             .finish()
+    }
+}
+
+/// Under loom, the lossless queue's storage is a loom mutex around a `VecDeque`, so that loom
+/// sees every push, pop and length read (crossbeam's `SegQueue` has no loom support: its
+/// accesses would be invisible to loom, which would then not explore their interleavings with
+/// the room protocol). The protocol does not depend on the storage's orderings (its fences
+/// order it), so this checks the protocol itself; the queue's own memory orderings are
+/// crossbeam's to check.
+#[cfg(crossbeam_loom)]
+mod model {
+    use loom::sync::Mutex;
+    use std::collections::VecDeque;
+
+    pub(super) struct Unbounded<T>(Mutex<VecDeque<T>>);
+
+    impl<T> Unbounded<T> {
+        pub(super) fn new() -> Unbounded<T> {
+            Unbounded(Mutex::new(VecDeque::new()))
+        }
+        pub(super) fn push(&self, item: T) {
+            self.0.lock().unwrap().push_back(item);
+        }
+        pub(super) fn pop(&self) -> Option<T> {
+            self.0.lock().unwrap().pop_front()
+        }
+        pub(super) fn len(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+        pub(super) fn is_empty(&self) -> bool {
+            self.0.lock().unwrap().is_empty()
+        }
     }
 }
 

@@ -229,21 +229,19 @@ impl Shared {
     }
 
     /// Stores lines of `process`'s output that arrived together (made by `LogRing::fit`) in
-    /// its ring, with one timestamp, and publishes them; leaves both buffers empty.
+    /// its ring, with one timestamp, and publishes them; leaves `stored` empty.
     fn emit_lines(
         &self,
         process: &Process,
         stream: Stream,
-        fitted: &mut Vec<(Arc<str>, bool)>,
+        lines: impl ExactSizeIterator<Item = (Arc<str>, bool)>,
         stored: &mut Vec<LogLine>,
     ) {
-        if fitted.is_empty() {
+        if lines.len() == 0 {
             return;
         }
         let at = SystemTime::now();
-        process
-            .logs()
-            .push_fitted(stream, at, fitted.drain(..), stored);
+        process.logs().push_fitted(stream, at, lines, stored);
         let id = process.id();
         self.events.publish_all(
             stored
@@ -575,11 +573,14 @@ impl Supervisor {
     /// events, the supervisor stops reading every process's output until the subscriber has
     /// taken it down to half: the processes then block in `write` once their pipes are full,
     /// exactly as in a shell pipeline, and their log rings get nothing new meanwhile. Stops,
-    /// exits, state events and state reads go on as usual; the last output of a process that
-    /// ends is read in full (at most what its pipes hold), so the subscription may exceed its
-    /// mark by that much.
+    /// exits, state events and state reads go on as usual. Lines are published only as far as
+    /// the mark allows, however many one read of a pipe brings (the rest waits, in order); the
+    /// exceptions are state events, a process's last partial line, and the last output of a
+    /// process that ends, which is read in full (at most what its pipes hold), so the
+    /// subscription may exceed its mark by that much.
     ///
-    /// Drain it promptly, or drop it: while it is full, no process's output is read.
+    /// Drain it promptly, or drop it (dropping it resumes the reading at once): while it is
+    /// full, no process's output is read.
     ///
     /// # Panics
     ///

@@ -11,7 +11,7 @@
 //! always knows the child an event is about. Tokens are `ProcId << 2 | kind`; ids are never
 //! reused, so an event that arrives after its child was finalised is simply ignored.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -119,6 +119,9 @@ struct Pipe {
     paused: bool,
     /// In `Reaper::paused`: resumed once no lossless subscriber is full.
     waits_room: bool,
+    /// Lines read and split but not published yet: more than the lossless subscribers had room
+    /// for. Published first when the pipe is read again.
+    pending: VecDeque<(Arc<str>, bool)>,
 }
 
 struct Child {
@@ -366,6 +369,7 @@ impl Reaper {
                 split: LineSplitter::new(),
                 paused: false,
                 waits_room: false,
+                pending: VecDeque::new(),
             })
         };
         let child = Child {
@@ -751,8 +755,12 @@ impl Reaper {
                 pipe.split.finish(|text: &str, truncated: bool| {
                     self.fitted.push(c.process.logs().fit(text, truncated));
                 });
-                self.shared
-                    .emit_lines(&c.process, pipe.stream, &mut self.fitted, &mut self.stored);
+                self.shared.emit_lines(
+                    &c.process,
+                    pipe.stream,
+                    self.fitted.drain(..),
+                    &mut self.stored,
+                );
                 pipe.fd
             })
         });
