@@ -269,9 +269,10 @@ fn lockedcell_update(cell: LockedCell) -> LockedCell {
 #[bench::x1000(setup = arc_swap, teardown = teardown)]
 fn arcswap_rcu(a: ArcSwap<ProcessState>) -> ArcSwap<ProcessState> {
     for _ in 0..OPS {
-        let old = a.rcu(|s| ProcessState {
-            version: s.version + 1,
-            ..**s
+        let old = a.rcu(|s| {
+            let mut next = **s;
+            next.version = s.version + 1;
+            next
         });
         black_box(&old);
     }

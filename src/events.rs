@@ -212,6 +212,7 @@ impl<T> EventQueue<T> {
     /// assert!(resumed.load(Ordering::Relaxed)); // 2 left: produce again
     /// assert!(!q.want_room());
     /// ```
+    #[must_use = "`true` means: pause until the room function runs"]
     pub fn want_room(&self) -> bool {
         if !self.is_lossless() || !self.is_full() {
             return false;
@@ -312,6 +313,7 @@ impl<T> EventQueue<T> {
     /// q.push(3);
     /// assert_eq!(wakes.load(Ordering::Relaxed), 1);
     /// ```
+    #[must_use = "`false` means an item is waiting: take it instead of sleeping"]
     pub fn park(&self) -> bool {
         // Relaxed: the fence orders it. The store, this fence, then the read of the queue; the
         // producer's push, the fence in `take_parked`, then its read of the flag: at least one
@@ -566,6 +568,7 @@ impl<T: Clone> Broadcast<T> {
     /// bus.publish(2);
     /// assert_eq!(sub.drain(10), [2]);
     /// ```
+    #[must_use = "dropping the subscription unsubscribes at once"]
     pub fn subscribe(&self, capacity: usize) -> Subscription<T> {
         self.add(EventQueue::new(capacity))
     }
@@ -668,6 +671,7 @@ impl<T: Clone> Broadcast<T> {
     /// assert_eq!(sub.drain(usize::MAX), [0, 1, 2]);
     /// assert!(!bus.want_room());
     /// ```
+    #[must_use = "dropping the subscription unsubscribes at once"]
     pub fn subscribe_lossless(&self, high_water: usize) -> Subscription<T> {
         self.add(EventQueue::lossless(high_water))
     }
@@ -683,6 +687,7 @@ impl<T: Clone> Broadcast<T> {
     /// bus.publish(2);
     /// assert!(!bus.want_room()); // a drop-oldest subscriber never makes anyone wait
     /// ```
+    #[must_use = "`true` means: pause until a room function runs"]
     pub fn want_room(&self) -> bool {
         let subscribers = self
             .hub

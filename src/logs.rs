@@ -43,6 +43,7 @@ use std::time::SystemTime;
 /// assert_eq!(Stream::Stdout.as_str(), "stdout");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Stream {
     /// The process's standard output.
     Stdout,
@@ -75,6 +76,7 @@ impl Stream {
 
 /// One line of output, as stored in a [`LogRing`].
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LogLine {
     /// Process-wide sequence number: unique across every ring of this process, strictly
     /// increasing within one ring. The first line ever pushed gets 1.

@@ -168,6 +168,7 @@ impl fmt::Debug for Guard {
 
 /// The outcome of a successful [`StateCell::update`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Updated {
     /// The snapshot that was replaced.
     pub old: ProcessState,
@@ -202,7 +203,9 @@ impl StateCell {
     /// A cell holding `state`.
     ///
     /// ```
-    /// let cell = procsnap::StateCell::new(procsnap::ProcessState { restarts: 1, ..Default::default() });
+    /// let mut state = procsnap::ProcessState::default();
+    /// state.restarts = 1;
+    /// let cell = procsnap::StateCell::new(state);
     /// assert_eq!(cell.snapshot().restarts, 1);
     /// ```
     pub fn new(state: ProcessState) -> StateCell {
@@ -248,6 +251,10 @@ impl StateCell {
     /// cell is left unchanged and the error is returned. The cell sets the new snapshot's
     /// `version` to the old one plus one, whatever `f` returned. On a lost CAS the allocation is
     /// reused for the next attempt, so a successful update allocates exactly once.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns as its error; the cell is then unchanged.
     ///
     /// ```
     /// use procsnap::{Event, ProcessState, StateCell};

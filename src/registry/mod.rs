@@ -394,6 +394,12 @@ impl Registry {
     /// beyond reach: a [`Supervisor`](crate::Supervisor) hands out only a read-only
     /// [`Processes`].
     ///
+    /// # Errors
+    ///
+    /// [`ApplyError::UnknownProcess`] for an id this registry does not hold;
+    /// [`ApplyError::Rejected`] when the event does not apply to the process's current state
+    /// (see [`ProcessState::apply`](crate::ProcessState::apply)); nothing changed then.
+    ///
     /// ```
     /// use procsnap::{CommandSpec, Event, Exit, Registry, Status};
     /// use std::time::SystemTime;

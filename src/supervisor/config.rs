@@ -24,7 +24,8 @@ use super::Supervisor;
 pub struct SupervisorConfig {
     /// Output kept per process, in bytes (default 1 MiB).
     pub log_bytes: usize,
-    /// Undelivered events kept per subscriber (default 65536); older ones are dropped.
+    /// Undelivered events kept per subscriber (default 65536); older ones are dropped. At least
+    /// 1: [`Supervisor::with_config`] refuses 0.
     pub event_capacity: usize,
     /// How long the leftovers of a group whose leader exited get between SIGTERM and SIGKILL,
     /// and the grace of [`Supervisor::stop_all`] on drop (default 5 s). Every grace is capped
@@ -53,12 +54,26 @@ impl Default for SupervisorConfig {
 }
 
 impl SupervisorConfig {
+    /// `InvalidInput`, naming the setting, for a configuration a supervisor cannot work with
+    /// (checked by [`Supervisor::with_config`], before anything starts).
+    pub(super) fn check(&self) -> std::io::Result<()> {
+        if self.event_capacity == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "SupervisorConfig::event_capacity must be at least 1 (each subscriber keeps \
+                 that many undelivered events)",
+            ));
+        }
+        Ok(())
+    }
+
     /// With [`log_bytes`](Self::log_bytes) set.
     ///
     /// ```
     /// let cfg = procsnap::SupervisorConfig::default().log_bytes(64 * 1024);
     /// assert_eq!(cfg.log_bytes, 64 * 1024);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn log_bytes(mut self, bytes: usize) -> SupervisorConfig {
         self.log_bytes = bytes;
         self
@@ -70,6 +85,7 @@ impl SupervisorConfig {
     /// let cfg = procsnap::SupervisorConfig::default().event_capacity(16);
     /// assert_eq!(cfg.event_capacity, 16);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn event_capacity(mut self, events: usize) -> SupervisorConfig {
         self.event_capacity = events;
         self
@@ -81,6 +97,7 @@ impl SupervisorConfig {
     /// let cfg = procsnap::SupervisorConfig::default().grace(std::time::Duration::from_secs(2));
     /// assert_eq!(cfg.grace.as_secs(), 2);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn grace(mut self, grace: Duration) -> SupervisorConfig {
         self.grace = grace;
         self
@@ -91,6 +108,7 @@ impl SupervisorConfig {
     /// ```
     /// assert!(procsnap::SupervisorConfig::default().watchdog(true).watchdog);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn watchdog(mut self, on: bool) -> SupervisorConfig {
         self.watchdog = on;
         self
@@ -101,6 +119,7 @@ impl SupervisorConfig {
     /// ```
     /// assert!(!procsnap::SupervisorConfig::default().raise_nofile);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn raise_nofile(mut self, on: bool) -> SupervisorConfig {
         self.raise_nofile = on;
         self

@@ -347,6 +347,10 @@ impl std::fmt::Debug for Supervisor {
 impl Supervisor {
     /// A supervisor with [`SupervisorConfig::default`].
     ///
+    /// # Errors
+    ///
+    /// As [`with_config`](Self::with_config).
+    ///
     /// ```
     /// let sup = procsnap::Supervisor::new().unwrap();
     /// assert!(sup.registry().is_empty());
@@ -362,12 +366,19 @@ impl Supervisor {
     /// whose seccomp profile refuses them (`pidfd_open`, `pidfd_send_signal`): the supervisor
     /// could neither watch nor safely signal its children.
     ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a configuration that cannot work (an `event_capacity` of 0), naming
+    /// the setting; otherwise the OS error of the step that failed: the `epoll` or `eventfd`,
+    /// the watchdog's spawn, or the reaper thread's.
+    ///
     /// ```
     /// use procsnap::{Supervisor, SupervisorConfig};
     /// let sup = Supervisor::with_config(SupervisorConfig::default().log_bytes(4096)).unwrap();
     /// assert_eq!(sup.config().log_bytes, 4096);
     /// ```
     pub fn with_config(cfg: SupervisorConfig) -> io::Result<Supervisor> {
+        cfg.check()?;
         sys::check_pidfds()?;
         if cfg.raise_nofile {
             static RAISE: std::sync::Once = std::sync::Once::new();
@@ -446,6 +457,12 @@ impl Supervisor {
     /// Registers and spawns a new process named `name`. If the spawn fails, the process stays
     /// registered as `Failed` and the error is returned.
     ///
+    /// # Errors
+    ///
+    /// A [`SpawnError`] naming the step that failed (`exec` for a missing program, `chdir` for a
+    /// missing directory, `supervisor` once it is shut down, ...) and the program. The process
+    /// stays registered, `Failed`.
+    ///
     /// ```
     /// use procsnap::{CommandSpec, Status, Supervisor};
     /// let sup = Supervisor::new().unwrap();
@@ -468,6 +485,10 @@ impl Supervisor {
     /// that won is still spawning it on another thread, this waits for that spawn (on the
     /// condvar; it takes well under a millisecond), so the state it carries has its pid and
     /// start time, or says that the spawn failed.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn), when this call was the one to start the process.
     ///
     /// ```
     /// use procsnap::{CommandSpec, Reserve, Supervisor};
@@ -503,6 +524,12 @@ impl Supervisor {
     /// command (any command, not only package scripts) and `restarts + 1`. A process started by
     /// [`run_unique`](Self::run_unique) is restarted the same way: if a concurrent restart or run of
     /// its name got there first, that process is returned and nothing new is started.
+    ///
+    /// # Errors
+    ///
+    /// [`RestartError::Stop`] if `id` is unknown or the supervisor's reaper is gone (nothing is
+    /// started); [`RestartError::Spawn`] if the new process could not be spawned (it stays
+    /// registered, `Failed`).
     ///
     /// ```
     /// use procsnap::{CommandSpec, Supervisor};
@@ -564,6 +591,7 @@ impl Supervisor {
     ///     .count();
     /// assert_eq!(lines, 1); // the final state is published after the last line
     /// ```
+    #[must_use = "dropping the subscription unsubscribes at once"]
     pub fn subscribe(&self) -> Subscription<SupervisorEvent> {
         self.shared.events.subscribe(self.shared.cfg.event_capacity)
     }
@@ -605,6 +633,7 @@ impl Supervisor {
     /// }
     /// assert_eq!(lines, 1000);
     /// ```
+    #[must_use = "dropping the subscription unsubscribes at once"]
     pub fn subscribe_lossless(&self, high_water: usize) -> Subscription<SupervisorEvent> {
         let sub = self.shared.events.subscribe_lossless(high_water);
         // Weak: the subscription lives inside `Shared` (its bus), which must not own itself.

@@ -131,3 +131,15 @@ fn signal_all_spares_a_group_known_to_be_empty() {
     assert_eq!(end.status, Status::Stopped);
     assert!(!sent, "signal_all signalled a group known to be empty");
 }
+
+/// A configuration that cannot work is refused when the supervisor is built, naming the
+/// setting, instead of panicking later (an `event_capacity` of 0 made `subscribe` panic).
+#[test]
+fn a_config_that_cannot_work_is_refused_up_front() {
+    let cfg = SupervisorConfig::default().event_capacity(0);
+    let e = Supervisor::with_config(cfg).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("event_capacity"), "{e}");
+    let sup = Supervisor::with_config(SupervisorConfig::default().event_capacity(1)).unwrap();
+    let _events = sup.subscribe();
+}
