@@ -59,11 +59,26 @@ for era in legacy modern; do
     call "logs_search bad regex" 5 'invalid regex' "$era" logs_search '{"query":"(","regex":true}'
     call "logs_search bad since" 5 'RFC 3339' "$era" logs_search '{"query":"x","since":"yesterday"}'
     call "scripts_status unknown name" 5 'available scripts' "$era" scripts_status '{"name":"deploy"}'
+    # A lone surrogate in a string (JSON.stringify sends it as "\ud800"): a protocol error
+    # (exit 1) that says what is wrong and where. (`"arguments": [1]` cannot be sent: the
+    # Inspector refuses non-object arguments itself; python_edges.py sends it.)
+    call "lone surrogate: a parse error saying so" 1 'lone surrogate \\ud800 in a string at line 1, column' "$era" \
+        scripts_run '{"name":"he\ud800llo"}'
     # 20 scripts_run calls, 10 at a time, in one session: none may fail.
     check "scripts_run under concurrent load" 0 '"ok":20,"toolErrors":0,"errors":0' "$era" \
         --method tools/call --tool-name scripts_run --tool-args-json '{"name":"dev"}' \
         --load --load-requests 20 --load-concurrency 10
 done
+
+# A client that starts the server and leaves before initializing: not an error.
+checks=$((checks + 1))
+if timeout 30 "$BIN" mcp --dir "$PROJECT" </dev/null >"$TMP/out" 2>"$TMP/err" && [ ! -s "$TMP/out" ]; then
+    echo "ok   mcp < /dev/null exits 0"
+else
+    echo "FAIL mcp < /dev/null: exit $?, stdout $(wc -c <"$TMP/out") bytes"
+    sed 's/^/    err: /' "$TMP/err" | head -5
+    failures=$((failures + 1))
+fi
 
 echo "inspector: $((checks - failures))/$checks checks passed"
 [ "$failures" -eq 0 ]

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned real MCP clients (idempotently) and runs them against the procsnap binary:
-#   - the official Python SDK, mcp==2.3.0, in clients/.venv     (python_client.py)
+#   - the official Python SDK, mcp==2.3.0, in clients/.venv     (python_client.py, python_edges.py)
 #   - the MCP Inspector CLI 2.12.0, in clients/node_modules      (inspector.sh)
 # Both protocol eras each. Exits non-zero on any failure.
 #
@@ -41,6 +41,7 @@ fi
 status=0
 echo "== Python SDK mcp 2.3.0 =="
 "$HERE/.venv/bin/python" "$HERE/python_client.py" "$PROCSNAP_BIN" "$PROJECT" || status=1
+"$HERE/.venv/bin/python" "$HERE/python_edges.py" "$PROCSNAP_BIN" "$PROJECT" || status=1
 echo "== MCP Inspector CLI 2.12.0 =="
 bash "$HERE/inspector.sh" "$PROCSNAP_BIN" "$PROJECT" || status=1
 

@@ -3,6 +3,8 @@
 //! (JSON-RPC request written, response line read), with `ping` as the transport floor.
 //!
 //! `cargo bench -p procsnap-cli --bench status` (median of 5 batches; µs per call).
+//! With `PROCSNAP_BASELINE=/path/to/procsnap` (another build), the end-to-end calls are
+//! measured on both binaries in the same run, alternately, and their ratio printed.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -87,13 +89,22 @@ fn in_process() {
     sup.stop_all(Duration::from_secs(2));
 }
 
-fn end_to_end() {
+/// Median µs per call over stdio against `binary`: `scripts_status` of all processes, of one,
+/// `ping`; and the bytes of the full answer.
+struct EndToEnd {
+    status: f64,
+    filtered: f64,
+    ping: f64,
+    bytes: usize,
+}
+
+fn end_to_end(binary: &std::path::Path) -> EndToEnd {
     let entries: Vec<(String, &str)> = (0..PROCESSES)
         .map(|i| (format!("s{i}"), "sleep 300"))
         .collect();
     let refs: Vec<(&str, &str)> = entries.iter().map(|(n, c)| (n.as_str(), *c)).collect();
     let project = common::TempProject::procfile(&refs);
-    let mut m = common::Mcp::start_initialized(project.path());
+    let mut m = common::Mcp::start_binary_initialized(binary, project.path());
     for (name, _) in &entries {
         let r = m.ok("scripts_run", json!({"name": name}));
         assert_eq!(r["duplicate"], false);
@@ -138,18 +149,58 @@ fn end_to_end() {
         )
         .to_string()
         .len();
-    println!(
-        "end to end over stdio (the binary of this cargo profile), {PROCESSES} running processes:"
-    );
-    println!("  scripts_status (all, {bytes} bytes of response)     {status:8.1} µs/call");
-    println!("  scripts_status name=s7 (1 of {PROCESSES})                 {filtered:8.1} µs/call");
-    println!("  ping (transport + rmcp floor)                      {ping:8.1} µs/call");
     let exit = m.close(Duration::from_secs(30));
     assert!(exit.is_some_and(|s| s.success()));
+    EndToEnd {
+        status,
+        filtered,
+        ping,
+        bytes,
+    }
+}
+
+fn print(label: &str, e: &EndToEnd) {
+    println!("end to end over stdio, {label}, {PROCESSES} running processes:");
+    println!(
+        "  scripts_status (all, {} bytes of response)     {:8.1} µs/call",
+        e.bytes, e.status
+    );
+    println!(
+        "  scripts_status name=s7 (1 of {PROCESSES})                 {:8.1} µs/call",
+        e.filtered
+    );
+    println!(
+        "  ping (transport + rmcp floor)                      {:8.1} µs/call",
+        e.ping
+    );
 }
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing special either way.
     in_process();
-    end_to_end();
+    let this = std::path::Path::new(common::BIN);
+    let Some(baseline) = std::env::var_os("PROCSNAP_BASELINE") else {
+        print("the binary of this cargo profile", &end_to_end(this));
+        return;
+    };
+    let baseline = std::path::PathBuf::from(baseline);
+    // Alternated, three rounds each; the median round of each binary.
+    let mut runs: (Vec<EndToEnd>, Vec<EndToEnd>) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        runs.0.push(end_to_end(this));
+        runs.1.push(end_to_end(&baseline));
+    }
+    let median = |v: &mut Vec<EndToEnd>| {
+        v.sort_by(|a, b| a.status.total_cmp(&b.status));
+        v.swap_remove(v.len() / 2)
+    };
+    let (new, old) = (median(&mut runs.0), median(&mut runs.1));
+    print("this build", &new);
+    print(&format!("baseline {}", baseline.display()), &old);
+    println!(
+        "this / baseline: scripts_status {:.2}×, name=s7 {:.2}×, ping {:.2}×",
+        new.status / old.status,
+        new.filtered / old.filtered,
+        new.ping / old.ping
+    );
 }

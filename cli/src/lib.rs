@@ -6,25 +6,27 @@
 //!
 //! - [`project`]: script discovery (package.json with the package manager, Procfile).
 //! - [`compose`]: `procsnap.yaml` / `process-compose.yaml`: dependencies, readiness, restarts.
-//! - [`conductor`]: the thread that drives the orchestration policy over the supervisor.
 //! - [`run`]: `procsnap run`, the foreground runner.
 //! - [`tui`]: `procsnap tui`, the interactive terminal UI.
 //! - [`mcp`]: `procsnap mcp`, the stdio MCP server and its tools.
 //! - [`answers`]: the read-only MCP answers, from one pinned registry view.
 //! - [`wire`]: the JSON shapes of the tools (brummer's names and fields).
-//! - [`framing`]: stdin filter that answers unparseable JSON-RPC lines with -32700.
+//! - [`transport`]: MCP over any byte stream (stdio, a socket connection): the line codec,
+//!   JSON-RPC errors for lines that are no message, bounded memory per connection.
 //! - [`style`], [`timefmt`]: prefixes, colours, status lines; RFC 3339 and human durations.
 #![forbid(unsafe_code)]
 
 pub mod answers;
 pub mod compose;
-pub mod conductor;
-pub mod framing;
+pub mod control;
+pub mod hosting;
 pub mod mcp;
 pub mod project;
+pub mod remote;
 pub mod run;
 pub mod style;
 pub mod timefmt;
+pub mod transport;
 pub mod tui;
 pub mod wire;
 

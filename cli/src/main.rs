@@ -11,7 +11,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 use procsnap_cli::compose::{self, Stack};
 use procsnap_cli::project::{Project, Source};
 use procsnap_cli::style::ColorChoice;
-use procsnap_cli::{mcp, run, tui};
+use procsnap_cli::{mcp, remote, run, tui};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -117,6 +117,60 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
         grace: f64,
     },
+    /// The processes of the project's live session (owned by `up`, `tui` or `mcp`).
+    ///
+    /// Exit code 3 if no session is live.
+    #[command(after_help = "Example:\n  procsnap ps --dir examples/stack")]
+    Ps {
+        /// The answer as JSON (scripts_status's).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start names in the live session, detached: they run until stopped or until the
+    /// session ends.
+    ///
+    /// Exit code 1 if a name could not start, 3 if no session is live.
+    Start {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop names in the live session (each with its shutdown signal; final: no restart).
+    ///
+    /// Exit code 1 if a name has no process, 3 if no session is live.
+    Stop {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restart names in the live session: stop, then start again as a new process, in the
+    /// same job. The owner's output says who asked.
+    ///
+    /// Exit code 1 if a name has no process, 3 if no session is live.
+    Restart {
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The output of a name in the live session: its newest process's last lines, and with
+    /// --follow every new line (across restarts) until Ctrl-C.
+    ///
+    /// Exit code 1 if the name has no process, 3 if no session is live.
+    Logs {
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Lines of the newest process to show first.
+        #[arg(long, short = 'n', default_value_t = 100, value_name = "N")]
+        lines: usize,
+        /// Keep printing new lines.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The longest `--grace`: a day (the Supervisor itself caps any grace at a year).
@@ -145,6 +199,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // The control verbs need no project files: only the live session.
+    match &command {
+        Command::Ps { json } => return remote::ps(&cli.dir, *json),
+        Command::Start { names, json } => return remote::start(&cli.dir, names, *json),
+        Command::Stop { names, json } => {
+            return remote::stop_or_restart(&cli.dir, names, false, *json);
+        }
+        Command::Restart { names, json } => {
+            return remote::stop_or_restart(&cli.dir, names, true, *json);
+        }
+        Command::Logs {
+            name,
+            lines,
+            follow,
+            json,
+        } => return remote::logs(&cli.dir, name, *lines, *follow, *json),
+        _ => {}
+    }
     let project = match Project::discover(&cli.dir) {
         Ok(p) => p,
         Err(e) => {
@@ -178,7 +250,7 @@ fn main() -> ExitCode {
                 Err(e) => return usage(&e),
             };
             match run::resolve_up(stack, &names) {
-                Ok(launch) => run::run(launch, color.enabled(), grace),
+                Ok(launch) => run::up(&project, launch, color.enabled(), grace),
                 Err(e) => usage(&e),
             }
         }
@@ -192,7 +264,7 @@ fn main() -> ExitCode {
                 Err(e) => return usage(&e),
             };
             match run::resolve_targets(&project, stack.as_ref(), &targets) {
-                Ok(launch) => run::run(launch, color.enabled(), grace),
+                Ok(launch) => run::run(&project, launch, color.enabled(), grace),
                 Err(e) => usage(&e),
             }
         }
@@ -210,6 +282,11 @@ fn main() -> ExitCode {
             Ok(g) => mcp::serve(project, stack, g),
             Err(e) => usage(&e),
         },
+        Command::Ps { .. }
+        | Command::Start { .. }
+        | Command::Stop { .. }
+        | Command::Restart { .. }
+        | Command::Logs { .. } => unreachable!("answered above"),
     }
 }
 

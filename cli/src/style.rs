@@ -153,6 +153,25 @@ pub fn signal_name(sig: i32) -> String {
     name.to_owned()
 }
 
+/// `text` with every control character shown escaped (`\n`, `\x1b`, `\u{9b}`): for names and
+/// messages that come from a project's files or another process, so that none of them can
+/// move the cursor, clear the screen or set the title of the terminal they are printed on.
+pub fn safe(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => "\\n".to_owned(),
+            '\r' => "\\r".to_owned(),
+            '\t' => "\\t".to_owned(),
+            c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
+            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

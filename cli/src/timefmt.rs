@@ -1,7 +1,12 @@
-//! Times on the wire (RFC 3339, UTC, milliseconds) and durations for people.
+//! Times on the wire (RFC 3339, UTC, milliseconds), durations for people, and the local time
+//! zone's offset for wall-clock times on screen ([`local_offset`]).
 //!
 //! A dependency-free civil-date conversion (Howard Hinnant's `days_from_civil`) keeps the front
 //! crate small; parsing accepts any RFC 3339 offset (`Z`, `+02:00`) and fractional seconds.
+
+mod zone;
+
+pub use zone::local_offset;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -108,21 +113,7 @@ pub fn parse_rfc3339(s: &str) -> Result<SystemTime, String> {
     Ok(UNIX_EPOCH + Duration::new(secs as u64, nanos as u32))
 }
 
-/// A short human duration: `420µs`, `850ms`, `4.2s`, `1m05s`, `2h03m`.
-pub fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        format!("{}µs", d.as_micros())
-    } else if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{}.{}s", ms / 1000, ms % 1000 / 100)
-    } else if ms < 3_600_000 {
-        format!("{}m{:02}s", ms / 60_000, ms % 60_000 / 1000)
-    } else {
-        format!("{}h{:02}m", ms / 3_600_000, ms % 3_600_000 / 60_000)
-    }
-}
+pub use procsnap_session::fmt::human;
 
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0

@@ -99,7 +99,7 @@ pub struct ScriptsRestart {
 }
 
 /// One process in `scripts_status`.
-#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessInfo {
     pub process_id: String,

@@ -249,6 +249,22 @@ impl Plan {
         })
     }
 
+    /// This plan with `unit` appended: its dependencies must be in the plan already (so no
+    /// cycle can form), and its name new.
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Condition, Plan, UnitConfig};
+    /// let plan = Plan::new(vec![UnitConfig::new("db")]).unwrap();
+    /// let plan = plan.with(UnitConfig::new("api").depends_on("db", Condition::Started)).unwrap();
+    /// assert_eq!(plan.len(), 2);
+    /// assert!(plan.with(UnitConfig::new("db")).is_err());
+    /// ```
+    pub fn with(&self, unit: UnitConfig) -> Result<Plan, PlanError> {
+        let mut units = self.units.clone();
+        units.push(unit);
+        Plan::new(units)
+    }
+
     /// The process called `name`.
     ///
     /// ```

@@ -4,8 +4,8 @@ use std::mem;
 use std::time::{Duration, Instant};
 
 use super::action::{Action, Report};
-use super::config::Restart;
-use super::plan::{Edge, Gate, Plan, UnitId};
+use super::config::{Restart, UnitConfig};
+use super::plan::{Edge, Gate, Plan, PlanError, UnitId};
 use super::unit::{Outcome, Phase, ProcessChecks, Run, UnitState};
 use crate::state::{Exit, Status};
 
@@ -177,6 +177,44 @@ impl Orchestrator {
             }
         }
         was_live
+    }
+
+    /// Asks for each of `units` and what they depend on, as one request.
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
+    /// use std::time::Instant;
+    /// let plan = Plan::new(vec![UnitConfig::new("a"), UnitConfig::new("b")]).unwrap();
+    /// let mut orch = Orchestrator::new(plan);
+    /// let (a, b) = (orch.plan().find("a").unwrap(), orch.plan().find("b").unwrap());
+    /// orch.request_many(&[a, b], Instant::now());
+    /// assert_eq!(orch.unit(b).phase(), Phase::Waiting);
+    /// ```
+    pub fn request_many(&mut self, units: &[UnitId], now: Instant) {
+        for &u in units {
+            self.request(u, now);
+        }
+    }
+
+    /// Adds `unit` to the plan while it runs (its dependencies must be in the plan already;
+    /// see [`Plan::with`]), idle; returns its id.
+    ///
+    /// # Errors
+    ///
+    /// Its name is taken, or a dependency is unknown or can never hold.
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
+    /// let mut orch = Orchestrator::new(Plan::new(vec![UnitConfig::new("a")]).unwrap());
+    /// let b = orch.add_unit(UnitConfig::new("b")).unwrap();
+    /// assert_eq!(orch.unit(b).phase(), Phase::Idle);
+    /// assert!(orch.add_unit(UnitConfig::new("a")).is_err());
+    /// ```
+    pub fn add_unit(&mut self, unit: UnitConfig) -> Result<UnitId, PlanError> {
+        let checks = unit.has_readiness();
+        self.plan = self.plan.with(unit)?;
+        self.units.push(UnitState::new(checks));
+        Ok(UnitId(self.units.len() - 1))
     }
 
     /// Asks for every name that is not `disabled` (and what they depend on).

@@ -500,7 +500,32 @@ impl Supervisor {
     /// sup.stop(first.process().id(), Duration::ZERO).unwrap();
     /// ```
     pub fn run_unique(&self, name: &str, spec: CommandSpec) -> Result<Reserve, SpawnError> {
-        match self.shared.processes.registry().reserve(name, spec) {
+        self.run_unique_with(name, spec, 0)
+    }
+
+    /// [`run_unique`](Self::run_unique) for the `restarts`-th restart of `name`: a process
+    /// it starts carries that count in its state (one that already runs keeps its own).
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor};
+    /// use std::time::Duration;
+    /// let sup = Supervisor::new().unwrap();
+    /// let p = sup.run_unique_with("dev", CommandSpec::shell("sleep 60"), 3).unwrap();
+    /// assert_eq!(p.process().state().snapshot().restarts, 3);
+    /// sup.stop(p.process().id(), Duration::ZERO).unwrap();
+    /// ```
+    pub fn run_unique_with(
+        &self,
+        name: &str,
+        spec: CommandSpec,
+        restarts: u32,
+    ) -> Result<Reserve, SpawnError> {
+        match self
+            .shared
+            .processes
+            .registry()
+            .reserve_with(name, spec, restarts)
+        {
             Reserve::Started(p) => self.launch(&p).map(|()| Reserve::Started(p)),
             Reserve::AlreadyRunning(p) => Ok(Reserve::AlreadyRunning(self.launched(p))),
         }

@@ -23,10 +23,16 @@ use crate::wire::{Level, LogEntry, LogsSearch, LogsStream, SearchParams, StreamP
 pub const DEFAULT_LIMIT: usize = 100;
 /// The largest `limit` a query may ask for.
 pub const MAX_LIMIT: usize = 10_000;
-/// The most a log reply carries: the JSON of its entries (as serialized, escapes and the
-/// separating commas included) stays within 4 MiB, whatever `limit` says. The most recent
-/// entries that fit are kept; the reply says how many older ones were left out.
+/// The most a log reply is as sent: the whole JSON-RPC line, at most 4 MiB whatever `limit`
+/// says (for request ids under 1 KiB). rmcp sends a tool's result twice, as
+/// `structuredContent` and as the same JSON in a text content block, so an entry counts its JSON
+/// once as is and once escaped ([`sent_len`]). The most recent entries that fit are kept; the
+/// reply says how many older ones were left out.
 pub const MAX_REPLY_BYTES: usize = 4 << 20;
+/// Room kept for what is not an entry: the JSON-RPC envelope with the request's id, the
+/// content block, `truncated` and `omitted`, in both copies (`droppedLines` is counted per
+/// process, [`entry_budget`]).
+const ENVELOPE: usize = 2048;
 /// Compiled-size cap for a client's regex (the regex crate's default is 10 MiB).
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// Lines read from one ring per lock acquisition.
@@ -85,12 +91,17 @@ fn entry(p: &Process, label: &str, line: LogLine) -> LogEntry {
     }
 }
 
-/// Counts what is written to it.
-struct ByteCount(usize);
+/// Counts what is written to it, and the bytes a JSON string escapes (`"` and `\`).
+#[derive(Default)]
+struct SentCount {
+    bytes: usize,
+    escaped: usize,
+}
 
-impl io::Write for ByteCount {
+impl io::Write for SentCount {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0 += buf.len();
+        self.bytes += buf.len();
+        self.escaped += buf.iter().filter(|&&b| b == b'"' || b == b'\\').count();
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -98,11 +109,27 @@ impl io::Write for ByteCount {
     }
 }
 
-/// The length of `entry`'s JSON, as the reply will carry it.
-fn json_len(entry: &LogEntry) -> usize {
-    let mut n = ByteCount(0);
-    // Writing to a counter cannot fail, and a `LogEntry` always serializes.
-    serde_json::to_writer(&mut n, entry).map_or(usize::MAX, |()| n.0)
+/// What `value` adds to a tool reply as sent: its JSON in `structuredContent`, and the same
+/// JSON inside the text content's string, where each `"` and `\` gains a backslash (compact
+/// JSON holds no raw control character and non-ASCII text is not escaped, so nothing else
+/// grows).
+pub fn sent_len(value: &impl serde::Serialize) -> usize {
+    let mut n = SentCount::default();
+    // Writing to a counter cannot fail; what cannot serialize is counted as too big.
+    match serde_json::to_writer(&mut n, value) {
+        Ok(()) => 2 * n.bytes + n.escaped,
+        Err(_) => usize::MAX,
+    }
+}
+
+/// Room for entries in a reply that covers `processes`: [`MAX_REPLY_BYTES`] less the
+/// [`ENVELOPE`] and a `droppedLines` member for each process (its label and the largest count).
+fn entry_budget(processes: &[Arc<Process>]) -> usize {
+    let dropped: usize = processes
+        .iter()
+        .map(|p| sent_len(&p.label()).saturating_add(2 * ":18446744073709551615,".len()))
+        .fold(0, usize::saturating_add);
+    MAX_REPLY_BYTES.saturating_sub(ENVELOPE.saturating_add(dropped))
 }
 
 /// One process's lines, read newest first a chunk at a time.
@@ -184,7 +211,8 @@ struct Gathered {
 }
 
 /// The `limit` most recent lines of `processes` for which `wanted` is true, newest first, as
-/// entries while their JSON fits in `budget` bytes; the rest up to `limit` only counted. The
+/// entries while they fit in `budget` bytes as sent ([`sent_len`]); the rest up to `limit`
+/// only counted. The
 /// reply is the contiguous run of the most recent ones: after the first entry that does not
 /// fit, no older one is taken, even a shorter one.
 fn gather(
@@ -205,8 +233,8 @@ fn gather(
         if omitted == 0 {
             let cursor = &lines.cursors[i];
             let e = entry(&cursor.process, &cursor.label, line);
-            // The comma that separates it from the next.
-            let size = json_len(&e).saturating_add(1);
+            // And the comma that separates it from the next, in each copy.
+            let size = sent_len(&e).saturating_add(2);
             if size <= left {
                 left -= size;
                 entries.push(e);
@@ -235,7 +263,8 @@ fn gather(
 pub fn logs_stream(registry: &Processes, params: &StreamParams) -> Result<LogsStream, String> {
     let level = params.level.unwrap_or_default();
     let procs = targets(registry, params.process_id.as_deref())?;
-    let got = gather(procs, limit(params.limit), MAX_REPLY_BYTES, |l| {
+    let budget = entry_budget(&procs);
+    let got = gather(procs, limit(params.limit), budget, |l| {
         level_matches(level, l.stream)
     });
     Ok(LogsStream {
@@ -274,7 +303,8 @@ pub fn logs_search(registry: &Processes, params: &SearchParams) -> Result<LogsSe
     };
     let procs = targets(registry, params.process_id.as_deref())?;
     let query = params.query.as_str();
-    let got = gather(procs, limit(params.limit), MAX_REPLY_BYTES, |l| {
+    let budget = entry_budget(&procs);
+    let got = gather(procs, limit(params.limit), budget, |l| {
         level_matches(level, l.stream)
             && since.is_none_or(|t| l.at >= t)
             && match &regex {
@@ -465,17 +495,54 @@ mod tests {
         logs_stream(r, &params).unwrap()
     }
 
-    /// `limit: 10000` over long lines gave one reply as big as the lines (322 MB for 30
-    /// scripts' 16 kB lines): the reply keeps the most recent entries within 4 MiB and says how
-    /// many it left out.
+    /// The JSON-RPC line rmcp sends for `answer` as a tool's result (`Json<T>`: structured
+    /// content and the same JSON as text), to request id 1.
+    fn sent_line(answer: &impl serde::Serialize) -> String {
+        use rmcp::model::{CallToolResult, JsonRpcMessage, RequestId, ServerResult};
+        let result = CallToolResult::structured(serde_json::to_value(answer).unwrap());
+        let line: rmcp::service::TxJsonRpcMessage<rmcp::RoleServer> =
+            JsonRpcMessage::response(ServerResult::CallToolResult(result), RequestId::Number(1));
+        serde_json::to_string(&line).unwrap()
+    }
+
+    /// `sent_len` is what a value adds to the line: its JSON, and its JSON as a string's
+    /// contents (quotes, backslashes, control characters and non-ASCII text in it).
     #[test]
-    fn a_reply_keeps_the_most_recent_entries_within_4_mib() {
+    fn sent_len_is_the_length_as_sent() {
+        for text in [
+            "plain",
+            "a \"quoted\" \\path\\",
+            "\u{1}\u{1f}\n\t",
+            "héllo ✓ 🎉",
+            "",
+        ] {
+            let e = LogEntry {
+                id: "web-1-7".into(),
+                process_id: "web-1".into(),
+                process_name: "web".into(),
+                content: text.into(),
+                timestamp: "2026-05-01T12:34:56.000Z".into(),
+                is_error: false,
+                truncated: true,
+            };
+            let json = serde_json::to_string(&e).unwrap();
+            let as_text = serde_json::to_string(&json).unwrap();
+            assert_eq!(sent_len(&e), json.len() + as_text.len() - 2, "{text:?}");
+        }
+    }
+
+    /// `limit: 10000` over long lines gave one reply as big as the lines (322 MB for 30
+    /// scripts' 16 kB lines); then a reply whose entries were bounded at 4 MiB but sent twice,
+    /// 8 MiB on the wire. The line as sent stays within 4 MiB, keeps the most recent entries and
+    /// says how many it left out.
+    #[test]
+    fn a_reply_as_sent_keeps_the_most_recent_entries_within_4_mib() {
         let (r, _) = big(6000, 1000);
         let reply = stream(&r, 10_000);
-        let json = serde_json::to_string(&reply.logs).unwrap();
-        assert!(json.len() <= MAX_REPLY_BYTES + 1, "{} bytes", json.len());
+        let line = sent_line(&reply);
+        assert!(line.len() <= MAX_REPLY_BYTES, "{} bytes", line.len());
         let kept = reply.logs.len();
-        assert!(kept > 3000 && kept < 6000, "{kept}");
+        assert!(kept > 1500 && kept < 6000, "{kept}");
         assert!(reply.truncated);
         assert_eq!(reply.omitted as usize, 6000 - kept);
         // The most recent ones, contiguous and in capture order.
@@ -485,9 +552,13 @@ mod tests {
             .map(|e| e.content[..6].parse().unwrap())
             .collect();
         assert_eq!(numbers, (6000 - kept..6000).collect::<Vec<_>>());
-        // Room for one more would have been over the bound.
-        let one_more = json.len() + json.len() / kept;
-        assert!(one_more > MAX_REPLY_BYTES, "{one_more}");
+        // The bound is used: less than two more entries would have fitted.
+        let one = sent_len(&reply.logs[0]) + 2;
+        assert!(
+            line.len() + ENVELOPE + 2 * one > MAX_REPLY_BYTES,
+            "{} bytes",
+            line.len()
+        );
     }
 
     #[test]
@@ -509,7 +580,7 @@ mod tests {
     fn omitted_counts_matches_up_to_the_limit() {
         let (r, procs) = big(100, 100);
         let all: Vec<_> = procs.to_vec();
-        let entry_len = |e: &LogEntry| json_len(e) + 1;
+        let entry_len = |e: &LogEntry| sent_len(e) + 2;
         let one = entry_len(&stream(&r, 1).logs[0]);
         // Room for exactly three entries; ten asked for, of the 50 lines of `web`.
         let got = gather(all.clone(), 10, 3 * one, |l| {
@@ -529,26 +600,27 @@ mod tests {
         assert_eq!(got.omitted, 8);
     }
 
-    /// The bound is on the JSON, escapes included: a line of control characters is six times
-    /// its length on the wire.
+    /// The bound is on the line as sent, escapes included: a control character is six bytes
+    /// in the structured copy and seven in the text copy; a quote two and four.
     #[test]
-    fn the_bound_counts_json_escapes() {
-        let r = procsnap::Registry::with_log_bytes(64 << 20);
-        let p = r.insert("raw", procsnap::CommandSpec::new("true"), 0);
-        for _ in 0..1000 {
-            r.push_line(p.id(), Stream::Stdout, &"\u{1}".repeat(1000), false)
-                .unwrap();
+    fn the_bound_counts_json_escapes_in_both_copies() {
+        for (text, at_most) in [("\u{1}".repeat(1000), 330), ("\"\\".repeat(500), 720)] {
+            let r = procsnap::Registry::with_log_bytes(64 << 20);
+            let p = r.insert("raw", procsnap::CommandSpec::new("true"), 0);
+            for _ in 0..1000 {
+                r.push_line(p.id(), Stream::Stdout, &text, false).unwrap();
+            }
+            let r = Processes::from(r);
+            let reply = stream(&r, 10_000);
+            let line = sent_line(&reply);
+            assert!(line.len() <= MAX_REPLY_BYTES, "{} bytes", line.len());
+            assert!(
+                reply.truncated && reply.logs.len() < at_most,
+                "{}",
+                reply.logs.len()
+            );
+            assert_eq!(reply.omitted as usize + reply.logs.len(), 1000);
         }
-        let r = Processes::from(r);
-        let reply = stream(&r, 10_000);
-        let json = serde_json::to_string(&reply.logs).unwrap();
-        assert!(json.len() <= MAX_REPLY_BYTES + 1, "{} bytes", json.len());
-        assert!(
-            reply.truncated && reply.logs.len() < 700,
-            "{}",
-            reply.logs.len()
-        );
-        assert_eq!(reply.omitted as usize + reply.logs.len(), 1000);
     }
 
     #[test]
@@ -560,8 +632,8 @@ mod tests {
             ..Default::default()
         };
         let reply = logs_search(&r, &params).unwrap();
-        let json = serde_json::to_string(&reply.results).unwrap();
-        assert!(json.len() <= MAX_REPLY_BYTES + 1, "{} bytes", json.len());
+        let line = sent_line(&reply);
+        assert!(line.len() <= MAX_REPLY_BYTES, "{} bytes", line.len());
         assert!(reply.truncated);
         assert_eq!(reply.omitted as usize + reply.results.len(), 6000);
         assert_eq!(&reply.results.last().unwrap().content[..6], "005999");

@@ -1,5 +1,5 @@
 //! The orchestration part of the answers: configured processes in `scripts_list`, and their
-//! readiness and restart state in `scripts_status`, from the conductor's [`Board`].
+//! readiness and restart state in `scripts_status`, from the session's [`Board`].
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -7,8 +7,9 @@ use std::time::Instant;
 use procsnap::orchestrate::Condition;
 
 use crate::compose::{Check, Stack};
-use crate::conductor::{Board, UnitView, short};
 use crate::wire::{ConfiguredProcess, ScriptsStatus, UnitStatus};
+use procsnap_session::Origin;
+use procsnap_session::conductor::{Board, UnitView, short};
 
 /// What `scripts_list` says about each configured process.
 pub fn configured(stack: &Stack) -> BTreeMap<String, ConfiguredProcess> {
@@ -16,6 +17,7 @@ pub fn configured(stack: &Stack) -> BTreeMap<String, ConfiguredProcess> {
         .procs
         .iter()
         .zip(stack.plan.ids())
+        .filter(|(p, _)| p.origin == Origin::Configured)
         .map(|(p, u)| {
             let cfg = stack.plan.unit(u);
             let readiness = match (&p.ready_line, &p.probe) {
@@ -82,8 +84,14 @@ pub fn unit_status(u: &UnitView, now: Instant) -> UnitStatus {
 /// Adds the conductor's view to a `scripts_status` answer: `ready` and `health` on the newest
 /// process of each configured name, and the `orchestrated` list (only `name`'s, if given).
 pub fn annotate(status: &mut ScriptsStatus, board: &Board, name: Option<&str>, now: Instant) {
+    let configured = || {
+        board
+            .units
+            .iter()
+            .filter(|u| u.origin == Origin::Configured)
+    };
     for info in &mut status.processes {
-        if let Some(u) = board.units.iter().find(|u| {
+        if let Some(u) = configured().find(|u| {
             u.process
                 .is_some_and(|id| label(&u.name, id) == info.process_id)
         }) {
@@ -91,9 +99,7 @@ pub fn annotate(status: &mut ScriptsStatus, board: &Board, name: Option<&str>, n
             info.health = Some(u.health.as_str().to_owned());
         }
     }
-    status.orchestrated = board
-        .units
-        .iter()
+    status.orchestrated = configured()
         .filter(|u| name.is_none_or(|n| n == u.name))
         .map(|u| UnitStatus {
             process_id: u.process.map(|id| label(&u.name, id)),

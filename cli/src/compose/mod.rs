@@ -15,13 +15,12 @@ pub mod yaml;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use procsnap::CommandSpec;
-use procsnap::orchestrate::{Plan, PlanError, ProbeTiming, UnitConfig};
-use regex::Regex;
+use procsnap::orchestrate::{Plan, PlanError, UnitConfig};
 
 use crate::project::{Project, ProjectError};
+pub use procsnap_session::def::{Check, Proc, ReadyLine, Shutdown, Stack};
 use schema::{RawCheck, RawConfig, RawProcess};
 use yaml::Pos;
 
@@ -103,81 +102,6 @@ impl From<ProjectError> for ConfigError {
             }
         };
         ConfigError { path, pos, message }
-    }
-}
-
-/// A ready log line: a line is a match if it contains the text, or if the text is a regular
-/// expression that matches it.
-#[derive(Clone, Debug)]
-pub struct ReadyLine {
-    pub text: String,
-    regex: Option<Regex>,
-}
-
-impl ReadyLine {
-    pub fn new(text: &str) -> ReadyLine {
-        ReadyLine {
-            text: text.to_owned(),
-            regex: Regex::new(text).ok(),
-        }
-    }
-
-    /// True if `line` is the ready line.
-    pub fn matches(&self, line: &str) -> bool {
-        line.contains(&self.text) || self.regex.as_ref().is_some_and(|r| r.is_match(line))
-    }
-}
-
-/// What a readiness probe does.
-#[derive(Clone, Debug)]
-pub enum Check {
-    /// Runs the command (`/bin/sh -c`, the process's environment and directory); exit 0 passes.
-    Exec(CommandSpec),
-    /// `GET http://host:port/path`; a status from 200 to 399 passes.
-    Http {
-        host: String,
-        port: u16,
-        path: String,
-    },
-}
-
-/// How a process is stopped when everything shuts down.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shutdown {
-    /// The first signal (SIGTERM unless configured).
-    pub signal: i32,
-    /// Before SIGKILL; `None`: the command line's `--grace`.
-    pub timeout: Option<Duration>,
-}
-
-/// One configured process: what to run and how to check it. Its orchestration settings are
-/// in the [`Stack`]'s plan, at the same position.
-#[derive(Clone, Debug)]
-pub struct Proc {
-    pub name: String,
-    /// The command as shown (`npm run dev` for a `script:`).
-    pub command: String,
-    pub spec: CommandSpec,
-    pub ready_line: Option<ReadyLine>,
-    pub probe: Option<(Check, ProbeTiming)>,
-    pub shutdown: Shutdown,
-}
-
-/// A loaded configuration: the processes and their checked plan.
-#[derive(Clone, Debug)]
-pub struct Stack {
-    pub path: PathBuf,
-    pub plan: Plan,
-    /// In plan order (declaration order).
-    pub procs: Vec<Proc>,
-    /// `file:line:column: warning: …` for every key not read, and other oddities.
-    pub warnings: Vec<String>,
-}
-
-impl Stack {
-    /// The process called `name`.
-    pub fn proc(&self, name: &str) -> Option<&Proc> {
-        self.plan.find(name).map(|u| &self.procs[u.index()])
     }
 }
 
@@ -366,6 +290,7 @@ fn build_proc(
         .as_ref()
         .map(|probe| (check(&probe.check, base, &cwd, &env), probe.timing));
     Ok(Proc {
+        origin: procsnap_session::def::Origin::Configured,
         name: p.name.clone(),
         command,
         spec,

@@ -1,17 +1,18 @@
-//! `scripts_run` and `scripts_stop` for configured processes (procsnap.yaml): through the
-//! conductor, so that dependencies start first and readiness can be waited for.
+//! `scripts_run` and `scripts_restart` over the session: one path for configured processes,
+//! scripts and ad-hoc commands alike (the session's rules decide duplicates, a start during a
+//! stop, dependencies), plus the waiting for a start or for readiness within a timeout.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use procsnap::orchestrate::{Outcome, Phase};
-use procsnap::{ProcId, Process, Supervisor};
+use procsnap::{ProcId, Process};
+use procsnap_session::{Owner, Session, Started, UnitView};
 
 use super::blocking;
 use crate::answers::clip;
-use crate::conductor::{Conductor, UnitView};
 use crate::timefmt::{human, rfc3339};
-use crate::wire::{RunParams, ScriptsRun};
+use crate::wire::ScriptsRun;
 
 /// How long `scripts_run` waits for a configured process by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -49,13 +50,15 @@ fn outcome(
 ) -> Option<Result<(ProcId, bool), String>> {
     let new = u.process.filter(|&id| Some(id) != previous);
     match u.phase {
-        Phase::Running if !ready || u.ready => u.process.map(|id| Ok((id, u.ready))),
+        Phase::Running if (!ready || u.ready) && new.is_some() => new.map(|id| Ok((id, u.ready))),
         // It started and has already ended (a crash in a restart backoff, a quick one-shot):
         // it did start, and that process is the answer.
-        _ if !ready && new.is_some() => new.map(|id| Ok((id, false))),
+        _ if !ready && new.is_some() && !matches!(u.phase, Phase::Waiting) => {
+            new.map(|id| Ok((id, false)))
+        }
         // A one-shot that ran to success: it ran, and that is the answer.
         Phase::Done(Outcome::Succeeded) if new.is_some() => new.map(|id| Ok((id, false))),
-        Phase::Done(o) => {
+        Phase::Done(o) if new.is_none() || o.is_failure() => {
             let why = u.reason.clone().unwrap_or_else(|| o.as_str().to_owned());
             let what = if ready { "ready" } else { "started" };
             Some(Err(format!("{:?} did not get {what}: {why}", u.name)))
@@ -79,72 +82,118 @@ fn pending(u: &UnitView) -> String {
             "in a restart backoff ({})",
             u.reason.as_deref().unwrap_or("it ended")
         ),
-        Phase::Running => format!("running, not ready ({})", u.health.as_str()),
+        Phase::Running => match &u.probe_failure {
+            Some(why) => format!("running, not ready ({why})"),
+            None => format!("running, not ready ({})", u.health.as_str()),
+        },
+        Phase::Stopping => "its previous process is still stopping".to_owned(),
         p => p.as_str().to_owned(),
     }
 }
 
-/// `scripts_run` of a configured process: asks the conductor for it (its dependencies come
-/// first) and waits, within the timeout, until its process is started — or ready.
+/// What to wait for after a request.
+pub struct Want {
+    /// Ready, not only started (configured processes with readiness checks).
+    pub ready: bool,
+    pub timeout: Duration,
+    /// Whether to say `ready` in the answer (configured processes only).
+    pub report_ready: bool,
+}
+
+/// Starts `name` for `owner` (an ad-hoc or script name must be defined already) and waits,
+/// within the timeout, until its process is started — or ready. A running process is the
+/// answer at once, as a duplicate; a finished one never is.
 pub async fn run(
-    conductor: Arc<Conductor>,
-    sup: Arc<Supervisor>,
-    p: RunParams,
+    session: Arc<Session>,
+    name: String,
+    owner: Owner,
     command: String,
+    want: Want,
 ) -> Result<ScriptsRun, String> {
-    let ready = p.wait_ready.unwrap_or(false);
-    let timeout = p
-        .timeout_ms
-        .map_or(DEFAULT_TIMEOUT, Duration::from_millis)
-        .min(MAX_TIMEOUT);
-    let name = p.name.clone();
     let started = Instant::now();
-    let c = conductor.clone();
-    let (requested, found) = blocking(move || {
-        let requested = conductor.request_now(&name)?;
-        if let (false, Some(id)) = (ready, requested.running) {
-            return Some((requested, Ok(Ok((id, false)))));
-        }
-        let found = conductor.wait_for(timeout, |b| {
-            b.unit(&name)
-                .and_then(|u| outcome(u, ready, requested.previous))
+    let s = session.clone();
+    let n = name.clone();
+    let (duplicate, found) = blocking(move || -> Result<_, String> {
+        let answer = s.start(&[n.as_str()], owner)?.pop();
+        let previous = match answer {
+            Some(Started::Running(id)) if !want.ready => return Ok((true, Ok(Ok((id, false))))),
+            Some(Started::New(id)) if !want.ready => return Ok((false, Ok(Ok((id, false))))),
+            // Waiting for readiness: of the process that runs.
+            Some(Started::Running(_) | Started::New(_)) => None,
+            Some(Started::Pending { previous }) => previous,
+            Some(Started::Failed(why)) => {
+                return Err(format!("{:?} did not start: {why}", clip(&n)));
+            }
+            _ => None,
+        };
+        let dup = matches!(answer, Some(Started::Running(_)));
+        let found = s.wait_for(want.timeout, |b| {
+            b.unit(&n).and_then(|u| outcome(u, want.ready, previous))
         });
-        Some((requested, found))
+        Ok((dup, found))
     })
-    .await?
-    .ok_or("the conductor is gone")?;
+    .await??;
     let (id, _) = match found {
         Ok(r) => r?,
         Err(board) => {
-            let why = board.unit(&p.name).map_or_else(String::new, pending);
-            let what = if ready { "ready" } else { "started" };
+            let why = board.unit(&name).map_or_else(String::new, pending);
+            let what = if want.ready { "ready" } else { "started" };
             return Err(format!(
                 "{:?} is not {what} after {} ms: {why}",
-                clip(&p.name),
+                clip(&name),
                 started.elapsed().as_millis()
             ));
         }
     };
-    let proc = sup
-        .registry()
+    let proc = session
+        .processes()
         .get(id)
-        .ok_or_else(|| format!("process {id} of {:?} is gone", clip(&p.name)))?;
-    let is_ready = c.board().by_process(id).is_some_and(|u| u.ready);
-    Ok(answer(&proc, command, requested.was_live, Some(is_ready)))
+        .ok_or_else(|| format!("process {id} of {:?} is gone", clip(&name)))?;
+    let ready = want
+        .report_ready
+        .then(|| session.board().by_process(id).is_some_and(|u| u.ready));
+    Ok(answer(&proc, command, duplicate, ready))
 }
 
-/// `scripts_stop` of a finished process whose configured name waits for a restart (or for its
-/// dependencies): cancels that, as a stop of the name is final. The message, if it did.
-pub fn cancel_pending(conductor: &Conductor, id: ProcId) -> Option<String> {
-    let board = conductor.board();
-    let u = board.by_process(id)?;
-    if !matches!(u.phase, Phase::Backoff { .. } | Phase::Waiting) {
-        return None;
-    }
-    conductor.cancel(&u.name);
-    Some(format!(
-        "its restart was cancelled ({} was {}); a stop is final",
-        u.name,
-        u.phase.as_str()
-    ))
+/// Restarts process `id` and waits (within `timeout`) for its name's new process.
+pub async fn restart(
+    session: Arc<Session>,
+    id: ProcId,
+    by: String,
+    timeout: Duration,
+) -> Result<Arc<Process>, String> {
+    let s = session.clone();
+    let new = blocking(move || -> Result<ProcId, String> {
+        if let Some(new) = s.restart(id, Some(&by))? {
+            return Ok(new);
+        }
+        let name = s
+            .processes()
+            .get(id)
+            .map(|p| p.name().to_owned())
+            .ok_or("the process is gone")?;
+        s.wait_for(timeout, |b| {
+            let u = b.unit(&name)?;
+            match (u.process, u.phase) {
+                (Some(p), _) if p != id => Some(Ok(p)),
+                (_, Phase::Done(o)) if o.is_failure() => Some(Err(format!(
+                    "{name:?} did not start again: {}",
+                    u.reason.as_deref().unwrap_or(o.as_str())
+                ))),
+                _ => None,
+            }
+        })
+        .map_err(|b| {
+            let why = b.unit(&name).map_or_else(String::new, pending);
+            format!(
+                "{name:?} has not started again after {} ms: {why}",
+                timeout.as_millis()
+            )
+        })?
+    })
+    .await??;
+    session
+        .processes()
+        .get(new)
+        .ok_or_else(|| format!("process {new} is gone"))
 }

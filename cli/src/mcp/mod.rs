@@ -1,45 +1,52 @@
-//! `procsnap mcp`: the project's scripts as MCP tools over stdio.
+//! `procsnap mcp`: the project's scripts as MCP tools.
 //!
-//! Only scripts the project declares can be started (no arbitrary command from a client).
-//! Duplicate detection is the Supervisor's `run_unique`, one CAS in the registry, so two
-//! clients racing to start a script get one process. Each result carries both
-//! `structuredContent` and the same JSON as text content (rmcp's `Json<T>` emits both). Tool
-//! failures (unknown script or processId, bad regex or time) are `isError` results that say
-//! what is available. stdout carries only protocol; diagnostics go to stderr.
+//! Only names the project declares can be started (no arbitrary command from a client). The
+//! tools are a face of the [`Session`]: starts, stops and restarts go through its rules
+//! (a running name is a duplicate, a finished process never is, a start during a stop waits
+//! for the stop, a stop is final), so an agent and a developer's terminal see and do the same
+//! thing. Each result carries both `structuredContent` and the same JSON as text content
+//! (rmcp's `Json<T>` emits both). Tool failures (unknown script or processId, bad regex or
+//! time) are `isError` results that say what is available. stdout carries only protocol;
+//! diagnostics go to stderr.
 
+mod bridge;
 mod configured;
+pub mod session_tools;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use procsnap::{Reserve, Supervisor};
+use procsnap_session::{Origin, Owner, Session, Stopping};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::{Json, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
 use crate::answers::{self, clip};
 use crate::compose::Stack;
-use crate::conductor::Conductor;
-use crate::framing;
 use crate::project::Project;
+use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
     ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
 };
 
-/// The MCP server: a project, a supervisor, and the grace period for stops.
+/// The MCP server: a face of one session.
 #[derive(Clone)]
 pub struct Server {
-    sup: Arc<Supervisor>,
-    project: Arc<Project>,
-    grace: Duration,
-    /// Drives the configured processes (procsnap.yaml), if the project has them.
-    conductor: Option<Arc<Conductor>>,
+    session: Arc<Session>,
+    /// The project directory: package.json and the Procfile are re-read from it.
+    dir: Arc<std::path::Path>,
+    /// Who this client is, for the other faces' output ("restart asked by …").
+    who: Arc<str>,
+    /// A control-socket client's connection (its job), `None` on stdio.
+    conn: Option<Arc<session_tools::Conn>>,
+    /// On stdio: where calls go (the live session's owner, or here).
+    bridge: Option<Arc<bridge::Bridge>>,
     tool_router: ToolRouter<Server>,
 }
 
-/// Runs blocking supervisor work off the runtime thread.
+/// Runs blocking session work off the runtime thread.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, String> {
     tokio::task::spawn_blocking(f)
         .await
@@ -49,30 +56,23 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 /// How long the last replies may take to reach a client once every group is stopped.
 const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
 
-/// Finished processes kept per script name (with their logs) for `scripts_status` and the
-/// logs tools; older finished runs are removed whenever a process is started.
-const KEEP_FINISHED: usize = 5;
-
 impl Server {
     /// The project as it is on disk now: package.json and the Procfile are re-read on each
     /// call that needs them (two small files), so scripts added or edited while the server runs
     /// are seen, and a file broken meanwhile is reported with its position.
     fn project(&self) -> Result<Project, String> {
-        Project::discover(&self.project.dir).map_err(|e| e.to_string())
-    }
-
-    /// The configuration, if the project has one.
-    fn stack(&self) -> Option<&Stack> {
-        self.conductor.as_ref().map(|c| &**c.stack())
+        Project::discover(&self.dir).map_err(|e| e.to_string())
     }
 
     /// The names a client can run, for error messages: the declared scripts, then the
     /// configured processes that are not scripts too.
     fn runnable(&self, project: &Project) -> String {
-        let extra: Vec<&str> = self
-            .stack()
+        let stack = self.session.stack();
+        let extra: Vec<&str> = stack
+            .procs
             .iter()
-            .flat_map(|s| s.procs.iter().map(|p| p.name.as_str()))
+            .filter(|p| p.origin == Origin::Configured)
+            .map(|p| p.name.as_str())
             .filter(|n| project.script(n).is_none())
             .collect();
         match (project.scripts.is_empty(), extra.is_empty()) {
@@ -85,47 +85,54 @@ impl Server {
     /// [`project`](Self::project) off the runtime thread: a slow file system (or a FIFO where
     /// package.json should be) must not stall the other requests.
     async fn load_project(&self) -> Result<Project, String> {
-        let dir = self.project.dir.clone();
+        let dir = self.dir.clone();
         blocking(move || Project::discover(&dir).map_err(|e| e.to_string())).await?
     }
-}
 
-/// `run_unique`, except that a process still stopping (TERM sent, group not yet empty) does not
-/// count as running: wait for its end (bounded by the grace period and the SIGKILL), then start.
-/// Then drop finished runs beyond [`KEEP_FINISHED`] per name, so a long session stays bounded.
-fn run_script(
-    sup: &procsnap::Supervisor,
-    name: &str,
-    spec: procsnap::CommandSpec,
-) -> Result<Reserve, procsnap::SpawnError> {
-    let reserved = loop {
-        let r = sup.run_unique(name, spec.clone())?;
-        if let Reserve::AlreadyRunning(p) = &r
-            && p.state().snapshot().status == procsnap::Status::Stopping
-            && sup.wait(p.id()).is_some()
-        {
-            continue;
-        }
-        break r;
-    };
-    sup.registry().prune_finished(KEEP_FINISHED);
-    Ok(reserved)
+    /// The configured process called `name`, if there is one.
+    fn configured(&self, name: &str) -> Option<procsnap_session::Proc> {
+        self.session
+            .stack()
+            .proc(name)
+            .filter(|p| p.origin == Origin::Configured)
+            .cloned()
+    }
 }
 
 #[tool_router]
 impl Server {
-    pub fn new(
-        sup: Arc<Supervisor>,
-        project: Arc<Project>,
-        grace: Duration,
-        conductor: Option<Arc<Conductor>>,
+    /// A server for `session`, whose scripts are re-read from `dir`; `who` names the client
+    /// in the other faces' output.
+    pub fn new(session: Arc<Session>, dir: &std::path::Path, who: &str) -> Server {
+        Server {
+            session,
+            dir: dir.into(),
+            who: who.into(),
+            conn: None,
+            bridge: None,
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    /// A server for one control-socket client of `session`, owned as `owner` says: the
+    /// stdio tools and the session tools (jobs, events; see [`session_tools`]).
+    pub fn for_client(
+        session: Arc<Session>,
+        dir: &std::path::Path,
+        who: &str,
+        owner: crate::control::server::OwnerInfo,
     ) -> Server {
         Server {
-            sup,
-            project,
-            grace,
-            conductor,
-            tool_router: Self::tool_router(),
+            conn: Some(Arc::new(session_tools::Conn::new(owner))),
+            tool_router: Self::tool_router() + Self::session_tools(),
+            ..Server::new(session, dir, who)
+        }
+    }
+
+    /// The client has gone: the job it started stops (what it adopted keeps running).
+    pub fn client_left(&self) {
+        if let Some(c) = &self.conn {
+            c.end_job(&self.session);
         }
     }
 
@@ -134,124 +141,135 @@ impl Server {
     )]
     async fn scripts_list(&self) -> Result<Json<ScriptsList>, String> {
         let project = self.load_project().await?;
-        Ok(Json(answers::scripts_list(&project, self.stack())))
+        Ok(Json(answers::scripts_list(
+            &project,
+            Some(&self.session.stack()),
+        )))
     }
 
     #[tool(
-        description = "Start a declared script in its own process group. If it is already running, nothing new is started: the running process is returned with duplicate=true. A configured process (procsnap.yaml) starts after its dependencies; the call returns once it has started, or with waitReady=true once it is ready (ready log line seen or readiness probe passed), within timeoutMs (default 30000), or fails saying why not. Returns the processId (name-N) for the other tools."
+        description = "Start a declared script in its own process group. If it is already running, nothing new is started: the running process is returned with duplicate=true (a finished process is never a duplicate: a new one starts). If it is stopping, it starts again once the stop has ended. A configured process (procsnap.yaml) starts after its dependencies; the call returns once it has started, or with waitReady=true once it is ready (ready log line seen or readiness probe passed), within timeoutMs (default 30000), or fails saying why not. Returns the processId (name-N) for the other tools."
     )]
     async fn scripts_run(
         &self,
         Parameters(p): Parameters<RunParams>,
     ) -> Result<Json<ScriptsRun>, String> {
-        if let Some(c) = &self.conductor
-            && let Some(proc) = c.stack().proc(&p.name)
-        {
-            let command = proc.command.clone();
-            let answer = configured::run(c.clone(), self.sup.clone(), p, command).await?;
-            self.sup.registry().prune_finished(KEEP_FINISHED);
-            return Ok(Json(answer));
-        }
-        let project = self.load_project().await?;
-        let Some(script) = project.script(&p.name) else {
-            return Err(format!(
-                "unknown script {:?}; available scripts: {}",
-                clip(&p.name),
-                self.runnable(&project)
-            ));
+        let timeout = p
+            .timeout_ms
+            .map_or(configured::DEFAULT_TIMEOUT, Duration::from_millis)
+            .min(configured::MAX_TIMEOUT);
+        let (command, want) = match self.configured(&p.name) {
+            Some(proc) => {
+                let want = configured::Want {
+                    ready: p.wait_ready.unwrap_or(false),
+                    timeout,
+                    report_ready: true,
+                };
+                (proc.command, want)
+            }
+            None => {
+                let project = self.load_project().await?;
+                let Some(script) = project.script(&p.name) else {
+                    return Err(format!(
+                        "unknown script {:?}; available scripts: {}",
+                        clip(&p.name),
+                        self.runnable(&project)
+                    ));
+                };
+                // The script as it is on disk now.
+                crate::hosting::define_script(&self.session, &project, script)?;
+                let want = configured::Want {
+                    ready: false,
+                    timeout,
+                    report_ready: false,
+                };
+                (script.command.clone(), want)
+            }
         };
-        let spec = project.spec(script)?;
-        let command = script.command.clone();
-        let (sup, name) = (self.sup.clone(), p.name.clone());
-        // A duplicate's process has left `Pending` (`run_unique` waits for a racing winner's
-        // spawn), so the answer carries its real status and start time.
-        let reserved = blocking(move || run_script(&sup, &name, spec))
-            .await?
-            .map_err(|e| format!("cannot start {:?}: {e}", clip(&p.name)))?;
-        Ok(Json(match reserved {
-            Reserve::Started(proc) => configured::answer(&proc, command, false, None),
-            Reserve::AlreadyRunning(proc) => configured::answer(&proc, command, true, None),
-        }))
+        let session = self.session.clone();
+        let answer = configured::run(session, p.name, Owner::Detached, command, want).await?;
+        Ok(Json(answer))
     }
 
     #[tool(
-        description = "Stop a process: SIGTERM to its whole process group, SIGKILL after the grace period. Waits until it has exited."
+        description = "Stop a process: its shutdown signal (SIGTERM unless configured) to its whole process group, SIGKILL after the grace period. Waits until it has exited. A stop is final: no restart follows, and a process waiting for a restart has that cancelled."
     )]
     async fn scripts_stop(
         &self,
         Parameters(p): Parameters<ProcessParams>,
     ) -> Result<Json<ScriptsStop>, String> {
-        let proc = answers::resolve(self.sup.registry(), &p.process_id)?;
+        let proc = answers::resolve(self.session.processes(), &p.process_id)?;
         let before = proc.state().snapshot();
-        let cancelled = match (&self.conductor, before.is_finished()) {
-            (Some(c), true) => configured::cancel_pending(c, proc.id()),
-            _ => None,
-        };
-        if let Some(message) = cancelled {
-            return Ok(Json(ScriptsStop {
-                success: true,
-                process_id: p.process_id,
-                status: before.status.as_str().to_owned(),
-                message: Some(message),
-            }));
-        }
-        if before.is_finished() {
-            return Ok(Json(ScriptsStop {
-                success: false,
-                process_id: p.process_id,
-                status: before.status.as_str().to_owned(),
-                message: Some(format!(
+        let (session, id, who) = (self.session.clone(), proc.id(), self.who.clone());
+        let (stopping, after) = blocking(move || {
+            let s = session.stop(id, false, Some(&who));
+            let after = match s {
+                Stopping::Process(id) => session.wait(id),
+                _ => None,
+            };
+            (s, after)
+        })
+        .await?;
+        let (success, status, message) = match (stopping, after) {
+            (Stopping::Cancelled, _) => (
+                true,
+                before.status,
+                Some(format!(
+                    "its restart was cancelled ({} was waiting to start again); a stop is final",
+                    proc.name()
+                )),
+            ),
+            (Stopping::Process(_), Some(end)) => (true, end.status, None),
+            (Stopping::Process(_), None) => {
+                return Err(format!("cannot stop {}: it is gone", p.process_id));
+            }
+            _ => (
+                false,
+                before.status,
+                Some(format!(
                     "already finished: {}",
                     crate::style::describe_end(before.status, before.exit)
                 )),
-            }));
-        }
-        // A configured process stops with its own shutdown signal and timeout.
-        let shutdown = self
-            .stack()
-            .and_then(|s| s.proc(proc.name()))
-            .map(|c| c.shutdown);
-        // A number the configuration was checked to hold: never the fallback.
-        let signal = shutdown
-            .and_then(|s| procsnap::Signal::from_raw(s.signal))
-            .unwrap_or(procsnap::Signal::TERM);
-        let grace = shutdown.and_then(|s| s.timeout).unwrap_or(self.grace);
-        let (sup, id) = (self.sup.clone(), proc.id());
-        let stopped = blocking(move || sup.stop_with(id, signal, grace))
-            .await?
-            .map_err(|e| format!("cannot stop {}: {e}", p.process_id))?;
+            ),
+        };
         Ok(Json(ScriptsStop {
-            success: true,
+            success,
             process_id: p.process_id,
-            status: stopped.status.as_str().to_owned(),
-            message: None,
+            status: status.as_str().to_owned(),
+            message,
         }))
     }
 
     #[tool(
-        description = "Restart a process: stop it (if still running) and start the same command again as a new process. Returns the new processId."
+        description = "Restart a process: stop it (if still running) and start the same command again as a new process, in the same job. Returns the new processId."
     )]
     async fn scripts_restart(
         &self,
         Parameters(p): Parameters<ProcessParams>,
     ) -> Result<Json<ScriptsRestart>, String> {
-        let proc = answers::resolve(self.sup.registry(), &p.process_id)?;
-        let (sup, id, grace) = (self.sup.clone(), proc.id(), self.grace);
-        let new = blocking(move || {
-            let new = sup.restart(id, grace);
-            sup.registry().prune_finished(KEEP_FINISHED);
-            new
-        })
-        .await?
+        let proc = answers::resolve(self.session.processes(), &p.process_id)?;
+        let timeout = self.session.config().grace + Duration::from_secs(10);
+        let new = configured::restart(
+            self.session.clone(),
+            proc.id(),
+            self.who.to_string(),
+            timeout,
+        )
+        .await
         .map_err(|e| format!("cannot restart {}: {e}", p.process_id))?;
         let s = new.state().snapshot();
+        let restarts = self
+            .session
+            .board()
+            .unit(new.name())
+            .map_or(s.restarts, |u| u.restarts);
         Ok(Json(ScriptsRestart {
             success: true,
             process_id: new.label(),
             previous_process_id: p.process_id,
             name: new.name().to_owned(),
             status: s.status.as_str().to_owned(),
-            restarts: s.restarts,
+            restarts,
         }))
     }
 
@@ -264,21 +282,15 @@ impl Server {
     ) -> Result<Json<ScriptsStatus>, String> {
         let name = p.name.as_deref();
         // A configured process that never ran is known: an empty answer, not an error.
-        let configured = name.is_some_and(|n| self.stack().is_some_and(|s| s.proc(n).is_some()));
+        let configured = name.is_some_and(|n| self.configured(n).is_some());
+        let registry = self.session.processes();
         let mut status = if configured {
-            answers::status_view(self.sup.registry(), name, std::time::SystemTime::now())
+            answers::status_view(registry, name, std::time::SystemTime::now())
         } else {
-            answers::scripts_status(self.sup.registry(), name, || self.project())?
+            answers::scripts_status(registry, name, || self.project())?
         };
-        if let Some(c) = &self.conductor {
-            let board = c.board();
-            answers::units::annotate(
-                &mut status,
-                &board,
-                p.name.as_deref(),
-                std::time::Instant::now(),
-            );
-        }
+        let board = self.session.board();
+        answers::units::annotate(&mut status, &board, name, std::time::Instant::now());
         Ok(Json(status))
     }
 
@@ -289,8 +301,8 @@ impl Server {
         &self,
         Parameters(p): Parameters<StreamParams>,
     ) -> Result<Json<LogsStream>, String> {
-        let sup = self.sup.clone();
-        blocking(move || answers::logs_stream(sup.registry(), &p).map(Json)).await?
+        let session = self.session.clone();
+        blocking(move || answers::logs_stream(session.processes(), &p).map(Json)).await?
     }
 
     #[tool(
@@ -301,8 +313,8 @@ impl Server {
         Parameters(p): Parameters<SearchParams>,
     ) -> Result<Json<LogsSearch>, String> {
         // Off the runtime thread: a regex over every process's output can take a while.
-        let sup = self.sup.clone();
-        blocking(move || answers::logs_search(sup.registry(), &p).map(Json)).await?
+        let session = self.session.clone();
+        blocking(move || answers::logs_search(session.processes(), &p).map(Json)).await?
     }
 }
 
@@ -310,9 +322,24 @@ impl Server {
     router = self.tool_router,
     name = "procsnap",
     version = "0.1.0",
-    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search."
+    instructions = "Runs this project's package.json scripts and Procfile entries. scripts_list shows what can run; scripts_run starts one (a second call returns the running process with duplicate=true); use the returned processId with scripts_stop, scripts_restart, logs_stream and logs_search. When a developer's procsnap session (procsnap up, procsnap tui) runs for the project, these tools show and drive its processes."
 )]
-impl ServerHandler for Server {}
+impl ServerHandler for Server {
+    async fn call_tool(
+        &self,
+        request: rmcp::model::CallToolRequestParams,
+        context: rmcp::service::RequestContext<rmcp::RoleServer>,
+    ) -> Result<rmcp::model::CallToolResponse, rmcp::ErrorData> {
+        if let Some(b) = &self.bridge
+            && self.tool_router.has_route(&request.name)
+            && let bridge::Route::Forwarded(answer) = b.route(&request).await
+        {
+            return Ok(answer);
+        }
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        self.tool_router.call(tcc).await
+    }
+}
 
 /// Serves MCP on stdin/stdout until EOF, SIGTERM, SIGINT or SIGHUP; then stops every group and
 /// exits as soon as they are gone.
@@ -336,11 +363,11 @@ pub fn serve(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> Ex
 async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> ExitCode {
     use tokio::signal::unix::{SignalKind, signal};
 
-    // No subscriber: the tools read the registry and the log rings.
-    let sup = match crate::supervisor(grace, 1) {
+    // Configured processes start when a client asks (scripts_run), not at once.
+    let session = match crate::hosting::open(&project, stack.as_deref(), grace) {
         Ok(s) => Arc::new(s),
         Err(e) => {
-            eprintln!("procsnap mcp: cannot start the supervisor: {e}");
+            eprintln!("procsnap mcp: cannot start the session: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -355,81 +382,54 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    let framed = framing::spawn(stdin, stdout);
-    // Configured processes start when a client asks (scripts_run), not at once.
-    let conductor = match stack {
-        Some(stack) => match Conductor::start(sup.clone(), stack, grace, || {}) {
-            Ok(c) => Some(Arc::new(c)),
-            Err(e) => {
-                eprintln!("procsnap mcp: cannot start the conductor: {e}");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => None,
+    let place = crate::control::place::Place::for_project(&project.dir).ok();
+    let config = stack.as_ref().map(|s| s.path.clone());
+    let server = Server {
+        bridge: Some(Arc::new(bridge::Bridge::new(
+            place,
+            session.clone(),
+            config,
+        ))),
+        ..Server::new(session.clone(), &project.dir, "an MCP client")
     };
-    let server = Server::new(sup.clone(), Arc::new(project), grace, conductor.clone());
 
-    let why = tokio::select! {
-        r = run_service(server, framed.to_server, framed.from_server) => r,
-        _ = term.recv() => Ok("SIGTERM"),
-        _ = int.recv() => Ok("SIGINT"),
-        _ = hup.recv() => Ok("SIGHUP"),
-    };
-    let code = match why {
-        Ok(reason) => {
-            eprintln!("procsnap mcp: {reason}; stopping all processes");
-            ExitCode::SUCCESS
+    let (stdin, stdout) = rmcp::transport::stdio_pipes();
+    let mut connection = Connection::start(server, stdin, stdout, transport::Limits::default());
+    let (why, code) = tokio::select! {
+        ended = connection.finished() => {
+            let code = match ended {
+                Ended::Closed | Ended::LeftBeforeInitialize => ExitCode::SUCCESS,
+                Ended::Dropped(_) | Ended::Failed(_) => ExitCode::FAILURE,
+            };
+            (ended.to_string(), code)
         }
-        Err(e) => {
-            eprintln!("procsnap mcp: {e}; stopping all processes");
-            ExitCode::FAILURE
-        }
+        _ = term.recv() => ("SIGTERM".to_owned(), ExitCode::SUCCESS),
+        _ = int.recv() => ("SIGINT".to_owned(), ExitCode::SUCCESS),
+        _ = hup.recv() => ("SIGHUP".to_owned(), ExitCode::SUCCESS),
     };
-    let stopper = sup.clone();
+    // No more requests; those in progress are answered while the processes stop.
+    connection.stop_reading();
+    eprintln!("procsnap mcp: {why}; stopping all processes");
+    let stopper = session.clone();
     let stopping = blocking(move || {
-        // Configured processes first, in reverse dependency order (no restart from now on),
-        // then everything else.
-        if let Some(c) = &conductor {
-            c.shutdown();
-            let _ = c.wait_for(Duration::from_secs(24 * 60 * 60), |b| {
-                (b.shutting_down && b.settled).then_some(())
-            });
-        }
-        stopper.stop_all(grace)
+        // In reverse dependency order, each with its own shutdown; no restart from now on.
+        stopper.shutdown(false);
+        stopper.wait_idle(Duration::from_secs(24 * 60 * 60));
     });
     // A second SIGTERM or SIGINT while the groups get their grace: kill them now.
     tokio::select! {
         _ = stopping => {}
         _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
             eprintln!("procsnap mcp: second signal; killing all processes");
-            let killer = sup.clone();
-            let _ = blocking(move || killer.stop_all(Duration::ZERO)).await;
+            let killer = session.clone();
+            let _ = blocking(move || {
+                killer.shutdown(true);
+                killer.wait_idle(Duration::from_secs(24 * 60 * 60));
+            })
+            .await;
         }
     }
-    // No more requests: the reader (maybe blocked on a stdin that never ends) lets go of the
-    // writer, which then ends as soon as the last replies are written. Bounded, for a client
-    // that stopped reading.
-    framed.reader.abort();
-    let _ = tokio::time::timeout(FINAL_WRITE_LIMIT, framed.writer).await;
-    // The final sweep of escapees and the watchdog's end, waited for off the runtime's threads
-    // (dropping the supervisor only starts them).
-    let _ = blocking(move || sup.shutdown()).await;
+    // The last replies, bounded for a client that stopped reading.
+    connection.close(FINAL_WRITE_LIMIT).await;
     code
-}
-
-async fn run_service(
-    server: Server,
-    input: tokio::io::DuplexStream,
-    output: tokio::io::DuplexStream,
-) -> Result<&'static str, String> {
-    let running = server
-        .serve((input, output))
-        .await
-        .map_err(|e| format!("MCP session failed to start: {e}"))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| format!("MCP session failed: {e}"))?;
-    Ok("stdin closed")
 }

@@ -1,16 +1,16 @@
 //! `procsnap run` and `procsnap up`: processes in the foreground with prefixed output.
 //!
-//! Processes configured in `procsnap.yaml` (all of them for `up`, the named ones for `run`)
-//! are started by a [`Conductor`] in dependency order, with their readiness checks and
-//! restart policies; its notices (`db | ready`, `worker | restarting in 2s (restart 1 of 3)`,
-//! `api | not started: dependency "db" failed …`) are printed with the output. Other targets
-//! start at once.
+//! Everything runs on a [`Session`]: processes configured in `procsnap.yaml` (all of them for
+//! `up`, the named ones for `run`) start in dependency order, with their readiness checks and
+//! restart policies; scripts and ad-hoc commands start at once. The session's notices
+//! (`db | ready`, `worker | restarting in 2s (restart 1 of 3)`, `api | not started:
+//! dependency "db" failed …`) are printed with the output.
 //!
-//! Every target runs in its own process group on the Supervisor. Output arrives as
-//! `SupervisorEvent::Line`s through one lossless subscription taken before the first spawn, so
-//! no line is missed or dropped and lines print in capture order; a process's final `State`
-//! event comes after all of its lines, so its status line follows its output. A stdout slower
-//! than the scripts holds them back (see `Out`) instead of losing their lines.
+//! What this command starts is its job. Its output arrives through a lossless observer of that
+//! job, registered before the first start, so no line is missed or dropped and lines print in
+//! capture order; a process's final state comes after all of its lines, so its status line
+//! follows its output. A stdout slower than the scripts holds back this job's processes (see
+//! `Out`) instead of losing their lines.
 //!
 //! Signals, as a terminal user means them: Ctrl-C, SIGTERM or SIGHUP (the terminal closed)
 //! stops every group (SIGTERM, then SIGKILL after the grace period), with status lines; a
@@ -19,9 +19,9 @@
 
 #[macro_use]
 mod out;
-mod session;
+mod foreground;
 
-use session::Session;
+use foreground::Foreground;
 
 use std::hash::Hasher;
 use std::process::ExitCode;
@@ -33,11 +33,11 @@ use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::compose::Stack;
-use crate::conductor::Conductor;
 use crate::project::Project;
+use procsnap_session::{Filter, Origin, Pace, Session};
 
-/// Undelivered events our subscription holds before the supervisor stops reading the
-/// scripts' output (and they block in `write` once their pipes are full).
+/// Undelivered events our observer holds before the session holds back our processes' output
+/// (and they block in `write` once their pipes are full).
 const HIGH_WATER: usize = 1024;
 /// Events taken from the subscription at once.
 const EVENT_BATCH: usize = 512;
@@ -51,12 +51,14 @@ const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
 pub struct Target {
     pub name: String,
     pub spec: CommandSpec,
+    /// A declared script or an ad-hoc command.
+    pub origin: Origin,
 }
 
-/// What a foreground session starts.
+/// What a foreground job starts.
 #[derive(Debug, Clone, Default)]
 pub struct Launch {
-    /// Started at once (declared scripts and ad-hoc commands).
+    /// Declared scripts and ad-hoc commands, started at once.
     pub targets: Vec<Target>,
     /// The configuration, when configured processes are asked for.
     pub stack: Option<Arc<Stack>>,
@@ -141,6 +143,7 @@ pub fn resolve_targets(
             Target {
                 name: script.name.clone(),
                 spec: project.spec(script)?,
+                origin: Origin::Script,
             }
         } else if let Some((name, command)) = arg.split_once('=') {
             if name.is_empty()
@@ -158,6 +161,7 @@ pub fn resolve_targets(
             Target {
                 name: name.to_owned(),
                 spec: project.adhoc_spec(command),
+                origin: Origin::AdHoc,
             }
         } else {
             return Err(format!(
@@ -176,8 +180,6 @@ pub fn resolve_targets(
 
 struct Tracked {
     name: String,
-    /// Started by the session itself (not by the conductor).
-    direct: bool,
     /// Position on the command line: the status lines of processes that end together are
     /// printed in this order.
     slot: usize,
@@ -243,8 +245,63 @@ impl Signals {
     }
 }
 
-/// Runs `launch` until everything in it ends; returns the process exit code.
-pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
+/// `procsnap run`: with a live session for the project, its names run there as this
+/// command's job (ad-hoc commands cannot join: the session runs only what the project
+/// declares); without one, `launch` runs in a private session of its own, with no socket (so
+/// two `run`s in one project keep working). Returns the process exit code.
+pub fn run(project: &Project, launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    if let Ok(place) = crate::control::place::Place::for_project(&project.dir)
+        && let Ok(client) = crate::control::client::Client::connect(&place)
+    {
+        if let Some(t) = launch.targets.iter().find(|t| t.origin == Origin::AdHoc) {
+            eprintln!(
+                "procsnap: {:?} is an ad-hoc command, and a live session runs only the project's own names; stop the session or declare it",
+                crate::answers::clip(&t.name)
+            );
+            return ExitCode::from(2);
+        }
+        return crate::remote::follow::run(client, &launch.names(), color);
+    }
+    let stack = launch
+        .stack
+        .as_deref()
+        .cloned()
+        .unwrap_or_else(procsnap_session::Stack::empty);
+    let cfg = procsnap_session::SessionConfig::default()
+        .grace(grace)
+        .watchdog(true);
+    match Session::open(stack, cfg) {
+        Ok(s) => foreground(Arc::new(s), launch, color),
+        Err(e) => {
+            eprintln!("procsnap: cannot start the session: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `procsnap up`: owns the project's session (and its control socket) and runs `launch`
+/// there, or — when a session is live already — runs it as a job of that session, adopting
+/// what runs. Returns the process exit code.
+pub fn up(project: &Project, launch: Launch, color: bool, grace: Duration) -> ExitCode {
+    let cfg = procsnap_session::SessionConfig::default().grace(grace);
+    match crate::hosting::own_or_join(project, launch.stack.as_deref(), cfg, "up") {
+        Ok(crate::hosting::Live::Owner(host)) => {
+            let code = foreground(host.session.clone(), launch, color);
+            drop(host);
+            code
+        }
+        Ok(crate::hosting::Live::Joined(client)) => {
+            crate::remote::follow::run(client, &launch.names(), color)
+        }
+        Err(e) => {
+            eprintln!("procsnap: cannot start the session: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `launch` on `session` in the foreground until everything in it ends.
+fn foreground(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -255,12 +312,12 @@ pub fn run(launch: Launch, color: bool, grace: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = rt.block_on(run_async(launch, color, grace));
+    let code = rt.block_on(run_async(session, launch, color));
     rt.shutdown_timeout(Duration::from_millis(100));
     code
 }
 
-async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
+async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
     let mut signals = match Signals::new() {
         Ok(s) => s,
         Err(e) => {
@@ -268,79 +325,63 @@ async fn run_async(launch: Launch, color: bool, grace: Duration) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sup = match crate::supervisor(grace, 1) {
-        Ok(s) => Arc::new(s),
-        Err(e) => {
-            eprintln!("procsnap: cannot start the supervisor: {e}");
+    for t in &launch.targets {
+        if let Err(e) = crate::hosting::define_target(&session, t) {
+            eprintln!("procsnap: {e}");
             return ExitCode::FAILURE;
         }
-    };
-    // Taken before the first spawn: no line is missed.
-    let events = sup.subscribe_lossless(HIGH_WATER);
+    }
+    let mut fg = Foreground::new(session.clone(), &launch.names(), color);
+    // Registered before the first start: no line is missed.
+    let events = session.observe(
+        Filter::Owner(procsnap_session::Owner::Job(fg.job)),
+        Pace::Lossless(HIGH_WATER),
+    );
     let wake = Arc::new(tokio::sync::Notify::new());
     let waker = wake.clone();
     events.set_waker(move || waker.notify_one());
-    let conductor = match launch.stack.clone() {
-        Some(stack) if !launch.configured.is_empty() => {
-            let waker = wake.clone();
-            match Conductor::start(sup.clone(), stack, grace, move || waker.notify_one()) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    eprintln!("procsnap: cannot start the conductor: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        _ => None,
-    };
-    let mut session = Session::new(sup, grace, &launch.names(), color, conductor);
-    session.start(launch.targets);
-    session.request(&launch.configured);
+    let mut names = launch.configured.clone();
+    names.extend(launch.targets.iter().map(|t| t.name.clone()));
+    // The session answers once the request was acted on (spawns: microseconds each).
+    fg.start(&names);
     loop {
-        // Settled first, then the queue emptied: whatever the conductor saw before it settled
-        // was published to our queue before, and is printed by now.
-        let settled = session.settled();
-        let drained = session.take_events(&events);
-        session.take_notices();
-        let interrupted = session.interrupt != Interrupt::None;
-        if settled && (drained || interrupted) && session.all_reported() {
+        // Settled first, then the queue emptied: whatever the session did before it settled
+        // was queued for us before, and is printed by now.
+        let settled = fg.settled();
+        let drained = fg.take_events(&events);
+        let interrupted = fg.interrupt != Interrupt::None;
+        if settled && (drained || interrupted) && fg.all_reported() {
             break;
         }
-        session.out.stage();
-        if session.out.broken() && session.interrupt == Interrupt::None {
+        fg.out.stage();
+        if fg.out.broken() && fg.interrupt == Interrupt::None {
             // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
-            session.interrupt(Interrupt::Pipe);
+            fg.interrupt(Interrupt::Pipe);
         }
-        if session.interrupt != Interrupt::None && session.out.pending.is_some() {
+        if fg.interrupt != Interrupt::None && fg.out.pending.is_some() {
             // Interrupted while stdout is blocked: the final states need not wait for it.
-            session.report_from_cells(true);
+            fg.report_from_cells(true);
         }
-        // Sleep until an event is published (the queue wakes us), a notice, a signal, the
-        // writer taking a chunk, or the slow tick; go on at once if more events can be taken.
-        let parked = session.out.has_room() && drained && events.park();
-        let more = session.out.has_room() && !parked;
+        // Sleep until an event arrives (the observer wakes us), a signal, the writer taking a
+        // chunk, or the slow tick; go on at once if more events can be taken.
+        let more = fg.out.has_room() && !drained;
         tokio::select! {
             biased;
-            _ = signals.int.recv() => session.on_interrupt(Interrupt::Int),
-            _ = signals.term.recv() => session.on_interrupt(Interrupt::Term),
-            _ = signals.hup.recv() => session.on_interrupt(Interrupt::Hup),
-            _ = signals.tstp.recv() => session.suspend().await,
-            _ = signals.cont.recv() => session.resume().await,
-            _ = session.out.send_pending() => {}
+            _ = signals.int.recv() => fg.on_interrupt(Interrupt::Int),
+            _ = signals.term.recv() => fg.on_interrupt(Interrupt::Term),
+            _ = signals.hup.recv() => fg.on_interrupt(Interrupt::Hup),
+            _ = signals.tstp.recv() => fg.suspend().await,
+            _ = signals.cont.recv() => fg.resume().await,
+            _ = fg.out.send_pending() => {}
             _ = std::future::ready(()), if more => {}
-            _ = wake.notified(), if parked => {}
-            _ = tokio::time::sleep(IDLE_TICK), if !more => session.report_from_cells(false),
+            _ = wake.notified(), if !more => {}
+            _ = tokio::time::sleep(IDLE_TICK), if !more => fg.report_from_cells(false),
         }
     }
-    let limit = (session.interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT);
-    let code = session.exit_code();
-    // The conductor's thread ends before the supervisor is dropped.
-    drop(session.conductor.take());
-    session.out.finish(limit).await;
-    // The final sweep of escapees and the watchdog's end, waited for off the runtime's threads
-    // (dropping the supervisor only starts them).
-    let sup = session.sup.clone();
-    let _ = tokio::task::spawn_blocking(move || sup.shutdown()).await;
+    let limit = (fg.interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT);
+    let code = fg.exit_code();
+    drop(events);
+    fg.out.finish(limit).await;
     code
 }
 

@@ -17,10 +17,10 @@ pub struct Clock {
 impl Clock {
     /// The system clock and the local time zone's current offset.
     pub fn system() -> Clock {
-        let local = chrono::Local::now();
+        let now = SystemTime::now();
         Clock {
-            now: SystemTime::now(),
-            offset_secs: chrono::Offset::fix(local.offset()).local_minus_utc(),
+            now,
+            offset_secs: crate::timefmt::local_offset(now),
         }
     }
 

@@ -1,37 +1,34 @@
-//! Commands that block (a stop waits for its group to end, a restart too, a search reads whole
-//! rings) run on threads of their own, never on the UI thread; each reports back with a
-//! [`Msg`] when there is something to say.
+//! Commands go to the session, which holds every lifecycle rule; those that wait (a stop-all
+//! waits for every group to end, a search reads whole rings) run on threads of their own,
+//! never on the UI thread, and report back with a [`Msg`] when there is something to say.
 
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 use std::time::Duration;
 
-use procsnap::{ProcId, Process, Reserve, Supervisor};
+use procsnap::Process;
+use procsnap_session::{Origin, Owner, Proc, Session, Started};
 
 use super::Msg;
 use super::app::Command;
 use super::logview::Sources;
-use crate::conductor::Conductor;
 
-/// Finished processes kept per name (with their output) after a start: older ones are dropped.
-const KEEP_FINISHED: usize = 5;
-
-/// Runs [`Command`]s against the Supervisor (and the conductor, for configured processes).
+/// Runs [`Command`]s against the session.
 pub struct Control {
-    pub sup: Arc<Supervisor>,
-    pub grace: Duration,
+    pub session: Arc<Session>,
     pub tx: Sender<Msg>,
-    /// Drives the processes configured in procsnap.yaml, if any.
-    pub conductor: Option<Arc<Conductor>>,
 }
+
+/// The longest a stop-all waits for the groups (each is killed after its grace anyway).
+const STOP_ALL_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Control {
     /// Runs `job` on a new thread; a thread that cannot be started is reported.
-    fn spawn(&self, what: &str, job: impl FnOnce(&Supervisor, &Sender<Msg>) + Send + 'static) {
-        let (sup, tx) = (self.sup.clone(), self.tx.clone());
+    fn spawn(&self, what: &str, job: impl FnOnce(&Session, &Sender<Msg>) + Send + 'static) {
+        let (session, tx) = (self.session.clone(), self.tx.clone());
         let started = std::thread::Builder::new()
             .name("procsnap-control".into())
-            .spawn(move || job(&sup, &tx));
+            .spawn(move || job(&session, &tx));
         if let Err(e) = started {
             let _ = self
                 .tx
@@ -39,32 +36,60 @@ impl Control {
         }
     }
 
+    fn notice(&self, text: String) {
+        let _ = self.tx.send(Msg::Notice(text));
+    }
+
     /// Carries out `cmd`; `procs` are the selected pane's processes (for a search).
     pub fn run(&self, cmd: Command, procs: Vec<Arc<Process>>) {
-        let grace = self.grace;
+        let s = &self.session;
         match cmd {
-            // A configured process starts through the conductor: its dependencies first.
-            Command::Start { name, .. }
-                if self.conductor.as_ref().is_some_and(|c| c.request(&name)) => {}
-            Command::Start { name, spec } => self.spawn("start", move |sup, tx| {
-                let msg = match sup.run_unique(&name, spec) {
-                    Ok(Reserve::Started(_)) => None,
-                    Ok(Reserve::AlreadyRunning(p)) => {
-                        Some(format!("{name} is already running ({})", p.label()))
+            Command::Start { name, spec } => {
+                if s.stack().proc(&name).is_none() {
+                    let command = spec.to_string();
+                    if let Err(e) = s.define(Proc::plain(&name, Origin::AdHoc, &command, spec)) {
+                        return self.notice(format!("{name}: {e}"));
                     }
-                    Err(e) => Some(format!("{name}: {e}")),
-                };
-                sup.registry().prune_finished(KEEP_FINISHED);
-                if let Some(m) = msg {
-                    let _ = tx.send(Msg::Notice(m));
                 }
-            }),
-            Command::Restart(id) => self.restart(id),
-            Command::RestartAll(ids) => ids.into_iter().for_each(|id| self.restart(id)),
-            Command::Stop(id) => self.stop(id, grace),
-            Command::Kill(id) => self.stop(id, Duration::ZERO),
-            Command::StopAll => self.stop_all(grace),
-            Command::KillAll => self.stop_all(Duration::ZERO),
+                match s
+                    .start(&[name.as_str()], Owner::Detached)
+                    .map(|mut a| a.pop())
+                {
+                    Ok(Some(Started::Running(id))) => {
+                        let label = s
+                            .processes()
+                            .get(id)
+                            .map_or_else(String::new, |p| p.label());
+                        self.notice(format!("{name} is already running ({label})"));
+                    }
+                    Ok(Some(Started::Pending { previous: Some(_) })) => {
+                        self.notice(format!("{name} starts again once its stop has ended"));
+                    }
+                    Ok(Some(Started::Failed(why))) => self.notice(format!("{name}: {why}")),
+                    Ok(_) => {}
+                    Err(e) => self.notice(format!("{name}: {e}")),
+                }
+            }
+            Command::Restart(id) => {
+                if let Err(e) = s.restart(id, None) {
+                    self.notice(format!("restart: {e}"));
+                }
+            }
+            Command::RestartAll(ids) => {
+                for id in ids {
+                    if let Err(e) = s.restart(id, None) {
+                        self.notice(format!("restart: {e}"));
+                    }
+                }
+            }
+            Command::Stop(id) => {
+                let _ = s.stop(id, false, None);
+            }
+            Command::Kill(id) => {
+                let _ = s.stop(id, true, None);
+            }
+            Command::StopAll => self.stop_all(false),
+            Command::KillAll => self.stop_all(true),
             Command::Exit => {}
             Command::Search {
                 view,
@@ -84,32 +109,12 @@ impl Control {
         }
     }
 
-    fn restart(&self, id: ProcId) {
-        let grace = self.grace;
-        self.spawn("restart", move |sup, tx| {
-            if let Err(e) = sup.restart(id, grace) {
-                let _ = tx.send(Msg::Notice(format!("restart: {e}")));
-            }
-            sup.registry().prune_finished(KEEP_FINISHED);
-        });
-    }
-
-    fn stop(&self, id: ProcId, grace: Duration) {
-        self.spawn("stop", move |sup, tx| {
-            if let Err(e) = sup.stop(id, grace) {
-                let _ = tx.send(Msg::Notice(format!("stop: {e}")));
-            }
-        });
-    }
-
-    /// Stops every group; reports [`Msg::Stopped`] when all are finished. No configured
-    /// process is restarted from then on.
-    fn stop_all(&self, grace: Duration) {
-        if let Some(c) = &self.conductor {
-            c.shutdown();
-        }
-        self.spawn("stop all", move |sup, tx| {
-            sup.stop_all(grace);
+    /// Stops everything (reverse dependency order, each with its own shutdown; `kill`: at
+    /// once); reports [`Msg::Stopped`] once all has ended. Nothing restarts from then on.
+    fn stop_all(&self, kill: bool) {
+        self.session.shutdown(kill);
+        self.spawn("stop all", move |session, tx| {
+            session.wait_idle(STOP_ALL_LIMIT);
             let _ = tx.send(Msg::Stopped);
         });
     }

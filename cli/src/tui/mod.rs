@@ -8,15 +8,16 @@
 //!   one pin ([`rows::snapshot`]) and only the visible lines from the rings. The only timer is
 //!   the next change of an uptime on screen (once a second under an hour).
 //! - **input**: blocks in crossterm's `read` and forwards keys, mouse and resizes.
-//! - **ingest** ([`ingest`]): drains the supervisor's subscription and wakes the UI at most
-//!   once per frame.
+//! - **ingest** ([`ingest`]): drains a bounded observer of the session and wakes the UI at
+//!   most once per frame.
 //! - **signals**: SIGTERM and SIGHUP stop every group and quit; SIGINT is Ctrl-C.
 //! - **control** ([`control`]): a short-lived thread per blocking command (stop, restart,
 //!   stop-all, search).
 //!
-//! The Supervisor is the only thing that spawns and stops. Quitting stops every group like
-//! `procsnap run` does (TERM, grace, KILL; a second Ctrl-C or `Q` kills at once); if the UI is
-//! SIGKILLed, the Supervisor's watchdog kills every group it started.
+//! The session is the only thing that starts and stops, with the same rules as every other
+//! face. Quitting stops every group like `procsnap run` does (TERM, grace, KILL; a second
+//! Ctrl-C or `Q` kills at once); if the UI is SIGKILLed, the supervisor's watchdog kills every
+//! group it started.
 
 pub mod app;
 pub mod clock;
@@ -43,7 +44,6 @@ use std::time::{Duration, Instant, SystemTime};
 use ratatui::crossterm::event::Event;
 
 use crate::compose::Stack;
-use crate::conductor::Conductor;
 use crate::project::Project;
 use crate::run::Launch;
 use app::{App, Command, Ctx, Mode, Sel};
@@ -52,6 +52,7 @@ use control::Control;
 use ingest::Ingest;
 use logview::Sources;
 use pace::Pacer;
+use procsnap_session::{Filter, Pace};
 use rows::{Catalog, Snapshot};
 use theme::Theme;
 
@@ -106,15 +107,38 @@ pub fn run(
     }
     let color = color_allowed();
     let catalog = Catalog::with_stack(&project, stack.as_deref(), &targets, color);
-    let sup = match crate::supervisor(grace, EVENT_CAPACITY) {
-        Ok(s) => Arc::new(s),
+    let mut cfg = procsnap_session::SessionConfig::default().grace(grace);
+    if color {
+        // The UI shows colours: scripts that colour only on a terminal are asked to.
+        cfg = cfg.env("FORCE_COLOR", "1");
+    }
+    let host = match crate::hosting::own_or_join(&project, stack.as_deref(), cfg, "tui") {
+        Ok(crate::hosting::Live::Owner(host)) => host,
+        Ok(crate::hosting::Live::Joined(client)) => {
+            let owner = client
+                .owner
+                .as_ref()
+                .map_or_else(|| "another process".to_owned(), |o| o.describe());
+            eprintln!(
+                "procsnap tui: a session is live for this project ({owner}); follow it with `procsnap ps`, `procsnap logs NAME -f`, or join with `procsnap up`/`run`"
+            );
+            return ExitCode::from(2);
+        }
         Err(e) => {
-            eprintln!("procsnap: cannot start the supervisor: {e}");
+            eprintln!("procsnap: cannot start the session: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let session = host.session.clone();
+    for t in &targets {
+        if let Err(e) = crate::hosting::define_target(&session, t) {
+            eprintln!("procsnap tui: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let (tx, rx) = channel();
-    let started = Ingest::spawn(sup.subscribe(), tx.clone())
+    let events = session.observe(Filter::All, Pace::Bounded(EVENT_CAPACITY));
+    let started = Ingest::spawn(events, tx.clone())
         .and_then(|ingest| spawn_signals(tx.clone()).map(|()| ingest))
         .and_then(|ingest| term::enter().map(|t| (ingest, t)));
     let (ingest, (mut tty, restore)) = match started {
@@ -126,39 +150,16 @@ pub fn run(
         }
     };
     spawn_input(tx.clone());
-    let conductor = match stack {
-        Some(stack) => {
-            let changed = tx.clone();
-            let started = Conductor::start(sup.clone(), stack, grace, move || {
-                let _ = changed.send(Msg::Changed);
-            });
-            match started {
-                Ok(c) => Some(Arc::new(c)),
-                Err(e) => {
-                    term::restore();
-                    eprintln!("procsnap tui: cannot start the conductor: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
-        }
-        None => None,
-    };
     let control = Control {
-        sup: sup.clone(),
-        grace,
+        session: session.clone(),
         tx,
-        conductor,
     };
-    if let Some(c) = &control.conductor {
-        for name in &launch.configured {
-            c.request(name);
-        }
-    }
-    for t in &targets {
-        if let Some(Ok(spec)) = catalog.get(&t.name).map(|e| e.spec.clone()) {
-            let name = t.name.clone();
-            control.run(Command::Start { name, spec }, Vec::new());
-        }
+    let mut first: Vec<&str> = launch.configured.iter().map(String::as_str).collect();
+    first.extend(targets.iter().map(|t| t.name.as_str()));
+    if !first.is_empty()
+        && let Err(e) = session.start(&first, procsnap_session::Owner::Detached)
+    {
+        let _ = control.tx.send(Msg::Notice(e));
     }
     let title = project.dir.file_name().map_or_else(
         || project.dir.display().to_string(),
@@ -183,9 +184,9 @@ pub fn run(
     let code = ui.exit.unwrap_or(1);
     ui.ingest.stop();
     // Every path out has stopped the groups already; this catches a start still in flight.
-    sup.stop_all(grace);
-    // The final sweep of escapees and the watchdog's end (dropping only starts them).
-    sup.shutdown();
+    session.shutdown(true);
+    session.wait_idle(grace + Duration::from_secs(5));
+    drop(host);
     ExitCode::from(code)
 }
 
@@ -268,10 +269,9 @@ impl Ui {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let mut snap = rows::snapshot(self.control.sup.registry(), &self.catalog, self.app.sort);
-        if let Some(c) = &self.control.conductor {
-            snap.marks = orch::marks(&c.board(), Instant::now());
-        }
+        let session = &self.control.session;
+        let mut snap = rows::snapshot(session.processes(), &self.catalog, self.app.sort);
+        snap.marks = orch::marks(&session.board(), Instant::now());
         snap
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use procsnap::Status;
 use procsnap::orchestrate::{Health, Outcome, Phase};
 
-use crate::conductor::{Board, countdown, short};
+use procsnap_session::conductor::{Board, countdown, short};
 
 /// A configured process's status cell, read once per frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +72,6 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conductor::UnitView;
     use crate::tui::app::App;
     use crate::tui::clock::Clock;
     use crate::tui::rows::{Catalog, Entry, snapshot};
@@ -80,6 +79,7 @@ mod tests {
     use crate::tui::view::{Scene, draw};
     use procsnap::orchestrate::Restart;
     use procsnap::{CommandSpec, Event, Registry};
+    use procsnap_session::conductor::UnitView;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use std::time::UNIX_EPOCH;
@@ -98,6 +98,9 @@ mod tests {
             reason: None,
             waiting_for: Vec::new(),
             process: None,
+            probe_failure: None,
+            owner: procsnap_session::Owner::Detached,
+            origin: procsnap_session::Origin::Configured,
         }
     }
 

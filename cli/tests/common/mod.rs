@@ -164,12 +164,19 @@ pub struct Mcp {
     pub groups: HashSet<u32>,
     /// Lines received that were not the response being waited for.
     pub other: Vec<Value>,
+    /// The length of the last line received, in bytes (its `\n` not counted).
+    pub last_len: usize,
 }
 
 impl Mcp {
     /// Starts `procsnap mcp --dir <dir> <extra...>`.
     pub fn start(dir: &Path, extra: &[&str]) -> Mcp {
-        let mut child = Command::new(BIN)
+        Mcp::start_binary(Path::new(BIN), dir, extra)
+    }
+
+    /// Starts `<binary> mcp --dir <dir> <extra...>` (another build of procsnap, say).
+    pub fn start_binary(binary: &Path, dir: &Path, extra: &[&str]) -> Mcp {
+        let mut child = Command::new(binary)
             .arg("mcp")
             .arg("--dir")
             .arg(dir)
@@ -207,12 +214,18 @@ impl Mcp {
             next_id: 1,
             groups: HashSet::new(),
             other: Vec::new(),
+            last_len: 0,
         }
     }
 
     /// Starts the server and does the legacy handshake.
     pub fn start_initialized(dir: &Path) -> Mcp {
-        let mut m = Mcp::start(dir, &["--grace", "2"]);
+        Mcp::start_binary_initialized(Path::new(BIN), dir)
+    }
+
+    /// [`Mcp::start_binary`] with `--grace 2`, and the legacy handshake.
+    pub fn start_binary_initialized(binary: &Path, dir: &Path) -> Mcp {
+        let mut m = Mcp::start_binary(binary, dir, &["--grace", "2"]);
         m.initialize();
         m
     }
@@ -246,10 +259,11 @@ impl Mcp {
 
     pub fn recv_within(&mut self, limit: Duration) -> Option<Value> {
         match self.lines.recv_timeout(limit) {
-            Ok(line) => Some(
+            Ok(line) => Some({
+                self.last_len = line.len();
                 serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("server wrote a non-JSON line {line:?}: {e}")),
-            ),
+                    .unwrap_or_else(|e| panic!("server wrote a non-JSON line {line:?}: {e}"))
+            }),
             Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => None,
         }
     }

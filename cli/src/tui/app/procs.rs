@@ -5,7 +5,8 @@ use procsnap::Status;
 use super::{App, Command, Ctx};
 
 impl App {
-    /// `r`: start the selected script, or restart its running process.
+    /// `r`: start the selected script, or restart its running process. A process that is
+    /// stopping starts again once its stop has ended (the session's rule, as in every face).
     pub(super) fn start(&mut self, ctx: &Ctx<'_>) -> Vec<Command> {
         let Some(row) = self.row(ctx.snap) else {
             self.notice = Some("select a script to start it (r)".into());
@@ -14,7 +15,7 @@ impl App {
         if let Some(p) = &row.proc {
             match p.state.status {
                 Status::Running => return vec![Command::Restart(p.process.id())],
-                Status::Pending | Status::Stopping => {
+                Status::Pending => {
                     self.notice = Some(format!("{} is {}", row.name, p.state.status));
                     return Vec::new();
                 }

@@ -1,18 +1,21 @@
-//! The conductor over a real supervisor: adoption, and no duplicate however a policy restart
-//! races manual runs and restarts.
+//! The session's rules over real processes, from configurations as `up` loads them: no
+//! duplicate however a policy restart races manual starts and restarts, a stop is final,
+//! notices follow a failed dependency.
 
 use std::fs;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use procsnap::Reader;
 use procsnap::orchestrate::{Outcome, Phase};
-use procsnap::{Reader, Reserve, Supervisor};
 
-use super::*;
-use crate::compose;
-use crate::project::{PackageManager, Project};
+use procsnap_cli::compose;
+use procsnap_cli::project::{PackageManager, Project};
+use procsnap_session::{
+    Filter, Notice, Owner, Pace, Session, SessionConfig, SessionEvent, Stack, Started, Stopping,
+};
 
 /// A configuration in a temporary directory, removed on drop.
 struct Config {
@@ -49,49 +52,46 @@ impl Drop for Config {
     }
 }
 
-fn supervisor() -> Arc<Supervisor> {
-    Arc::new(Supervisor::new().unwrap())
+fn open(cfg: &Config) -> Arc<Session> {
+    let c = SessionConfig::default().grace(Duration::from_secs(1));
+    Arc::new(Session::open((*cfg.stack).clone(), c).unwrap())
 }
 
 /// Unfinished processes called `name` right now, read under one pin.
-fn live(sup: &Supervisor, reader: &mut Reader, name: &str) -> usize {
+fn live(session: &Session, reader: &mut Reader, name: &str) -> usize {
     reader
-        .list(sup.registry())
+        .list(session.processes())
         .filter(|(p, s)| p.name() == name && !s.is_finished())
         .count()
 }
 
-/// A crash loop with no backoff, while two threads keep running and restarting the same name
-/// by hand: at no instant are two processes of the name unfinished, and the policy never
-/// counts a start it did not make.
+/// A crash loop with no backoff, while two threads keep starting and restarting the same
+/// name: at no instant are two processes of the name unfinished.
 #[test]
 fn a_policy_restart_racing_manual_runs_and_restarts_never_doubles_a_process() {
     let cfg = Config::new(
         "race",
         "processes:\n  w:\n    command: sleep 0.02; exit 1\n    availability:\n      restart: always\n      backoff_seconds: 0\n",
     );
-    let sup = supervisor();
-    let c = Conductor::start(
-        sup.clone(),
-        cfg.stack.clone(),
-        Duration::from_secs(1),
-        || {},
-    )
-    .unwrap();
-    c.request_all();
+    let session = open(&cfg);
+    session.start_default(Owner::Detached).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let spec = cfg.stack.proc("w").unwrap().spec.clone();
     let mut hands = Vec::new();
     for restarter in [false, true] {
-        let (sup, stop, spec) = (sup.clone(), stop.clone(), spec.clone());
+        let (session, stop) = (session.clone(), stop.clone());
         hands.push(std::thread::spawn(move || {
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 if restarter {
-                    if let Some(p) = sup.registry().find_running("w") {
-                        let _ = sup.restart(p.id(), Duration::from_millis(200));
+                    let running = session.board().unit("w").and_then(|u| u.process);
+                    if let Some(id) = running
+                        && session.restart(id, Some("a test")).is_ok()
+                    {
+                        n += 1;
                     }
-                } else if let Ok(Reserve::Started(_)) = sup.run_unique("w", spec.clone()) {
+                } else if let Ok(a) = session.start(&["w"], Owner::Detached)
+                    && matches!(a[0], Started::New(_))
+                {
                     n += 1;
                 }
                 std::thread::sleep(Duration::from_millis(3));
@@ -103,7 +103,7 @@ fn a_policy_restart_racing_manual_runs_and_restarts_never_doubles_a_process() {
     let end = Instant::now() + Duration::from_secs(3);
     let mut samples = 0u64;
     while Instant::now() < end {
-        let n = live(&sup, &mut reader, "w");
+        let n = live(&session, &mut reader, "w");
         assert!(n <= 1, "{n} processes of w unfinished at once");
         samples += 1;
         reader.repin();
@@ -112,44 +112,30 @@ fn a_policy_restart_racing_manual_runs_and_restarts_never_doubles_a_process() {
     let manual: usize = hands.into_iter().map(|h| h.join().unwrap()).sum();
     assert!(
         samples > 1000 && manual > 0,
-        "{samples} samples, {manual} manual runs"
+        "{samples} samples, {manual} manual starts and restarts"
     );
-    let total = sup.registry().len();
-    assert!(
-        total > manual + 10,
-        "the policy restarted too: {total} processes"
-    );
-    c.shutdown();
-    c.wait_for(Duration::from_secs(10), |b| b.settled.then_some(()))
-        .expect("settles");
+    session.shutdown(false);
+    assert!(session.wait_idle(Duration::from_secs(10)), "settles");
 }
 
 #[test]
-fn a_process_started_by_hand_is_adopted_and_its_ready_line_seen() {
+fn a_stop_is_final_and_a_ready_line_is_seen() {
     let cfg = Config::new(
         "adopt",
-        "processes:\n  db:\n    command: echo booting; sleep 0.2; echo db is ready; sleep 30\n    ready_log_line: is ready\n",
+        "processes:\n  db:\n    command: echo booting; sleep 0.2; echo db is ready; sleep 30\n    ready_log_line: is ready\n    availability:\n      restart: always\n",
     );
-    let sup = supervisor();
-    let c = Conductor::start(
-        sup.clone(),
-        cfg.stack.clone(),
-        Duration::from_secs(1),
-        || {},
-    )
-    .unwrap();
-    let spec = cfg.stack.proc("db").unwrap().spec.clone();
-    let Reserve::Started(p) = sup.run_unique("db", spec).unwrap() else {
+    let session = open(&cfg);
+    let Started::New(id) = session.start(&["db"], Owner::Detached).unwrap()[0].clone() else {
         panic!("nothing else runs db");
     };
-    let ready = c
+    let ready = session
         .wait_for(Duration::from_secs(10), |b| {
             b.unit("db").filter(|u| u.ready).map(|u| u.process)
         })
         .expect("ready");
-    assert_eq!(ready, Some(p.id()));
-    sup.stop(p.id(), Duration::from_secs(1)).unwrap();
-    let phase = c
+    assert_eq!(ready, Some(id));
+    assert_eq!(session.stop(id, false, None), Stopping::Process(id));
+    let phase = session
         .wait_for(Duration::from_secs(10), |b| {
             let u = b.unit("db")?;
             (!u.phase.is_live()).then_some(u.phase)
@@ -158,7 +144,7 @@ fn a_process_started_by_hand_is_adopted_and_its_ready_line_seen() {
     assert_eq!(
         phase,
         Phase::Done(Outcome::Stopped),
-        "a manual stop is final"
+        "a stop is final, also under restart: always"
     );
 }
 
@@ -168,15 +154,10 @@ fn notices_and_the_board_follow_a_failed_dependency() {
         "notice",
         "processes:\n  gen:\n    command: exit 3\n  web:\n    command: sleep 30\n    depends_on:\n      gen: {condition: process_completed_successfully}\n",
     );
-    let sup = supervisor();
-    let woken = Arc::new(Mutex::new(0u32));
-    let w = woken.clone();
-    let c = Conductor::start(sup, cfg.stack.clone(), Duration::from_secs(1), move || {
-        *w.lock().unwrap() += 1;
-    })
-    .unwrap();
-    c.request_all();
-    let board = c
+    let session = open(&cfg);
+    let events = session.observe(Filter::All, Pace::Bounded(1024));
+    session.start_default(Owner::Detached).unwrap();
+    let board = session
         .wait_for(Duration::from_secs(10), |b| {
             let done = b.units.iter().all(|u| matches!(u.phase, Phase::Done(_)));
             (done && b.settled).then(|| b.clone())
@@ -185,12 +166,18 @@ fn notices_and_the_board_follow_a_failed_dependency() {
     let web = board.unit("web").unwrap();
     assert_eq!(web.phase, Phase::Done(Outcome::Blocked));
     assert!(board.any_failed);
-    let notices = c.take_notices();
+    let notices: Vec<Notice> = events
+        .drain(usize::MAX)
+        .into_iter()
+        .filter_map(|e| match e {
+            SessionEvent::Notice(n) => Some(n),
+            _ => None,
+        })
+        .collect();
     assert!(
         notices.iter().any(|n| n.name == "web"
             && n.text
                 == "not started: dependency \"gen\" failed (exit code 3) (process_completed_successfully)"),
         "{notices:?}"
     );
-    assert!(*woken.lock().unwrap() > 0);
 }

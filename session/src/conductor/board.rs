@@ -4,6 +4,9 @@
 use std::time::{Duration, Instant};
 
 use procsnap::ProcId;
+
+use crate::def::{Origin, Stack};
+use crate::job::Owner;
 use procsnap::orchestrate::{Health, Orchestrator, Outcome, Phase, Report, Restart};
 
 /// One configured process as the front ends show it.
@@ -23,10 +26,16 @@ pub struct UnitView {
     pub last_delay: Option<Duration>,
     /// Why it ended, was blocked or gave up.
     pub reason: Option<String>,
+    /// Why its last readiness probe failed, while it fails.
+    pub probe_failure: Option<String>,
     /// While waiting: the dependencies not met yet, with their conditions.
     pub waiting_for: Vec<(String, &'static str)>,
     /// Its newest process.
     pub process: Option<ProcId>,
+    /// Who it belongs to.
+    pub owner: Owner,
+    /// Where it comes from.
+    pub origin: Origin,
 }
 
 impl UnitView {
@@ -54,7 +63,7 @@ pub fn short(d: Duration) -> String {
     if d.subsec_nanos() == 0 && d.as_secs() < 60 {
         format!("{}s", d.as_secs())
     } else {
-        crate::timefmt::human(d)
+        crate::fmt::human(d)
     }
 }
 
@@ -92,8 +101,16 @@ impl Board {
         self.units.iter().find(|u| u.process == Some(id))
     }
 
-    pub(crate) fn build(orch: &Orchestrator, current: &[Option<ProcId>], version: u64) -> Board {
+    pub(crate) fn build(
+        orch: &Orchestrator,
+        current_owners: (&[Option<ProcId>], &[Owner]),
+        manual_restarts: &[u32],
+        stack: &Stack,
+        probes: &super::probe::Probes,
+        version: u64,
+    ) -> Board {
         let plan = orch.plan();
+        let (current, owners) = current_owners;
         let units = plan
             .ids()
             .map(|u| {
@@ -104,18 +121,21 @@ impl Board {
                     phase: s.phase(),
                     health: s.health(),
                     ready: s.is_ready(),
-                    restarts: s.restarts(),
+                    restarts: s.restarts().saturating_add(manual_restarts[u.index()]),
                     max_restarts: cfg.max_restarts,
                     restart: cfg.restart,
                     next_restart: s.next_restart(),
                     last_delay: s.last_delay(),
                     reason: s.reason().map(str::to_owned),
+                    probe_failure: probes.failure(u).map(str::to_owned),
                     waiting_for: if s.phase() == Phase::Waiting {
                         orch.waiting_for(u)
                     } else {
                         Vec::new()
                     },
                     process: current[u.index()],
+                    owner: owners[u.index()],
+                    origin: stack.procs[u.index()].origin,
                 }
             })
             .collect();

@@ -1,0 +1,224 @@
+//! `run` and `up` joining a live session: their names start there as their own job, and its
+//! output is printed as in the owner's process — every line, in order, prefixed, with status
+//! lines and the session's notices.
+//!
+//! Nothing is lost: the job's events wait in the owner until this process takes them, and
+//! while it does not (its stdout is slow or blocked), the owner holds back the job's own
+//! processes, never anybody else's. Ctrl-C, SIGTERM or SIGHUP ends the job — what it started
+//! stops, what it adopted keeps running — and the status lines follow as usual; a second
+//! Ctrl-C or SIGTERM leaves at once (the owner still stops the job, since its client is gone).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use procsnap::{Exit, Status};
+use serde_json::json;
+
+use super::ended;
+use crate::control::client::{CallError, Client};
+use crate::mcp::session_tools::{SessionEvents, WireEvent};
+use crate::style::{Prefixer, safe};
+
+/// How long one request waits for events: also how soon a signal is seen.
+const WAIT_MS: u64 = 200;
+
+fn status_of(s: &str) -> Option<Status> {
+    [
+        Status::Pending,
+        Status::Running,
+        Status::Stopping,
+        Status::Stopped,
+        Status::Failed,
+        Status::Success,
+    ]
+    .into_iter()
+    .find(|st| st.as_str() == s)
+}
+
+/// The exit of a state event.
+fn exit_of(ev: &WireEvent) -> Option<Exit> {
+    match (ev.exit_code, ev.signal) {
+        (Some(c), _) => Some(Exit::Code(c)),
+        (None, Some(s)) => Some(Exit::Signal(s)),
+        _ => None,
+    }
+}
+
+/// SIGINT, SIGTERM and SIGHUP, forwarded.
+fn signals() -> std::io::Result<Receiver<i32>> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let (tx, rx) = channel();
+    std::thread::Builder::new()
+        .name("procsnap-signals".into())
+        .spawn(move || {
+            for s in signals.forever() {
+                if tx.send(s).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(rx)
+}
+
+/// Runs `names` as this process's job in the session `client` reaches, printing its output
+/// until it has settled; the process exit code.
+pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
+    let signals = match signals() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("procsnap: cannot handle signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(o) = &client.owner {
+        eprintln!(
+            "procsnap: joining the live session of {} ({}); Ctrl-C stops only what this command started",
+            o.project,
+            o.describe()
+        );
+    }
+    let prefixer = Prefixer::new(names.iter().map(String::as_str), color);
+    let slot = |name: &str| names.iter().position(|n| n == name).unwrap_or(0);
+    let mut out = std::io::stdout().lock();
+    let mut failed = false;
+    let started = client.call("session_start", json!({"names": names, "job": true}));
+    match started {
+        Ok(r) => {
+            for s in r["started"].as_array().into_iter().flatten() {
+                let name = s["name"].as_str().unwrap_or("");
+                let msg = s["message"].as_str().unwrap_or("");
+                let text = match s["outcome"].as_str() {
+                    Some("failed") => {
+                        failed = true;
+                        format!("failed to start: {}", safe(msg))
+                    }
+                    Some("running") => format!(
+                        "already running ({}): shown, not stopped by this command",
+                        s["processId"].as_str().unwrap_or("?")
+                    ),
+                    _ => continue,
+                };
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    prefixer.note(&safe(name), slot(name), &text, "2")
+                );
+            }
+        }
+        Err(CallError::Gone) => {
+            eprintln!("procsnap: {}", ended(&client));
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("procsnap: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let mut interrupt: Option<i32> = None;
+    loop {
+        while let Ok(sig) = signals.try_recv() {
+            if interrupt.is_some() && sig != signal_hook::consts::SIGHUP {
+                let _ = writeln!(out, "procsnap: leaving (the session stops this job)");
+                return ExitCode::from(128 + sig as u8);
+            }
+            if interrupt.is_none() {
+                if sig == signal_hook::consts::SIGINT {
+                    let _ = writeln!(out, "procsnap: stopping this job (Ctrl-C again to leave)");
+                }
+                interrupt = Some(sig);
+                if let Err(CallError::Gone) = client.call("session_end_job", json!({})) {
+                    eprintln!("procsnap: {}", ended(&client));
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        let r = match client.call("session_events", json!({"scope": "job", "waitMs": WAIT_MS})) {
+            Ok(r) => r,
+            Err(CallError::Gone) => {
+                let _ = out.flush();
+                eprintln!("procsnap: {}", ended(&client));
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!("procsnap: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let Ok(batch) = serde_json::from_value::<SessionEvents>(r) else {
+            eprintln!("procsnap: the session answered something this version cannot read");
+            return ExitCode::FAILURE;
+        };
+        let empty = batch.events.is_empty();
+        for ev in &batch.events {
+            failed |= print(&mut out, &prefixer, &slot, ev);
+        }
+        if out.flush().is_err() {
+            // Nobody reads our output any more: end the job, as `run` does.
+            let _ = client.call("session_end_job", json!({}));
+            return ExitCode::from(141);
+        }
+        if batch.settled && empty {
+            break;
+        }
+        if batch.closing && empty {
+            eprintln!("procsnap: {}", ended(&client));
+            return ExitCode::FAILURE;
+        }
+    }
+    match (failed, interrupt) {
+        (true, _) => ExitCode::FAILURE,
+        (false, Some(sig)) => ExitCode::from(128 + sig as u8),
+        (false, None) => ExitCode::SUCCESS,
+    }
+}
+
+/// Prints one event; true if it says a process failed.
+fn print(
+    out: &mut impl Write,
+    prefixer: &Prefixer,
+    slot: &dyn Fn(&str) -> usize,
+    ev: &WireEvent,
+) -> bool {
+    let name = ev.name.as_deref().unwrap_or("?");
+    let (shown, slot) = (safe(name), slot(name));
+    match ev.kind.as_str() {
+        "line" => {
+            let mut line = Vec::new();
+            crate::style::write_line(
+                &mut line,
+                &prefixer.prefix(&shown, slot),
+                ev.text.as_deref().unwrap_or(""),
+                ev.truncated,
+            );
+            let _ = out.write_all(&line);
+        }
+        "state" => {
+            let Some(status) = ev.status.as_deref().and_then(status_of) else {
+                return false;
+            };
+            if status.is_finished() {
+                let ran = ev.duration_ms.map(Duration::from_millis);
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    prefixer.status(&shown, slot, status, exit_of(ev), ran)
+                );
+                return status == Status::Failed;
+            }
+        }
+        "notice" => {
+            let code = match ev.tone.as_deref() {
+                Some("good") => "32",
+                Some("bad") => "31",
+                _ => "2",
+            };
+            let text = safe(ev.text.as_deref().unwrap_or(""));
+            let _ = writeln!(out, "{}", prefixer.note(&shown, slot, &text, code));
+        }
+        _ => {}
+    }
+    false
+}
