@@ -39,6 +39,11 @@ pub struct SupervisorConfig {
     /// Raise this process's soft `RLIMIT_NOFILE` to its hard limit, once (each live child costs
     /// three descriptors). Default: off (the limit belongs to the host).
     pub raise_nofile: bool,
+    /// Watch and signal the children through pidfds where the kernel has them (default: on).
+    /// Off, or on a kernel (or seccomp profile) without them, the supervisor falls back to
+    /// SIGCHLD and a `waitpid` per child of its own; see "Without pidfds" in the
+    /// [`Supervisor`] docs for what differs.
+    pub pidfds: bool,
 }
 
 impl Default for SupervisorConfig {
@@ -49,6 +54,7 @@ impl Default for SupervisorConfig {
             grace: Duration::from_secs(5),
             watchdog: false,
             raise_nofile: false,
+            pidfds: true,
         }
     }
 }
@@ -122,6 +128,21 @@ impl SupervisorConfig {
     #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn raise_nofile(mut self, on: bool) -> SupervisorConfig {
         self.raise_nofile = on;
+        self
+    }
+
+    /// With [`pidfds`](Self::pidfds) set: `false` forces the SIGCHLD fallback.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor, SupervisorConfig};
+    /// let sup = Supervisor::with_config(SupervisorConfig::default().pidfds(false)).unwrap();
+    /// assert!(!sup.uses_pidfds());
+    /// let p = sup.spawn("quick", CommandSpec::shell("exit 4")).unwrap();
+    /// assert_eq!(sup.wait(p.id()).unwrap().exit, Some(procsnap::Exit::Code(4)));
+    /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
+    pub fn pidfds(mut self, on: bool) -> SupervisorConfig {
+        self.pidfds = on;
         self
     }
 }

@@ -15,10 +15,19 @@ use crate::signal::Signal;
 use crate::state::{ProcessState, Status};
 use crate::sys;
 
-/// The leaders' pidfds by `ProcId::get()`, from launch to finalisation: what
-/// [`Supervisor::signal`] signals through. A pidfd names one process for good, so a signal sent
-/// through it can never reach a process that got the same number later.
-pub(super) type Leaders = HashMap<u64, Arc<OwnedFd>>;
+/// The leaders by `ProcId::get()`: what [`Supervisor::signal`] signals.
+pub(super) type Leaders = HashMap<u64, Leader>;
+
+/// How a leader is signalled.
+pub(super) enum Leader {
+    /// Through its pidfd, from launch to finalisation: a pidfd names one process for good, so
+    /// a signal sent through it can never reach a process that got the same number later.
+    Pidfd(Arc<OwnedFd>),
+    /// Without pidfds: by its pid, under the table's lock, which the reaper holds while it
+    /// reaps the pid and removes the entry: a pid signalled here is still unreaped, so still
+    /// ours.
+    Pid(sys::Pid),
+}
 
 /// A stop under way, from [`Supervisor::begin_stop`]: wait for its end here, or be told of it
 /// by a subscription (the process's final [`SupervisorEvent::State`](super::SupervisorEvent)).
@@ -295,8 +304,9 @@ impl Supervisor {
 
     /// Sends `signal` to the leader of process `id` (the program it started; its group is
     /// [`signal_all`](Self::signal_all)'s business) through the leader's pidfd, which names that
-    /// one process for good: never a process that got its number after it was reaped. Does not
-    /// wait for the reaper.
+    /// one process for good: never a process that got its number after it was reaped. Without
+    /// pidfds, by its pid, and only while the reaper has not reaped it (so the number is still
+    /// its). Does not wait for the reaper.
     ///
     /// # Errors
     ///
@@ -324,10 +334,17 @@ impl Supervisor {
         let _ = self
             .shared
             .wait_until(&process, |s| s.status != Status::Pending);
-        let Some(pidfd) = lock(&self.shared.leaders).get(&id.get()).cloned() else {
-            return Err(SignalError::NotRunning(id));
+        let leaders = lock(&self.shared.leaders);
+        let sent = match leaders.get(&id.get()) {
+            None => return Err(SignalError::NotRunning(id)),
+            Some(Leader::Pid(pid)) => sys::kill(*pid, signal.as_raw()),
+            Some(Leader::Pidfd(pidfd)) => {
+                let pidfd = pidfd.clone();
+                drop(leaders);
+                sys::pidfd_send_signal(pidfd.as_fd(), signal.as_raw())
+            }
         };
-        match sys::pidfd_send_signal(pidfd.as_fd(), signal.as_raw()) {
+        match sent {
             Ok(()) => Ok(()),
             // Exited, not finalised yet.
             Err(e) if e.raw_os_error() == Some(libc::ESRCH) => Err(SignalError::NotRunning(id)),

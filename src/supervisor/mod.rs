@@ -65,6 +65,27 @@
 //! counter to wrap around between two syscalls of ours. Nothing is ever signalled by name or
 //! port (brummer's e12).
 //!
+//! # Without pidfds
+//!
+//! On a kernel without pidfds (Linux before 5.4), under a seccomp profile that refuses them, or
+//! with [`SupervisorConfig::pidfds`] off, the supervisor chooses at start (see
+//! [`Supervisor::uses_pidfds`]) to work without them, as tokio's reaper does:
+//!
+//! - A SIGCHLD handler (installed once per process, chained to the one before it) writes to an
+//!   eventfd in the reaper's epoll; the reaper then calls `waitpid(pid, WNOHANG)` for each of
+//!   its own unreaped children — still never `waitpid(-1)`, so a host's own children stay the
+//!   host's. As a safety net it looks every second anyway. A host that ignores SIGCHLD
+//!   (`SIG_IGN`) has the kernel reap every child by itself: nothing is installed, the reaper
+//!   polls every 20 ms, and exit statuses are lost (`Exit::Unknown`).
+//! - [`Supervisor::signal`] signals the leader by pid, only while the reaper has not reaped it:
+//!   the reaper reaps under the same lock, so the number is still the leader's.
+//! - Strays (descendants that left the group) are signalled by pid after their tag is read
+//!   again, and are not watched: a stop does not wait for them, they get SIGKILL when their
+//!   owner does, and the final sweep of a shutdown sends SIGTERM only (the watchdog, if on,
+//!   SIGKILLs what carries the tag when the host dies). A pid reused between the tag read and
+//!   the signal could be hit: the watchdog's window.
+//! - A dead watchdog is noticed through SIGCHLD as well, and replaced.
+//!
 //! # Limits
 //!
 //! - A process that leaves its group (`setsid`, `setpgid`, a daemon's double fork) is found by
@@ -163,8 +184,20 @@ pub(crate) struct Shared {
     holds: Mutex<hold::Holds>,
     /// Where the end (`shutdown`, `Drop`) stands.
     ending: ending::Ending,
-    /// The live leaders' pidfds, for `Supervisor::signal`.
+    /// The live leaders, for `Supervisor::signal`.
     leaders: Mutex<control::Leaders>,
+    /// Children are watched through pidfds (else: SIGCHLD and a `waitpid` per child).
+    pidfds: bool,
+    /// Without pidfds: the eventfd SIGCHLD wakes the reaper through.
+    child_signal: Option<ChildSignal>,
+}
+
+/// SIGCHLD as an eventfd in the reaper's epoll (without pidfds).
+struct ChildSignal {
+    /// Declared first, so dropped before the eventfd it writes to. `None`: no handler could be
+    /// installed (the host ignores SIGCHLD, or the handler's table is full): the reaper polls.
+    listener: Option<sys::sigchld::Listener>,
+    fd: sys::EventFd,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -362,9 +395,10 @@ impl Supervisor {
     /// A supervisor with `cfg`: starts the reaper thread (and, if asked, raises
     /// `RLIMIT_NOFILE` and starts the watchdog process).
     ///
-    /// Fails with a message that says so on a kernel without pidfds (Linux before 5.4), or one
-    /// whose seccomp profile refuses them (`pidfd_open`, `pidfd_send_signal`): the supervisor
-    /// could neither watch nor safely signal its children.
+    /// On a kernel without pidfds (Linux before 5.4), or one whose seccomp profile refuses them
+    /// (`pidfd_open`, `pidfd_send_signal`), or with [`SupervisorConfig::pidfds`] off, it falls
+    /// back to SIGCHLD and a `waitpid` per child (see "Without pidfds" above);
+    /// [`uses_pidfds`](Self::uses_pidfds) tells which.
     ///
     /// # Errors
     ///
@@ -379,6 +413,7 @@ impl Supervisor {
     /// ```
     pub fn with_config(cfg: SupervisorConfig) -> io::Result<Supervisor> {
         cfg.check()?;
+        let pidfds = cfg.pidfds && sys::check_pidfds().is_ok();
         sys::check_pidfds()?;
         if cfg.raise_nofile {
             static RAISE: std::sync::Once = std::sync::Once::new();
@@ -389,6 +424,15 @@ impl Supervisor {
         let epoll = sys::Epoll::new()?;
         let wake = sys::EventFd::new()?;
         epoll.add(wake.as_fd(), sys::fd::READABLE, reaper::WAKE)?;
+        let child_signal = match pidfds {
+            true => None,
+            false => {
+                let fd = sys::EventFd::new()?;
+                epoll.add(fd.as_fd(), sys::fd::READABLE, reaper::CHILDREN)?;
+                let listener = sys::sigchld::listen(fd.as_fd())?;
+                Some(ChildSignal { listener, fd })
+            }
+        };
         let tag = Tag::new();
         let watchdog = match cfg.watchdog {
             true => Some(Watchdog::start(tag.name())?),
@@ -411,6 +455,8 @@ impl Supervisor {
             holds: Mutex::new(hold::Holds::new()),
             ending: ending::Ending::default(),
             leaders: Mutex::new(control::Leaders::new()),
+            pidfds,
+            child_signal,
         });
         let for_thread = shared.clone();
         let reaper = std::thread::Builder::new()
@@ -696,6 +742,17 @@ impl Supervisor {
     /// ```
     pub fn reaper_panic(&self) -> Option<String> {
         lock(&self.shared.reaper_panic).clone()
+    }
+
+    /// Whether the children are watched and signalled through pidfds (see
+    /// [`SupervisorConfig::pidfds`]); `false` on a kernel without them, or when turned off.
+    ///
+    /// ```
+    /// let sup = procsnap::Supervisor::new().unwrap();
+    /// assert!(sup.uses_pidfds()); // Linux 5.4 or later, as here
+    /// ```
+    pub fn uses_pidfds(&self) -> bool {
+        self.shared.pidfds
     }
 
     /// The pid of the watchdog process, if [`SupervisorConfig::watchdog`] is on.

@@ -41,6 +41,7 @@ use std::io;
 
 pub mod fd;
 pub mod rlimit;
+pub mod sigchld;
 pub mod signal;
 pub mod spawn;
 pub mod wait;

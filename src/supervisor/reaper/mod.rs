@@ -58,8 +58,8 @@ pub(crate) enum Command {
 pub(crate) struct Registered {
     pub process: Arc<Process>,
     pub pid: Pid,
-    /// Shared with `Shared::leaders` until finalisation.
-    pub pidfd: Arc<OwnedFd>,
+    /// Shared with `Shared::leaders` until finalisation; `None` without pidfds.
+    pub pidfd: Option<Arc<OwnedFd>>,
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
 }
@@ -73,6 +73,8 @@ pub(super) const SPECIAL: u64 = 3;
 pub(crate) const WAKE: u64 = SPECIAL;
 /// Token for the watchdog's pidfd.
 const WATCHDOG: u64 = (1 << 2) | SPECIAL;
+/// Token for the eventfd SIGCHLD writes to (without pidfds).
+pub(crate) const CHILDREN: u64 = (2 << 2) | SPECIAL;
 
 /// The epoll token of descriptor `kind` of process `id`.
 pub(crate) fn token(id: ProcId, kind: u64) -> u64 {
@@ -93,6 +95,10 @@ pub(super) const KILL_PATIENCE: Duration = Duration::from_secs(2);
 const UNREAPABLE_POLL: Duration = Duration::from_millis(10);
 /// How often the leaders given up on are tried again.
 const ORPHAN_POLL: Duration = Duration::from_millis(250);
+/// Without pidfds, how often every unreaped child is looked at besides SIGCHLD.
+const FALLBACK_POLL: Duration = Duration::from_secs(1);
+/// Without pidfds and without a SIGCHLD handler (the host ignores SIGCHLD), how often.
+const BLIND_POLL: Duration = Duration::from_millis(20);
 /// No grace is longer than this (a year): a larger one, however large, means "as long as it
 /// takes" in practice, and capping it keeps every deadline representable.
 pub(crate) const MAX_GRACE: Duration = Duration::from_secs(365 * 24 * 60 * 60);
@@ -127,7 +133,7 @@ struct Pipe {
 struct Child {
     process: Arc<Process>,
     pid: Pid,
-    /// `None` once the leader is reaped.
+    /// `None` once the leader is reaped, or from the start without pidfds.
     pidfd: Option<Arc<OwnedFd>>,
     pipes: [Option<Pipe>; 2],
     /// The leader's exit and reap time, once reaped.
@@ -174,6 +180,9 @@ struct Reaper {
     /// The pid of a watchdog that died and could not be replaced yet, and when to try again
     /// (out of processes or descriptors for a moment, say).
     watchdog_retry: Option<(Pid, Instant)>,
+    /// Without pidfds: when every unreaped child is looked at anyway, in case a SIGCHLD went
+    /// to nobody (a host thread that blocks it is the only one left to take it, say).
+    next_poll: Option<Instant>,
     /// Pipes not read for now because a lossless subscriber is full, as (child id, 0 for stdout
     /// or 1 for stderr). Their writers block once the pipe is full, as in a shell pipeline;
     /// the subscriber's room function wakes us to take them back. (A held process's pipes are
@@ -230,6 +239,7 @@ fn looping(shared: Arc<Shared>) {
         stored: Vec::new(),
         shutting_down: false,
         watchdog_retry: None,
+        next_poll: None,
         paused: Vec::new(),
         strays: HashMap::new(),
         stray_pids: HashSet::new(),
@@ -281,6 +291,7 @@ impl Reaper {
                         let _ = self.shared.wake.drain();
                     }
                     WATCHDOG => self.on_watchdog_exit(),
+                    CHILDREN => self.on_sigchld(),
                     t if t & 3 == SPECIAL => self.on_stray_exit(t >> 2),
                     t => self.on_child_event(t),
                 }
@@ -321,6 +332,7 @@ impl Reaper {
             .into_iter()
             .chain(self.sweep_deadline())
             .chain(self.next_orphan_poll)
+            .chain(self.next_poll)
         {
             let left = at.saturating_duration_since(now);
             wait = Some(wait.map_or(left, |w| w.min(left)));
@@ -375,7 +387,7 @@ impl Reaper {
         let child = Child {
             process: r.process,
             pid: r.pid,
-            pidfd: Some(r.pidfd),
+            pidfd: r.pidfd,
             pipes: [
                 pipe(r.stdout, Stream::Stdout),
                 pipe(r.stderr, Stream::Stderr),
@@ -394,6 +406,13 @@ impl Reaper {
         };
         let id = child.process.id().get();
         self.children.insert(id, child);
+        if !self.shared.pidfds {
+            // It may have exited before we knew it (its SIGCHLD came and went).
+            self.on_pidfd(id);
+            if !self.children.contains_key(&id) {
+                return;
+            }
+        }
         // A hold taken while the process was being spawned: its command may have come first.
         self.hold_changed(id);
         if self.shutting_down {
@@ -427,11 +446,13 @@ impl Reaper {
         if c.exit.is_some() {
             return;
         }
-        let exit = match sys::waitpid_nohang(c.pid) {
+        let exit = match try_reap(&self.shared, id, c.pid) {
             Ok(Some(ws)) => match ws.exit() {
                 Some(exit) => exit,
                 None => return, // stopped/continued: not reported without WUNTRACED anyway
             },
+            // Without pidfds: still running (this is how every child is looked at).
+            Ok(None) if !self.shared.pidfds => return,
             Ok(None) => {
                 // Exited (the pidfd is readable) but not ours to reap yet: a tracer holds it.
                 // The level-triggered pidfd would report it again at once: poll it instead.
@@ -457,6 +478,36 @@ impl Reaper {
                 let _ = self.shared.epoll.delete(fd.as_fd());
             }
         }
+    }
+
+    /// Without pidfds: SIGCHLD came (or the safety poll is due): every child not yet reaped is
+    /// looked at, and the watchdog.
+    fn on_sigchld(&mut self) {
+        if let Some(cs) = &self.shared.child_signal {
+            let _ = cs.fd.drain();
+        }
+        self.reap_all();
+    }
+
+    /// [`on_pidfd`](Self::on_pidfd) for every child whose leader is not reaped yet, and a look
+    /// at the watchdog (without pidfds, nothing else tells of its death).
+    fn reap_all(&mut self) {
+        let unreaped: Vec<u64> = self
+            .children
+            .iter()
+            .filter(|(_, c)| c.exit.is_none())
+            .map(|(&id, _)| id)
+            .collect();
+        for id in unreaped {
+            self.on_pidfd(id);
+        }
+        if let Some(w) = &self.shared.watchdog {
+            let dead = w.pid();
+            if matches!(sys::waitpid_nohang(dead), Ok(Some(ws)) if ws.exit().is_some()) {
+                self.respawn_watchdog(dead);
+            }
+        }
+        self.next_poll = None;
     }
 
     /// After the leader is reaped: finalise if the group is empty and no stray is left, else
@@ -566,6 +617,7 @@ impl Reaper {
         }
         let now = Instant::now();
         self.reap_orphans(now);
+        self.poll_children(now);
         if self.timed.is_empty() {
             return;
         }
@@ -723,6 +775,25 @@ impl Reaper {
         self.finalize(id);
     }
 
+    /// Without pidfds: the safety poll, every [`FALLBACK_POLL`] while a child or the watchdog
+    /// may exit (every [`BLIND_POLL`] when no SIGCHLD handler could be installed).
+    fn poll_children(&mut self, now: Instant) {
+        let Some(cs) = &self.shared.child_signal else {
+            return;
+        };
+        let every = match cs.listener {
+            Some(_) => FALLBACK_POLL,
+            None => BLIND_POLL,
+        };
+        match self.next_poll {
+            Some(at) if now >= at => self.reap_all(),
+            None if !self.children.is_empty() || self.shared.watchdog.is_some() => {
+                self.next_poll = Some(now + every);
+            }
+            _ => {}
+        }
+    }
+
     /// Reaps the leaders given up on that can be reaped by now.
     fn reap_orphans(&mut self, now: Instant) {
         if self.next_orphan_poll.is_none_or(|at| now < at) {
@@ -785,6 +856,26 @@ impl Reaper {
             let _ = self.shared.epoll.delete(fd.as_fd());
         }
     }
+}
+
+/// `waitpid(pid, WNOHANG)` for child `id`'s leader. Without pidfds, under the leaders' lock,
+/// and a reaped (or lost) leader leaves the table in the same breath: a
+/// [`Supervisor::signal`](super::Supervisor::signal) by pid never reaches a reused number.
+fn try_reap(shared: &Shared, id: u64, pid: Pid) -> std::io::Result<Option<sys::WaitStatus>> {
+    if shared.pidfds {
+        return sys::waitpid_nohang(pid);
+    }
+    let mut leaders = super::lock(&shared.leaders);
+    let got = sys::waitpid_nohang(pid);
+    let gone = match &got {
+        Ok(Some(ws)) => ws.exit().is_some(),
+        Ok(None) => false,
+        Err(_) => true, // ECHILD: reaped by someone else, gone all the same
+    };
+    if gone {
+        leaders.remove(&id);
+    }
+    got
 }
 
 /// SIGTERM to the whole group (unless it was seen empty), then SIGCONT so that stopped
