@@ -253,7 +253,7 @@ fn escape_helper() {
 
 /// Runs the ignored test `name` of this binary as a helper process, with `env` set.
 fn helper(name: &str, env: &[(&str, &str)]) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
+    common::this_test_binary()
         .args([
             "--exact",
             name,

@@ -211,7 +211,9 @@ fn context_switches() -> (i64, i64) {
     assert_eq!(rc, 0);
     // SAFETY: zero-initialised and filled in by a successful getrusage.
     let ru = unsafe { ru.assume_init() };
-    (ru.ru_nvcsw, ru.ru_nivcsw)
+    // `c_long`: 32 bits on i686, 64 on x86_64 (where the conversion is the identity).
+    #[allow(clippy::useless_conversion)]
+    (i64::from(ru.ru_nvcsw), i64::from(ru.ru_nivcsw))
 }
 
 /// e6: brummer's reads blocked 61–76 ms while a stop held the lock.

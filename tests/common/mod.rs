@@ -195,3 +195,23 @@ pub fn threads_named(name: &str) -> usize {
         })
         .count()
 }
+
+/// This test binary, to run one of its tests as a helper process. Under a user-mode emulator
+/// (a cross-built binary run by qemu-user) the kernel cannot run it directly: it goes through
+/// the runner cargo ran it with (`CARGO_TARGET_<TRIPLE>_RUNNER`).
+pub fn this_test_binary() -> std::process::Command {
+    let exe = std::env::current_exe().expect("path of this test binary");
+    if sys::emulated().is_some() {
+        let prefix = format!("CARGO_TARGET_{}_", std::env::consts::ARCH.to_uppercase());
+        let runner = std::env::vars()
+            .find(|(k, _)| k.starts_with(&prefix) && k.ends_with("_RUNNER"))
+            .map(|(_, v)| v);
+        if let Some(runner) = runner {
+            let mut parts = runner.split_whitespace();
+            let mut cmd = std::process::Command::new(parts.next().expect("a runner"));
+            cmd.args(parts).arg(exe);
+            return cmd;
+        }
+    }
+    std::process::Command::new(exe)
+}
