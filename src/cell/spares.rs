@@ -19,6 +19,8 @@ use crate::state::ProcessState;
 pub(super) const CAPACITY: usize = 256;
 
 thread_local! {
+    // Boxes, not values: each is an allocation kept for a snapshot to live in.
+    #[allow(clippy::vec_box)]
     static SPARES: RefCell<Vec<Box<ProcessState>>> = const { RefCell::new(Vec::new()) };
 }
 
