@@ -70,8 +70,15 @@ for t in $targets; do
     printf '\n==== %s (%s) ====\n' "$t" "$(triple "$t")"
     install "$t"
     # The test executables, from cargo's "Executable ... (path)" lines.
-    mapfile -t exes < <(cargo test -p procsnap --tests --target "$(triple "$t")" --no-run 2>&1 \
-        | tee /dev/stderr | sed -n 's/^ *Executable .*(\(.*\))$/\1/p')
+    build=$(mktemp)
+    if ! cargo test -p procsnap --tests --target "$(triple "$t")" --no-run >"$build" 2>&1; then
+        cat "$build"
+        rm -f "$build"
+        exit 1
+    fi
+    mapfile -t exes < <(sed -n 's/^ *Executable .*(\(.*\))$/\1/p' "$build")
+    rm -f "$build"
+    echo "${#exes[@]} test executables built"
     read -r -a run <<<"$(runner "$t")"
     passed=0
     for exe in "${exes[@]}"; do

@@ -215,3 +215,21 @@ pub fn this_test_binary() -> std::process::Command {
     }
     std::process::Command::new(exe)
 }
+
+/// Why an emulator's artefact, not a defect, would fail this (part of a) test: `true`, after
+/// printing `IGNORED (emulated on HOST): reason` (the architectures script lists it), when the
+/// test runs under a user-mode emulator; `false` on a real machine.
+pub fn ignored_when_emulated(reason: &str) -> bool {
+    match sys::emulated() {
+        Some(host) => {
+            eprintln!("IGNORED (emulated on {host}): {reason}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// What qemu-user changes for a spawn: it runs `vfork` (and so `posix_spawn`'s `CLONE_VFORK`)
+/// as a plain `fork`, so a failed `exec` or `chdir` in the child is not reported to the caller.
+pub const QEMU_VFORK: &str =
+    "qemu-user runs vfork as fork, so posix_spawn cannot report a failed exec or chdir in the child";
