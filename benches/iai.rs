@@ -12,7 +12,7 @@
 //! harness.
 //!
 //! Run: `cargo bench --bench iai` (or `scripts/bench.sh`, which divides the counts for you).
-//! Targets (issue 2): load under a held guard ≤ 14, snapshot ≤ 60 (aim 45), update ≤ 500,
+//! Targets (issue 2): load under a held guard ≤ 14, snapshot ≤ 60 (aim 45), update ≤ 500 (≤ 450 in steady state, issue 16),
 //! registry list ≤ 15 per process.
 
 use std::convert::Infallible;
