@@ -231,5 +231,4 @@ pub fn ignored_when_emulated(reason: &str) -> bool {
 
 /// What qemu-user changes for a spawn: it runs `vfork` (and so `posix_spawn`'s `CLONE_VFORK`)
 /// as a plain `fork`, so a failed `exec` or `chdir` in the child is not reported to the caller.
-pub const QEMU_VFORK: &str =
-    "qemu-user runs vfork as fork, so posix_spawn cannot report a failed exec or chdir in the child";
+pub const QEMU_VFORK: &str = "qemu-user runs vfork as fork, so posix_spawn cannot report a failed exec or chdir in the child";
