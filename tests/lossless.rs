@@ -22,6 +22,7 @@ fn dropping_a_full_lossless_subscription_resumes_the_output() {
     assert!(common::eventually(Duration::from_secs(10), || events.len() >= 16));
     std::thread::sleep(Duration::from_millis(100));
     assert!(!p.state().snapshot().is_finished(), "not paused at all");
+    let dropped = std::time::Instant::now();
     drop(events);
     let (tx, rx) = mpsc::channel();
     let (waiter, id) = (sup.clone(), p.id());
@@ -32,6 +33,7 @@ fn dropping_a_full_lossless_subscription_resumes_the_output() {
     let end = rx
         .recv_timeout(Duration::from_secs(30))
         .expect("the output stayed paused after the subscription was dropped");
+    eprintln!("finished {:?} after the drop", dropped.elapsed());
     assert_eq!(end.unwrap().status, Status::Success);
     assert_eq!(&*p.logs().tail(1)[0].text, "300000");
 }
