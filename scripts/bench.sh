@@ -86,9 +86,9 @@ if [[ $run_iai == 1 ]]; then
   b=$(awk '$1 == "statecell_update_steady_n200k" { print $2 }' "$log/ir.txt")
   if [[ -n $a && -n $b ]]; then
     per=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", (b - a) / 100000 }')
-    v=$(verdict "$per" "<=" 500)
+    v=$(verdict "$per" "<=" 450)
     [[ $v == ok ]] || missed=1
-    printf '%-28s %10s %10s  %s\n' "update (steady, 100k delta)" "$per" "<= 500" "$v"
+    printf '%-28s %10s %10s  %s\n' "update (steady, 100k delta)" "$per" "<= 450" "$v"
   fi
   echo "(registry_list, reader_list: per process, copying each 48-byte state once;"
   echo " registry_list_status reads two fields per process)"

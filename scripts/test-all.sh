@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: unit + integration + doc tests, loom models, a fuzz smoke run, and the
-# real MCP clients (official Python SDK, MCP Inspector CLI) against the release binary.
+# The whole test suite: unit + integration + doc tests, the library's tests on i686 and aarch64
+# (scripts/arch.sh), loom models, a fuzz smoke run, and the real MCP clients (official Python
+# SDK, MCP Inspector CLI) against the release binary.
 # Installs what it needs (pinned) when missing. Exit status: non-zero if any part failed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,9 @@ else
     echo "(the macOS target could not be installed here: skipped)"
 fi
 
+step "the library on other architectures: i686 (native) and aarch64 (qemu-user)"
+bash scripts/arch.sh 2>&1 | tee -a "$log"
+
 step "loom models"
 bash scripts/loom.sh 2>&1 | tee -a "$log"
 
@@ -30,5 +34,5 @@ bash clients/run.sh
 
 # Every Rust test binary (loom's included) printed a `test result:` line; a failure stopped us.
 passed=$(grep -oE 'test result: ok\. [0-9]+ passed' "$log" | awk '{n += $4} END {print n + 0}')
-printf '\nall suites passed (Rust tests, loom, fuzz smoke, both MCP clients)\n'
+printf '\nall suites passed (Rust tests, i686 and aarch64, loom, fuzz smoke, both MCP clients)\n'
 printf 'summary: %d passed, 0 failed\n' "$passed"

@@ -108,6 +108,35 @@ impl fmt::Display for StopError {
 
 impl Error for StopError {}
 
+/// [`Supervisor::signal`](crate::Supervisor::signal) sent nothing.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SignalError {
+    /// No process has this id.
+    UnknownProcess(ProcId),
+    /// The process's leader has exited (or never started): there is nobody to signal.
+    NotRunning(ProcId),
+    /// The system refused the signal.
+    Os {
+        /// Which process.
+        id: ProcId,
+        /// The OS error (`EPERM`: the program changed its credentials).
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for SignalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SignalError::UnknownProcess(id) => write!(f, "unknown process {id}"),
+            SignalError::NotRunning(id) => write!(f, "process {id} is not running"),
+            SignalError::Os { id, source } => write!(f, "cannot signal process {id}: {source}"),
+        }
+    }
+}
+
+impl Error for SignalError {}
+
 /// [`Registry::apply`](crate::Registry::apply) changed nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

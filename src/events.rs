@@ -20,12 +20,22 @@
 //! assert_eq!(slow.dropped(), 3);
 //! ```
 
-use crossbeam_queue::{ArrayQueue, SegQueue};
+use crossbeam_queue::ArrayQueue;
+#[cfg(not(crossbeam_loom))]
+use crossbeam_queue::SegQueue as Unbounded;
+#[cfg(crossbeam_loom)]
+use model::Unbounded;
 use std::fmt;
-use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+// The park and room flags and their fences: loom's under `--cfg crossbeam_loom`, so that
+// `loom-tests/tests/events.rs` model-checks these two protocols as they are written here.
+#[cfg(crossbeam_loom)]
+use loom::sync::atomic::{AtomicBool, fence};
+#[cfg(not(crossbeam_loom))]
+use std::sync::atomic::{AtomicBool, fence};
 
 /// What a parked consumer is woken with (see [`EventQueue::park`]).
 type Waker = Box<dyn Fn() + Send + Sync>;
@@ -70,7 +80,7 @@ enum Store<T> {
     /// Unbounded storage that never drops: `high_water` is the length at which
     /// [`EventQueue::is_full`] asks producers to pause.
     Lossless {
-        queue: SegQueue<T>,
+        queue: Unbounded<T>,
         high_water: usize,
     },
 }
@@ -114,7 +124,7 @@ impl<T> EventQueue<T> {
             "EventQueue high-water mark must be at least 1"
         );
         EventQueue::with_store(Store::Lossless {
-            queue: SegQueue::new(),
+            queue: Unbounded::new(),
             high_water,
         })
     }
@@ -180,7 +190,10 @@ impl<T> EventQueue<T> {
     /// `true` when the queue is full, in which case the [room function](Self::set_on_room) is
     /// called once the consumer has taken the queue down to half of its mark. A consumer that
     /// pops concurrently is never missed: either this call sees its pops, or the consumer sees
-    /// the request. Always `false` for a bounded, drop-oldest queue (it never makes anyone wait).
+    /// the request. Any number of producers may ask at once: a request is withdrawn only by the
+    /// consumer, which then calls the room function (at worst once more than needed, which a
+    /// producer must take as "look again"). Always `false` for a bounded, drop-oldest queue (it
+    /// never makes anyone wait).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -198,19 +211,35 @@ impl<T> EventQueue<T> {
     /// assert!(resumed.load(Ordering::Relaxed)); // 2 left: produce again
     /// assert!(!q.want_room());
     /// ```
+    #[must_use = "`true` means: pause until the room function runs"]
     pub fn want_room(&self) -> bool {
         if !self.is_lossless() || !self.is_full() {
             return false;
         }
-        // SeqCst store, then a SeqCst read of the queue's length: with the fence in
-        // `after_pop` (its pop before its read of `room_wanted`), at least one side sees the
-        // other's write.
-        self.room_wanted.store(true, Ordering::SeqCst);
+        // Relaxed: the fence orders it. The store, this fence, then the read of the length;
+        // the consumer's pop, the fence in `after_pop`, then its read of the flag: one of the
+        // two fences comes first in their single total order, so at least one side sees the
+        // other's write, whatever orderings the queue uses inside.
+        self.room_wanted.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        // Left set even if the queue emptied meanwhile: clearing it here could erase another
+        // producer's request, whose room function would then never run.
+        self.is_full()
+    }
+
+    /// The protocol with the lost wake-up, for the loom model that must catch it: a producer
+    /// that finds room after all withdraws its request, and with it another producer's.
+    #[cfg(feature = "internals")]
+    #[doc(hidden)]
+    pub fn want_room_withdrawing(&self) -> bool {
+        if !self.is_lossless() || !self.is_full() {
+            return false;
+        }
+        self.room_wanted.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         if self.is_full() {
             return true;
         }
-        // Emptied meanwhile. If the consumer saw the request too, it calls `on_room` once more
-        // than needed: a spurious resume, which is harmless.
         self.room_wanted.store(false, Ordering::Relaxed);
         false
     }
@@ -221,7 +250,8 @@ impl<T> EventQueue<T> {
         let Store::Lossless { queue, high_water } = &self.store else {
             return;
         };
-        // SeqCst: orders the pop before the read of `room_wanted` (see `want_room`).
+        // SeqCst: orders the pop before the read of `room_wanted` (pairs with the fence in
+        // `want_room`).
         fence(Ordering::SeqCst);
         if self.room_wanted.load(Ordering::Relaxed)
             && queue.len() <= high_water / 2
@@ -229,6 +259,17 @@ impl<T> EventQueue<T> {
         {
             if let Some(room) = self.on_room.get() {
                 room();
+            }
+        }
+    }
+
+    /// The consumer is gone: a producer that waits for room is told at once (it finds no
+    /// full queue any more).
+    fn give_up_room(&self) {
+        // Acquire: pairs with the SeqCst store in `want_room` (the unlink orders it before us).
+        if self.room_wanted.swap(false, Ordering::Acquire) {
+            if let Some(room) = self.on_room.get() {
+                let _ = catch_unwind(AssertUnwindSafe(room));
             }
         }
     }
@@ -248,9 +289,10 @@ impl<T> EventQueue<T> {
     }
 
     /// Announces that the consumer is about to sleep until the next push, which then calls the
-    /// [waker](Self::set_waker) once. Returns `false`, and does not park, if an item is already
-    /// queued: take it first. A push that races with `park` is never missed: either `park`
-    /// sees its item, or the push sees the consumer parked and wakes it.
+    /// [waker](Self::set_waker) once. Returns `false` if an item is already queued: take it
+    /// first (the next push may then wake the consumer once more than needed). A push that races
+    /// with `park` is never missed: either `park` sees its item, or the push sees the consumer
+    /// parked and wakes it.
     ///
     /// ```
     /// use std::sync::Arc;
@@ -270,15 +312,16 @@ impl<T> EventQueue<T> {
     /// q.push(3);
     /// assert_eq!(wakes.load(Ordering::Relaxed), 1);
     /// ```
+    #[must_use = "`false` means an item is waiting: take it instead of sleeping"]
     pub fn park(&self) -> bool {
-        // SeqCst store, then a SeqCst read of the queue: with the fence in `push` (its item
-        // before its read of `parked`), at least one side sees the other's write.
-        self.parked.store(true, Ordering::SeqCst);
-        if self.is_empty() {
-            return true;
-        }
-        self.parked.store(false, Ordering::Relaxed);
-        false
+        // Relaxed: the fence orders it. The store, this fence, then the read of the queue; the
+        // producer's push, the fence in `take_parked`, then its read of the flag: at least one
+        // side sees the other's write (as in `want_room`).
+        self.parked.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        // Left set even if an item is waiting: clearing it could erase the park of another
+        // consumer of this queue, which would then sleep through the next push.
+        self.is_empty()
     }
 
     /// After a push: true when a consumer was parked, which the caller must now wake (once) with
@@ -287,7 +330,7 @@ impl<T> EventQueue<T> {
         if self.waker.get().is_none() {
             return false; // nobody can be parked without a way to be woken
         }
-        // SeqCst: orders the push before the read of `parked` (see `park`).
+        // SeqCst: orders the push before the read of `parked` (pairs with the fence in `park`).
         fence(Ordering::SeqCst);
         // Relaxed load first: the swap (a locked RMW) only when a consumer is parked.
         self.parked.load(Ordering::Relaxed) && self.parked.swap(false, Ordering::AcqRel)
@@ -458,289 +501,41 @@ impl<T> fmt::Debug for EventQueue<T> {
     }
 }
 
-/// The subscriber list shared by a [`Broadcast`] and its [`Subscription`]s.
-struct Hub<T> {
-    subscribers: RwLock<Vec<(u64, Arc<EventQueue<T>>)>>,
-    next_id: AtomicU64,
-}
+/// Under loom, the lossless queue's storage is a loom mutex around a `VecDeque`, so that loom
+/// sees every push, pop and length read (crossbeam's `SegQueue` has no loom support: its
+/// accesses would be invisible to loom, which would then not explore their interleavings with
+/// the room protocol). The protocol does not depend on the storage's orderings (its fences
+/// order it), so this checks the protocol itself; the queue's own memory orderings are
+/// crossbeam's to check.
+#[cfg(crossbeam_loom)]
+mod model {
+    use loom::sync::Mutex;
+    use std::collections::VecDeque;
 
-/// Fans each published item out to every live [`Subscription`], each with its own bounded
-/// drop-oldest [`EventQueue`].
-///
-/// [`publish`](Broadcast::publish) holds a read lock only while it clones the item into each
-/// queue, and never waits for a subscriber: a subscriber that does not keep up loses its
-/// oldest items (see [`EventQueue::dropped`]) and slows down no one. Subscribing and
-/// unsubscribing take the write lock briefly. Each subscriber receives each item published
-/// after it subscribed, and before it was dropped, exactly once unless it was dropped for lack
-/// of room; items from one publishing thread arrive in publish order.
-///
-/// ```
-/// use procsnap::Broadcast;
-///
-/// let bus = Broadcast::new();
-/// let sub = bus.subscribe(16);
-/// bus.publish("started");
-/// assert_eq!(sub.pop(), Some("started"));
-/// drop(sub); // unsubscribes
-/// assert_eq!(bus.publish("ignored"), 0);
-/// ```
-pub struct Broadcast<T> {
-    hub: Arc<Hub<T>>,
-}
+    pub(super) struct Unbounded<T>(Mutex<VecDeque<T>>);
 
-impl<T: Clone> Default for Broadcast<T> {
-    fn default() -> Broadcast<T> {
-        Broadcast::new()
-    }
-}
-
-impl<T: Clone> Broadcast<T> {
-    /// A broadcast with no subscribers.
-    ///
-    /// ```
-    /// let bus = procsnap::Broadcast::<u64>::new();
-    /// assert_eq!(bus.subscriber_count(), 0);
-    /// ```
-    pub fn new() -> Broadcast<T> {
-        Broadcast {
-            hub: Arc::new(Hub {
-                subscribers: RwLock::new(Vec::new()),
-                next_id: AtomicU64::new(0),
-            }),
+    impl<T> Unbounded<T> {
+        pub(super) fn new() -> Unbounded<T> {
+            Unbounded(Mutex::new(VecDeque::new()))
         }
-    }
-
-    /// A new subscriber that receives every item published from now on, keeping at most
-    /// `capacity` undelivered items (the oldest are dropped first).
-    ///
-    /// # Panics
-    ///
-    /// If `capacity` is 0.
-    ///
-    /// ```
-    /// let bus = procsnap::Broadcast::new();
-    /// bus.publish(1); // before the subscription: not received
-    /// let sub = bus.subscribe(8);
-    /// bus.publish(2);
-    /// assert_eq!(sub.drain(10), [2]);
-    /// ```
-    pub fn subscribe(&self, capacity: usize) -> Subscription<T> {
-        self.add(EventQueue::new(capacity))
-    }
-
-    fn add(&self, queue: EventQueue<T>) -> Subscription<T> {
-        let queue = Arc::new(queue);
-        // Relaxed: only uniqueness matters; the list itself is guarded by the lock.
-        let id = self.hub.next_id.fetch_add(1, Ordering::Relaxed);
-        self.hub
-            .subscribers
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push((id, Arc::clone(&queue)));
-        Subscription {
-            queue,
-            id,
-            hub: Arc::downgrade(&self.hub),
+        pub(super) fn push(&self, item: T) {
+            self.0.lock().unwrap().push_back(item);
         }
-    }
-
-    /// Pushes a clone of `item` to every live subscriber and returns how many there were.
-    /// Never blocks on a subscriber. Items pushed out of full queues are dropped after the
-    /// subscriber list is released, so an item's `Drop` may even drop a [`Subscription`] of
-    /// this same bus.
-    ///
-    /// ```
-    /// let bus = procsnap::Broadcast::new();
-    /// let (_a, _b) = (bus.subscribe(4), bus.subscribe(4));
-    /// assert_eq!(bus.publish("tick"), 2);
-    /// ```
-    pub fn publish(&self, item: T) -> usize {
-        let (n, wakes) = self.publish_quiet(item);
-        wakes.run();
-        n
-    }
-
-    /// [`publish`](Self::publish) without running any subscriber's waker: the caller runs them
-    /// with [`Wakes::run`] when it holds no lock a waker might need.
-    pub(crate) fn publish_quiet(&self, item: T) -> (usize, Wakes<T>) {
-        self.publish_all_quiet(std::iter::once(item))
-    }
-
-    /// Publishes several items in order under one acquisition of the subscriber list (items
-    /// that arrived together, such as the lines of one read of a pipe); returns how many
-    /// subscribers there were.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))] // the supervisor's
-    pub(crate) fn publish_all(&self, items: impl IntoIterator<Item = T>) -> usize {
-        let (n, wakes) = self.publish_all_quiet(items);
-        wakes.run();
-        n
-    }
-
-    fn publish_all_quiet(&self, items: impl IntoIterator<Item = T>) -> (usize, Wakes<T>) {
-        let subscribers = self
-            .hub
-            .subscribers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Both allocate only when a queue was full or a consumer parked.
-        let mut displaced = Vec::new();
-        let mut wakes = Wakes(Vec::new());
-        let mut push = |queue: &Arc<EventQueue<T>>, item: T| {
-            let pushed = queue.push_quiet(item);
-            displaced.extend(pushed.displaced);
-            // Once per queue: a parked consumer is unparked by the first push.
-            if pushed.wake {
-                wakes.0.push(Arc::clone(queue));
-            }
-        };
-        if let Some(((_, last), rest)) = subscribers.split_last() {
-            for item in items {
-                for (_, queue) in rest {
-                    push(queue, item.clone());
-                }
-                // The last one gets the original: one clone fewer.
-                push(last, item);
-            }
+        pub(super) fn pop(&self) -> Option<T> {
+            self.0.lock().unwrap().pop_front()
         }
-        let n = subscribers.len();
-        drop(subscribers);
-        drop(displaced);
-        (n, wakes)
-    }
-
-    /// A new subscriber that never loses an item: see [`EventQueue::lossless`]. Producers that
-    /// honour its `high_water` mark check [`want_room`](Self::want_room) before producing; the
-    /// subscriber's [room function](EventQueue::set_on_room) is theirs to set.
-    ///
-    /// # Panics
-    ///
-    /// If `high_water` is 0.
-    ///
-    /// ```
-    /// let bus = procsnap::Broadcast::new();
-    /// let sub = bus.subscribe_lossless(2);
-    /// for i in 0..3 {
-    ///     bus.publish(i);
-    /// }
-    /// assert!(bus.want_room()); // a producer that honours the mark pauses now
-    /// assert_eq!(sub.drain(usize::MAX), [0, 1, 2]);
-    /// assert!(!bus.want_room());
-    /// ```
-    pub fn subscribe_lossless(&self, high_water: usize) -> Subscription<T> {
-        self.add(EventQueue::lossless(high_water))
-    }
-
-    /// True when some lossless subscriber is at its high-water mark: a producer that honours
-    /// backpressure pauses, and each such subscriber's room function runs once it has caught up
-    /// (see [`EventQueue::want_room`]).
-    ///
-    /// ```
-    /// let bus = procsnap::Broadcast::new();
-    /// let _lossy = bus.subscribe(1);
-    /// bus.publish(1);
-    /// bus.publish(2);
-    /// assert!(!bus.want_room()); // a drop-oldest subscriber never makes anyone wait
-    /// ```
-    pub fn want_room(&self) -> bool {
-        let subscribers = self
-            .hub
-            .subscribers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Every full one is asked (not just the first), so each tells when it has room.
-        subscribers
-            .iter()
-            .fold(false, |full, (_, queue)| queue.want_room() | full)
-    }
-
-    /// How many subscriptions are live.
-    ///
-    /// ```
-    /// let bus = procsnap::Broadcast::<()>::new();
-    /// let sub = bus.subscribe(1);
-    /// assert_eq!(bus.subscriber_count(), 1);
-    /// drop(sub);
-    /// assert_eq!(bus.subscriber_count(), 0);
-    /// ```
-    pub fn subscriber_count(&self) -> usize {
-        self.hub
-            .subscribers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
-    }
-}
-
-impl<T> fmt::Debug for Broadcast<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = self
-            .hub
-            .subscribers
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
-        f.debug_struct("Broadcast")
-            .field("subscribers", &n)
-            .finish()
-    }
-}
-
-/// Consumers to wake after a [`Broadcast::publish_quiet`].
-#[must_use = "parked consumers stay asleep unless the wakes are run"]
-pub(crate) struct Wakes<T>(Vec<Arc<EventQueue<T>>>);
-
-impl<T> Wakes<T> {
-    /// Wakes each parked consumer, once.
-    pub(crate) fn run(self) {
-        for queue in self.0 {
-            queue.call_waker();
+        pub(super) fn len(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+        pub(super) fn is_empty(&self) -> bool {
+            self.0.lock().unwrap().is_empty()
         }
     }
 }
 
-/// One subscriber of a [`Broadcast`]: derefs to its [`EventQueue`] (`pop`, `drain`, `dropped`,
-/// `len`, …). Dropping it unsubscribes: once `drop` returns, nothing more is pushed to it.
-///
-/// ```
-/// let bus = procsnap::Broadcast::new();
-/// let sub = bus.subscribe(4);
-/// bus.publish(7);
-/// assert_eq!(sub.len(), 1);
-/// assert_eq!(sub.pop(), Some(7));
-/// ```
-pub struct Subscription<T> {
-    queue: Arc<EventQueue<T>>,
-    id: u64,
-    hub: Weak<Hub<T>>,
-}
+mod broadcast;
 
-impl<T> Deref for Subscription<T> {
-    type Target = EventQueue<T>;
-
-    fn deref(&self) -> &EventQueue<T> {
-        &self.queue
-    }
-}
-
-impl<T> Drop for Subscription<T> {
-    fn drop(&mut self) {
-        if let Some(hub) = self.hub.upgrade() {
-            hub.subscribers
-                .write()
-                .unwrap_or_else(PoisonError::into_inner)
-                .retain(|(id, _)| *id != self.id);
-        }
-    }
-}
-
-impl<T> fmt::Debug for Subscription<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Subscription")
-            .field("id", &self.id)
-            .field("queue", &*self.queue)
-            .finish()
-    }
-}
+pub use broadcast::{Broadcast, Subscription};
 
 #[cfg(test)]
 mod tests;

@@ -91,6 +91,7 @@ mod events;
 mod logs;
 pub mod orchestrate;
 mod registry;
+mod signal;
 mod spec;
 pub mod state;
 #[cfg(target_os = "linux")]
@@ -104,14 +105,15 @@ pub mod sys;
 mod sys;
 
 pub use cell::{Guard, Listed, REPIN_EVERY, Reader, StateCell, StateView, Updated, pin};
-pub use error::{ApplyError, RestartError, SpawnError, StopError};
+pub use error::{ApplyError, RestartError, SignalError, SpawnError, StopError};
 pub use events::{Broadcast, EventQueue, Subscription};
-pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, Stream};
+pub use logs::{DEFAULT_MAX_LINE, LINE_OVERHEAD, LineSplitter, LogLine, LogRing, LogView, Stream};
 pub use registry::{DEFAULT_LOG_BYTES, ProcId, Process, Processes, Registry, Reserve};
+pub use signal::Signal;
 pub use spec::CommandSpec;
 pub use state::{Event, Exit, ProcessState, Rejected, Status, Timestamp};
 #[cfg(target_os = "linux")]
-pub use supervisor::{OutputHold, Supervisor, SupervisorConfig, SupervisorEvent};
+pub use supervisor::{OutputHold, Stopping, Supervisor, SupervisorConfig, SupervisorEvent};
 
 /// Unstable internals for procsnap's own benchmarks, fuzz targets, loom models and tests: the
 /// generic cell under [`StateCell`], the Mutex oracle, the system-call layer. Not part of the

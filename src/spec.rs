@@ -63,6 +63,16 @@ impl CommandSpec {
     /// let spec = procsnap::CommandSpec::new("ls").arg("-l");
     /// assert_eq!(spec.get_args(), ["-l"]);
     /// ```
+    ///
+    /// It returns the changed spec: a call whose result is dropped changes nothing, and is
+    /// flagged (`unused_must_use`):
+    ///
+    /// ```compile_fail
+    /// #![deny(unused_must_use)]
+    /// let spec = procsnap::CommandSpec::new("ls");
+    /// spec.clone().arg("-l"); // `spec` has no argument
+    /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> CommandSpec {
         self.args.push(arg.as_ref().to_owned());
         self
@@ -74,6 +84,7 @@ impl CommandSpec {
     /// let spec = procsnap::CommandSpec::new("git").args(["log", "-1"]);
     /// assert_eq!(spec.get_args(), ["log", "-1"]);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn args<I, S>(mut self, args: I) -> CommandSpec
     where
         I: IntoIterator<Item = S>,
@@ -90,6 +101,7 @@ impl CommandSpec {
     /// let spec = procsnap::CommandSpec::new("node").env("PORT", "3000");
     /// assert_eq!(spec.get_env().len(), 1);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> CommandSpec {
         self.env
             .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
@@ -102,6 +114,7 @@ impl CommandSpec {
     /// let spec = procsnap::CommandSpec::new("make").cwd("/tmp");
     /// assert_eq!(spec.get_cwd(), Some(std::path::Path::new("/tmp")));
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn cwd(mut self, dir: impl AsRef<Path>) -> CommandSpec {
         self.cwd = Some(dir.as_ref().to_owned());
         self
@@ -113,6 +126,7 @@ impl CommandSpec {
     /// let spec = procsnap::CommandSpec::shell("exec vite").display_as("npm run dev");
     /// assert_eq!(spec.to_string(), "npm run dev");
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn display_as(mut self, text: impl Into<String>) -> CommandSpec {
         self.display = Some(text.into());
         self

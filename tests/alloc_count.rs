@@ -53,7 +53,7 @@ fn bump(s: &ProcessState) -> Result<ProcessState, Infallible> {
 /// collection, which runs *other* threads' deferred destructors on this thread, and dropping a
 /// registry list there could allocate (a sealed garbage bag) and be counted here.
 #[test]
-fn reads_allocate_nothing_updates_about_once_and_listing_nothing() {
+fn reads_allocate_nothing_updates_reuse_spares_and_listing_nothing() {
     cell_reads_and_updates();
     registry_listing();
 }
@@ -87,14 +87,13 @@ fn cell_reads_and_updates() {
             cell.update(bump).unwrap();
         }
     });
-    // One snapshot per success, plus a sealed garbage bag now and then (1/64 in crossbeam-epoch).
+    // In a steady state, each new snapshot reuses the box of one the collector reclaimed (the
+    // thread's spares): what is left is a sealed garbage bag now and then (1/64 in
+    // crossbeam-epoch) and a spare missing when a collection comes late. Without the spares,
+    // every update allocates once.
     assert!(
-        updates >= N,
-        "update must allocate its new snapshot: {updates}"
-    );
-    assert!(
-        updates <= N + N / 32,
-        "update allocated {updates} times for {N} updates"
+        updates <= N / 16,
+        "update allocated {updates} times for {N} updates: the spares are not reused"
     );
     eprintln!("allocations per update: {:.4}", updates as f64 / N as f64);
 }

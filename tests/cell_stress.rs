@@ -20,12 +20,13 @@ const UPDATES: u64 = if cfg!(debug_assertions) {
 };
 
 fn stamped(v: u64) -> ProcessState {
-    ProcessState {
-        pid: Some(v as u32),
-        restarts: (v as u32).wrapping_mul(2_654_435_761),
-        started_at: Some((SystemTime::UNIX_EPOCH + Duration::from_nanos(v)).into()),
-        version: v,
-        ..ProcessState::default()
+    {
+        let mut next = ProcessState::default();
+        next.pid = Some(v as u32);
+        next.restarts = (v as u32).wrapping_mul(2_654_435_761);
+        next.started_at = Some((SystemTime::UNIX_EPOCH + Duration::from_nanos(v)).into());
+        next.version = v;
+        next
     }
 }
 

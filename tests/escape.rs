@@ -167,8 +167,11 @@ fn dropping_the_supervisor_takes_escapees_of_finished_scripts() {
     let esc = dir.escapee();
     assert_eq!(sup.wait(p.id()).unwrap().status, Status::Success);
     assert!(esc.alive());
-    drop(sup);
-    assert!(!esc.alive(), "the escapee outlived its supervisor");
+    drop(sup); // returns at once; the reaper takes the escapee within the grace (SIGTERM)
+    assert!(
+        eventually(Duration::from_secs(10), || !esc.alive()),
+        "the escapee outlived its supervisor"
+    );
 }
 
 /// A process that is not ours — not started by this supervisor, even one that carries another
@@ -250,7 +253,7 @@ fn escape_helper() {
 
 /// Runs the ignored test `name` of this binary as a helper process, with `env` set.
 fn helper(name: &str, env: &[(&str, &str)]) -> std::process::Child {
-    Command::new(std::env::current_exe().unwrap())
+    common::this_test_binary()
         .args([
             "--exact",
             name,

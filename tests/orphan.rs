@@ -9,15 +9,14 @@ mod common;
 use common::{Groups, live_members};
 use procsnap::{CommandSpec, Supervisor, sys};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const HELPER_ENV: &str = "PROCSNAP_ORPHAN_HELPER";
 
 #[test]
 fn sigkilled_supervisor_leaves_no_group_behind() {
-    let exe = std::env::current_exe().unwrap();
-    let mut helper = Command::new(exe)
+    let mut helper = common::this_test_binary()
         .args([
             "--exact",
             "orphan_helper",

@@ -27,7 +27,7 @@ fn finished_with_output(r: &Registry, name: &str, kib: usize) -> Weak<Process> {
     let p = r.insert(name, CommandSpec::new("true"), 0);
     let line = "x".repeat(1023);
     for _ in 0..kib {
-        p.logs().push_line(Stream::Stdout, &line, false);
+        r.push_line(p.id(), Stream::Stdout, &line, false).unwrap();
     }
     finish(r, &p);
     Arc::downgrade(&p)

@@ -25,7 +25,7 @@ fn stop_with_sends_the_chosen_signal_to_the_whole_group() {
     wait_ready(&p);
     let start = Instant::now();
     let end = sup
-        .stop_with(p.id(), libc::SIGHUP, Duration::from_secs(30))
+        .stop_with(p.id(), procsnap::Signal::HUP, Duration::from_secs(30))
         .unwrap();
     assert!(
         start.elapsed() < Duration::from_secs(10),
@@ -56,7 +56,7 @@ fn stop_with_a_signal_that_is_ignored_still_kills_after_the_grace() {
     wait_ready(&p);
     let start = Instant::now();
     let end = sup
-        .stop_with(p.id(), libc::SIGINT, Duration::from_millis(300))
+        .stop_with(p.id(), procsnap::Signal::INT, Duration::from_millis(300))
         .unwrap();
     assert!(start.elapsed() >= Duration::from_millis(300));
     assert_eq!(end.exit, Some(Exit::Signal(libc::SIGKILL)));

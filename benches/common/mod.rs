@@ -135,9 +135,10 @@ impl Contenders {
 
     /// One update of the structure `path` reads (the epoch paths share `StateCell::update`).
     pub fn write(&self, path: Read) {
-        let bump = |s: &ProcessState| ProcessState {
-            version: s.version.wrapping_add(1),
-            ..*s
+        let bump = |s: &ProcessState| {
+            let mut next = *s;
+            next.version = s.version.wrapping_add(1);
+            next
         };
         match path {
             Read::Snapshot | Read::Batch | Read::Reader => {

@@ -133,7 +133,7 @@ fn exit_words(e: Option<Exit>) -> (u64, u64) {
         None => (0, 0),
         Some(Exit::Code(c)) => (1, u64::from(c as u32)),
         Some(Exit::Signal(s)) => (2, u64::from(s as u32)),
-        Some(Exit::Unknown) => (3, 0),
+        Some(_) => (3, 0), // Unknown, or an exit this version does not know
     }
 }
 
@@ -160,13 +160,14 @@ fn encode(s: &ProcessState) -> [u64; WORDS] {
 }
 
 fn decode(w: &[u64; WORDS]) -> ProcessState {
-    ProcessState {
-        status: status_from(w[0] & 0xff),
-        restarts: (w[0] >> 32) as u32,
-        pid: (w[1] & SOME != 0).then_some(w[1] as u32),
-        started_at: time_from(w[2]),
-        ended_at: time_from(w[3]),
-        exit: exit_from(w[4], w[5]),
-        version: w[6],
-    }
+    // Field by field: `ProcessState` is non-exhaustive, so no struct expression out here.
+    let mut s = ProcessState::default();
+    s.status = status_from(w[0] & 0xff);
+    s.restarts = (w[0] >> 32) as u32;
+    s.pid = (w[1] & SOME != 0).then_some(w[1] as u32);
+    s.started_at = time_from(w[2]);
+    s.ended_at = time_from(w[3]);
+    s.exit = exit_from(w[4], w[5]);
+    s.version = w[6];
+    s
 }

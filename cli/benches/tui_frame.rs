@@ -34,7 +34,7 @@ fn fixture() -> (Registry, Catalog) {
         let pid = 10_000 + i as u32;
         reg.apply(p.id(), Event::Started { pid, at }).unwrap();
         for j in 0..200 {
-            p.logs().push_line(
+            reg.push_line(p.id(),
                 Stream::Stdout,
                 &format!(
                     "\x1b[36m2024-05-01T12:00:{:02}Z\x1b[0m \x1b[32mINFO\x1b[0m {name} handled request {j} in {}ms",
@@ -42,7 +42,7 @@ fn fixture() -> (Registry, Catalog) {
                     j % 17
                 ),
                 false,
-            );
+            ).unwrap();
         }
     }
     (reg, Catalog::from_entries(entries))

@@ -150,17 +150,26 @@ pub(super) mod tests {
         r.apply(dev.id(), Event::Started { pid: 10, at }).unwrap();
         let build = r.insert("build", CommandSpec::shell("tsc"), 0);
         r.apply(build.id(), Event::Started { pid: 11, at }).unwrap();
-        dev.logs()
-            .push_line(Stream::Stdout, "listening on http://localhost:5173", false);
-        build
-            .logs()
-            .push_line(Stream::Stdout, "compiling 12 files", false);
-        build
-            .logs()
-            .push_line(Stream::Stderr, "error TS2304: Cannot find name 'x'", false);
-        dev.logs().push_line(Stream::Stdout, "GET / 200", false);
-        dev.logs()
-            .push_line(Stream::Stderr, "warning: slow request", false);
+        r.push_line(
+            dev.id(),
+            Stream::Stdout,
+            "listening on http://localhost:5173",
+            false,
+        )
+        .unwrap();
+        r.push_line(build.id(), Stream::Stdout, "compiling 12 files", false)
+            .unwrap();
+        r.push_line(
+            build.id(),
+            Stream::Stderr,
+            "error TS2304: Cannot find name 'x'",
+            false,
+        )
+        .unwrap();
+        r.push_line(dev.id(), Stream::Stdout, "GET / 200", false)
+            .unwrap();
+        r.push_line(dev.id(), Stream::Stderr, "warning: slow request", false)
+            .unwrap();
         r.apply(
             build.id(),
             Event::Exited {
@@ -198,11 +207,11 @@ pub(super) mod tests {
         let r = procsnap::Registry::with_log_bytes(procsnap::LINE_OVERHEAD + 10);
         let p = r.insert("chatty", CommandSpec::new("true"), 0);
         let q = r.insert("quiet", CommandSpec::new("true"), 0);
-        let r = Processes::from(r);
         for line in ["0123456789", "abc", "de"] {
-            p.logs().push_line(Stream::Stdout, line, false);
+            r.push_line(p.id(), Stream::Stdout, line, false).unwrap();
         }
-        q.logs().push_line(Stream::Stdout, "ok", false);
+        r.push_line(q.id(), Stream::Stdout, "ok", false).unwrap();
+        let r = Processes::from(r);
         let st = status_view(&r, None, SystemTime::now());
         let counts: Vec<_> = st
             .processes

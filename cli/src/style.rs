@@ -130,7 +130,8 @@ pub fn describe_end(status: Status, exit: Option<Exit>) -> String {
         (Status::Stopped, _) => "stopped".to_owned(),
         (_, Some(Exit::Code(c))) => format!("failed with code {c}"),
         (_, Some(Exit::Signal(s))) => format!("killed by {}", signal_name(s)),
-        (_, Some(Exit::Unknown)) => "ended (exit status unknown)".to_owned(),
+        // `Exit` may grow: an exit this version does not know reads as unknown.
+        (_, Some(_)) => "ended (exit status unknown)".to_owned(),
         (Status::Failed, None) => "failed to start".to_owned(),
         (s, None) => s.as_str().to_owned(),
     }

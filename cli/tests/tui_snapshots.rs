@@ -70,7 +70,9 @@ impl Fixture {
 
     fn say(&self, p: &Process, lines: &[&str]) {
         for l in lines {
-            p.logs().push_line(Stream::Stdout, l, false);
+            self.reg
+                .push_line(p.id(), Stream::Stdout, l, false)
+                .unwrap();
         }
     }
 
@@ -223,7 +225,10 @@ fn paused_zoomed_wrapped_pane() {
     f.app.wrap = true;
     let web = f.reg.list(&procsnap::pin())[0].clone();
     let long = format!("GET /{} 200", "x".repeat(100));
-    let anchor = web.logs().push_line(Stream::Stdout, &long, false);
+    let anchor = f
+        .reg
+        .push_line(web.id(), Stream::Stdout, &long, false)
+        .unwrap();
     f.say(&web, &["later 1", "later 2"]);
     f.app.views.insert(
         sel("web"),

@@ -61,10 +61,11 @@ fn check_invariants(s: &ProcessState) {
 }
 
 fuzz_target!(|input: Input| {
-    let mut s = ProcessState {
-        restarts: input.restarts,
-        version: input.version,
-        ..ProcessState::default()
+    let mut s = {
+        let mut next = ProcessState::default();
+        next.restarts = input.restarts;
+        next.version = input.version;
+        next
     };
     check_invariants(&s);
     for e in input.events {

@@ -104,11 +104,9 @@ fn concurrent(initial: ProcessState, a: &[ConcurrentOp], b: &[ConcurrentOp]) {
                 "version went back: {v} after {last_version}"
             );
             last_version = v;
-            let rest = ProcessState {
-                restarts: initial.restarts,
-                version: initial.version,
-                ..*s
-            };
+            let mut rest = *s;
+            rest.restarts = initial.restarts;
+            rest.version = initial.version;
             assert_eq!(rest, initial, "a field no update touched changed");
         };
         for op in ops {
@@ -116,9 +114,10 @@ fn concurrent(initial: ProcessState, a: &[ConcurrentOp], b: &[ConcurrentOp]) {
                 ConcurrentOp::Add(n) => {
                     let up = cell
                         .update(|s| {
-                            Ok::<_, ()>(ProcessState {
-                                restarts: s.restarts.wrapping_add(u32::from(n)),
-                                ..*s
+                            Ok::<_, ()>({
+                                let mut next = *s;
+                                next.restarts = s.restarts.wrapping_add(u32::from(n));
+                                next
                             })
                         })
                         .unwrap();

@@ -87,14 +87,15 @@ pub struct StateIn {
 
 impl From<StateIn> for ProcessState {
     fn from(s: StateIn) -> ProcessState {
-        ProcessState {
-            status: s.status.into(),
-            pid: s.pid,
-            started_at: s.started_at.map(|t| at(t).into()),
-            ended_at: s.ended_at.map(|t| at(t).into()),
-            exit: s.exit.map(Exit::from),
-            restarts: s.restarts,
-            version: s.version,
-        }
+        // Field by field: `ProcessState` is non-exhaustive, so no struct expression out here.
+        let mut state = ProcessState::default();
+        state.status = s.status.into();
+        state.pid = s.pid;
+        state.started_at = s.started_at.map(|t| at(t).into());
+        state.ended_at = s.ended_at.map(|t| at(t).into());
+        state.exit = s.exit.map(Exit::from);
+        state.restarts = s.restarts;
+        state.version = s.version;
+        state
     }
 }

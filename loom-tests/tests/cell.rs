@@ -25,9 +25,10 @@ fn at(secs: u64) -> SystemTime {
 
 /// A commutative update: whatever order two of them run in, each adds one restart.
 fn bump(s: &ProcessState) -> Result<ProcessState, Infallible> {
-    Ok(ProcessState {
-        restarts: s.restarts + 1,
-        ..*s
+    Ok({
+        let mut next = *s;
+        next.restarts = s.restarts + 1;
+        next
     })
 }
 
@@ -197,10 +198,11 @@ fn reader_sees_published_contents() {
                     let guard = procsnap::pin();
                     cell.update(&guard, |old| {
                         let s = old.get();
-                        Ok::<_, Infallible>(Watched::new(ProcessState {
-                            restarts: s.restarts + 1,
-                            version: s.version + 1,
-                            ..s
+                        Ok::<_, Infallible>(Watched::new({
+                            let mut next = s;
+                            next.restarts = s.restarts + 1;
+                            next.version = s.version + 1;
+                            next
                         }))
                     })
                     .unwrap();
@@ -254,10 +256,11 @@ fn drop_after_reader(forget_cell: bool) {
         let swap = cell
             .update(&guard, |old| {
                 let s = old.get_ref();
-                Ok::<_, Infallible>(Track::new(ProcessState {
-                    restarts: s.restarts + 1,
-                    version: s.version + 1,
-                    ..*s
+                Ok::<_, Infallible>(Track::new({
+                    let mut next = *s;
+                    next.restarts = s.restarts + 1;
+                    next.version = s.version + 1;
+                    next
                 }))
             })
             .unwrap();
@@ -465,10 +468,11 @@ fn relaxed_publication_model() {
         let writer = {
             let cell = cell.clone();
             thread::spawn(move || {
-                cell.replace(ProcessState {
-                    restarts: 1,
-                    version: 1,
-                    ..ProcessState::default()
+                cell.replace({
+                    let mut next = ProcessState::default();
+                    next.restarts = 1;
+                    next.version = 1;
+                    next
                 })
             })
         };

@@ -392,7 +392,9 @@ impl Session {
     /// Sends `signal` to every live process group (job control: SIGTSTP to suspend them
     /// with their terminal, SIGCONT to resume them).
     pub fn signal_all(&self, signal: i32) {
-        self.sup.signal_all(signal);
+        if let Some(signal) = procsnap::Signal::from_raw(signal) {
+            self.sup.signal_all(signal);
+        }
     }
 
     /// Stops every group at once with `grace` and waits for them (the last step of a
@@ -410,6 +412,9 @@ impl Drop for Session {
         if let Some(t) = lock(&self.thread).take() {
             let _ = t.join();
         }
+        // The final sweep of escapees and the watchdog's end, waited for (dropping the
+        // supervisor only starts them).
+        self.sup.shutdown();
     }
 }
 

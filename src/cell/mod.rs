@@ -28,10 +28,12 @@
 #[cfg(any(test, feature = "internals"))]
 mod locked;
 mod reader;
+mod spares;
 
 #[cfg(any(test, feature = "internals"))]
 pub use locked::LockedCell;
 pub use reader::{Listed, REPIN_EVERY, Reader};
+pub use spares::{Fresh, Pool, Spares};
 
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -168,6 +170,7 @@ impl fmt::Debug for Guard {
 
 /// The outcome of a successful [`StateCell::update`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Updated {
     /// The snapshot that was replaced.
     pub old: ProcessState,
@@ -195,19 +198,21 @@ pub struct Updated {
 /// assert_eq!((s.status, s.pid), (Status::Running, Some(42)));
 /// ```
 pub struct StateCell {
-    inner: EpochCell<ProcessState>,
+    inner: EpochCell<ProcessState, Spares>,
 }
 
 impl StateCell {
     /// A cell holding `state`.
     ///
     /// ```
-    /// let cell = procsnap::StateCell::new(procsnap::ProcessState { restarts: 1, ..Default::default() });
+    /// let mut state = procsnap::ProcessState::default();
+    /// state.restarts = 1;
+    /// let cell = procsnap::StateCell::new(state);
     /// assert_eq!(cell.snapshot().restarts, 1);
     /// ```
     pub fn new(state: ProcessState) -> StateCell {
         StateCell {
-            inner: EpochCell::new(state),
+            inner: EpochCell::pooled(state),
         }
     }
 
@@ -248,6 +253,10 @@ impl StateCell {
     /// cell is left unchanged and the error is returned. The cell sets the new snapshot's
     /// `version` to the old one plus one, whatever `f` returned. On a lost CAS the allocation is
     /// reused for the next attempt, so a successful update allocates exactly once.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns as its error; the cell is then unchanged.
     ///
     /// ```
     /// use procsnap::{Event, ProcessState, StateCell};
@@ -303,9 +312,13 @@ pub struct Swap<'g, T> {
 ///     .unwrap();
 /// assert_eq!((swap.old.as_slice(), swap.new.as_slice()), (&[1, 2][..], &[10, 20][..]));
 /// ```
-pub struct EpochCell<T: Send + Sync + 'static> {
+///
+/// `P` says where new values' boxes come from and where replaced ones go ([`Fresh`]: the
+/// allocator; [`Spares`]: the thread's spare snapshots, for [`StateCell`]).
+pub struct EpochCell<T: Send + Sync + 'static, P: Pool<T> = Fresh> {
     /// Never null: set in `new`, and every successful CAS installs a non-null `Owned`.
     current: Atomic<T>,
+    pool: std::marker::PhantomData<P>,
 }
 
 // `EpochCell<T>` is `Send + Sync` for `T: Send + Sync` because `Atomic<T>` is; checked here for
@@ -317,10 +330,18 @@ const _: () = {
 };
 
 impl<T: Send + Sync + 'static> EpochCell<T> {
-    /// A cell holding `value`.
+    /// A cell holding `value`, whose values are allocated and freed as usual ([`Fresh`]).
     pub fn new(value: T) -> EpochCell<T> {
+        EpochCell::pooled(value)
+    }
+}
+
+impl<T: Send + Sync + 'static, P: Pool<T>> EpochCell<T, P> {
+    /// A cell holding `value`, whose values' boxes come from and go back to `P`.
+    pub fn pooled(value: T) -> EpochCell<T, P> {
         EpochCell {
             current: Atomic::new(value),
+            pool: std::marker::PhantomData,
         }
     }
 
@@ -359,7 +380,13 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
                     *owned = value;
                     owned
                 }
-                None => Owned::new(value),
+                None => match P::take() {
+                    Some(mut spare) => {
+                        *spare = value;
+                        Owned::from(spare)
+                    }
+                    None => Owned::new(value),
+                },
             };
             // Success Release: publishes `next` to readers' Acquire loads. Failure Acquire: the
             // winner's value is read on the next attempt.
@@ -371,10 +398,19 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
                 guard.epoch(),
             ) {
                 Ok(installed) => {
-                    // SAFETY: unlinked by our CAS (deferred once, here); procsnap's collector
-                    // (every `Guard`'s) drops it, on any thread (`T: Send`), after every reader
-                    // pinned now has unpinned.
-                    unsafe { guard.epoch().defer_destroy(current) };
+                    if P::RECYCLES {
+                        // SAFETY: unlinked by our CAS (deferred once, here); procsnap's
+                        // collector runs this, on any thread (`T: Send`), after every reader
+                        // pinned now has unpinned: the box is then ours alone, to reuse.
+                        unsafe {
+                            guard.epoch().defer_unchecked(move || {
+                                P::recycle(current.into_owned().into_box())
+                            })
+                        };
+                    } else {
+                        // SAFETY: as above; the collector frees it then.
+                        unsafe { guard.epoch().defer_destroy(current) };
+                    }
                     // SAFETY: `installed` is the non-null `Owned` we just published; pinned by
                     // `guard`, so it outlives `'g` even if replaced at once.
                     let new = unsafe { installed.deref() };
@@ -390,7 +426,7 @@ impl<T: Send + Sync + 'static> EpochCell<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> Drop for EpochCell<T> {
+impl<T: Send + Sync + 'static, P: Pool<T>> Drop for EpochCell<T, P> {
     fn drop(&mut self) {
         let guard = &pin();
         // Relaxed: `&mut self` means every write to `current` happened before this drop.

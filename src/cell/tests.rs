@@ -362,3 +362,38 @@ fn broken_reader_reads_after_unpin() {
     let stale = unsafe { std::ptr::read_volatile(kept) };
     assert_eq!(stale.version, 0);
 }
+
+/// A thread keeps at most `CAPACITY` spare snapshots: the rest are freed.
+#[test]
+fn a_thread_keeps_at_most_capacity_spares() {
+    use super::spares::{CAPACITY, held};
+    std::thread::spawn(|| {
+        assert_eq!(held(), 0);
+        for _ in 0..CAPACITY + 10 {
+            Spares::recycle(Box::new(ProcessState::default()));
+        }
+        assert_eq!(held(), CAPACITY);
+        assert!(Spares::take().is_some());
+        assert_eq!(held(), CAPACITY - 1);
+    })
+    .join()
+    .unwrap();
+}
+
+/// An update takes a spare box when the thread has one, instead of allocating: the new
+/// snapshot lives in the very box that was recycled.
+#[test]
+fn an_update_reuses_a_spare_box() {
+    std::thread::spawn(|| {
+        let cell = StateCell::default();
+        let spare = Box::new(ProcessState::default());
+        let at: *const ProcessState = &*spare;
+        while Spares::take().is_some() {}
+        Spares::recycle(spare);
+        cell.update(|s| Ok::<_, ()>(*s)).unwrap();
+        let guard = pin();
+        assert_eq!(cell.load(&guard) as *const ProcessState, at);
+    })
+    .join()
+    .unwrap();
+}

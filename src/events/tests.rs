@@ -1,4 +1,5 @@
 use super::*;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -368,6 +369,34 @@ fn want_room_is_false_for_bounded_queues_and_broadcasts_without_lossless_subscri
     assert!(bus.want_room());
     assert_eq!(lossless.pop(), Some(3));
     assert!(!bus.want_room());
+}
+
+/// A producer paused for a full lossless subscription is told when that subscription is
+/// dropped: it would otherwise wait for a consumer that is gone.
+#[test]
+fn dropping_a_full_lossless_subscription_resumes_its_producer() {
+    let bus = Broadcast::new();
+    let sub = bus.subscribe_lossless(2);
+    let told = Arc::new(AtomicBool::new(false));
+    let t = told.clone();
+    sub.set_on_room(move || t.store(true, Ordering::Relaxed));
+    for i in 0..2 {
+        bus.publish(i);
+    }
+    assert!(bus.want_room());
+    drop(sub);
+    assert!(
+        told.load(Ordering::Relaxed),
+        "the paused producer was never told"
+    );
+    assert!(!bus.want_room());
+    // A subscription nobody asked for room is dropped quietly.
+    let quiet = bus.subscribe_lossless(2);
+    let t = told.clone();
+    told.store(false, Ordering::Relaxed);
+    quiet.set_on_room(move || t.store(true, Ordering::Relaxed));
+    drop(quiet);
+    assert!(!told.load(Ordering::Relaxed));
 }
 
 /// A consumer's waker that panics does not unwind into the publisher (a supervisor's reaper

@@ -1,6 +1,9 @@
 use super::*;
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
+
+use super::ring::SEARCH_CHUNK;
 
 /// A small deterministic PRNG (xorshift64*), so the tests need no extra crate.
 struct Rng(u64);
@@ -240,6 +243,32 @@ fn search_stops_early_and_ignores_later_pushes() {
     });
     assert_eq!(calls, 2);
     assert_eq!(found.len(), 2);
+}
+
+/// A search predicate runs without the ring's lock: a slow one (here: one that waits for
+/// another thread's push into the same ring) never holds up the ring's writer, and it may read
+/// the ring itself.
+#[test]
+fn a_slow_search_predicate_never_holds_up_the_writer() {
+    let ring = Arc::new(LogRing::new(1 << 20));
+    ring.push_line(Stream::Stdout, "old", false);
+    let (pushed_tx, pushed) = std::sync::mpsc::channel();
+    let mut writer = None;
+    let found = ring.search(1, |line| {
+        let r = ring.clone();
+        let tx = pushed_tx.clone();
+        // Not a scoped thread: a push that blocks forever fails the test instead of hanging it.
+        writer = Some(thread::spawn(move || {
+            r.push_line(Stream::Stdout, "new", false);
+            let _ = tx.send(());
+        }));
+        let pushed = pushed.recv_timeout(Duration::from_secs(10)).is_ok();
+        assert!(pushed, "the writer waited for the search predicate");
+        assert_eq!(ring.len(), 2, "the predicate reads the ring");
+        &*line.text == "old"
+    });
+    assert_eq!(texts(&found), ["old"]);
+    writer.unwrap().join().unwrap();
 }
 
 #[test]

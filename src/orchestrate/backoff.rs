@@ -57,6 +57,7 @@ impl Backoff {
     /// let b = Backoff::new(Duration::from_secs(1)).max(Duration::from_secs(3));
     /// assert_eq!(b.delay(5), Duration::from_secs(3));
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn max(mut self, max: Duration) -> Backoff {
         self.max = max;
         self
@@ -70,6 +71,7 @@ impl Backoff {
     /// let b = Backoff::new(Duration::from_secs(1)).reset_after(Duration::from_secs(2));
     /// assert!(b.is_stable(Duration::from_secs(2)));
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn reset_after(mut self, after: Duration) -> Backoff {
         self.reset_after = after;
         self

@@ -255,6 +255,7 @@ impl UnitConfig {
     /// let u = UnitConfig::new("api").depends_on("db", Condition::Started);
     /// assert_eq!(u.depends_on[0].name, "db");
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn depends_on(mut self, name: impl Into<String>, condition: Condition) -> UnitConfig {
         self.depends_on.push(Dependency::new(name, condition));
         self
@@ -265,6 +266,7 @@ impl UnitConfig {
     /// ```
     /// assert!(procsnap::orchestrate::UnitConfig::new("db").ready_log_line(true).ready_log_line);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn ready_log_line(mut self, on: bool) -> UnitConfig {
         self.ready_log_line = on;
         self
@@ -276,6 +278,7 @@ impl UnitConfig {
     /// use procsnap::orchestrate::{ProbeTiming, UnitConfig};
     /// assert!(UnitConfig::new("web").probe(ProbeTiming::default()).probe.is_some());
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn probe(mut self, timing: ProbeTiming) -> UnitConfig {
         self.probe = Some(timing);
         self
@@ -287,6 +290,7 @@ impl UnitConfig {
     /// use procsnap::orchestrate::{Restart, UnitConfig};
     /// assert_eq!(UnitConfig::new("w").restart(Restart::Always).restart, Restart::Always);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn restart(mut self, restart: Restart) -> UnitConfig {
         self.restart = restart;
         self
@@ -300,6 +304,7 @@ impl UnitConfig {
     /// let u = UnitConfig::new("w").backoff(Backoff::new(Duration::from_secs(2)));
     /// assert_eq!(u.backoff.base, Duration::from_secs(2));
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn backoff(mut self, backoff: Backoff) -> UnitConfig {
         self.backoff = backoff;
         self
@@ -310,6 +315,7 @@ impl UnitConfig {
     /// ```
     /// assert_eq!(procsnap::orchestrate::UnitConfig::new("w").max_restarts(3).max_restarts, 3);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn max_restarts(mut self, n: u32) -> UnitConfig {
         self.max_restarts = n;
         self
@@ -320,6 +326,7 @@ impl UnitConfig {
     /// ```
     /// assert!(procsnap::orchestrate::UnitConfig::new("w").disabled(true).disabled);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn disabled(mut self, on: bool) -> UnitConfig {
         self.disabled = on;
         self

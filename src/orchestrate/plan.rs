@@ -180,6 +180,11 @@ impl Plan {
     /// Checks `units` and builds the plan, or says what is wrong (the first problem found, in
     /// declaration order).
     ///
+    /// # Errors
+    ///
+    /// A [`PlanError`] for the first problem found: a name used twice, a dependency on an
+    /// unknown unit, a dependency cycle, or a condition that can never hold.
+    ///
     /// ```
     /// use procsnap::orchestrate::{Condition, Plan, UnitConfig};
     /// let e = Plan::new(vec![
@@ -359,6 +364,10 @@ impl Plan {
 
     /// `names` and everything they depend on, in start order; an unknown name is returned as
     /// the error.
+    ///
+    /// # Errors
+    ///
+    /// The first name that is not a unit of the plan.
     ///
     /// ```
     /// use procsnap::orchestrate::{Condition, Plan, UnitConfig};

@@ -21,7 +21,7 @@ pub use view::Processes;
 
 use crate::cell::{EpochCell, Guard, StateCell, StateView, Updated, pin};
 use crate::error::ApplyError;
-use crate::logs::LogRing;
+use crate::logs::{LogRing, LogView, Stream};
 use crate::spec::CommandSpec;
 use crate::state::{Event, ProcessState};
 
@@ -169,14 +169,15 @@ impl Process {
         self.state.cell()
     }
 
-    /// Its output, bounded in bytes.
+    /// Its output, bounded in bytes: read-only. Lines are added by its supervisor (or through
+    /// [`Registry::push_line`] on a registry you own), never by a holder of the process.
     ///
     /// ```
     /// let r = procsnap::Registry::new();
     /// let p = r.insert("web", procsnap::CommandSpec::new("vite"), 0);
     /// assert!(p.logs().is_empty());
     /// ```
-    pub fn logs(&self) -> &LogRing {
+    pub fn logs(&self) -> &LogView {
         &self.logs
     }
 
@@ -393,6 +394,12 @@ impl Registry {
     /// beyond reach: a [`Supervisor`](crate::Supervisor) hands out only a read-only
     /// [`Processes`].
     ///
+    /// # Errors
+    ///
+    /// [`ApplyError::UnknownProcess`] for an id this registry does not hold;
+    /// [`ApplyError::Rejected`] when the event does not apply to the process's current state
+    /// (see [`ProcessState::apply`](crate::ProcessState::apply)); nothing changed then.
+    ///
     /// ```
     /// use procsnap::{CommandSpec, Event, Exit, Registry, Status};
     /// use std::time::SystemTime;
@@ -412,6 +419,29 @@ impl Registry {
             .cell()
             .update(|s| s.apply(event))
             .map_err(ApplyError::Rejected)
+    }
+
+    /// Appends a line to the output of process `id` and returns its sequence number; `None`
+    /// for an unknown id. For a registry you own (one that feeds its processes' output itself,
+    /// or a test): a [`Supervisor`](crate::Supervisor)'s registry is read-only, and its
+    /// processes' output is what they wrote.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Registry, Stream};
+    /// let r = Registry::new();
+    /// let p = r.insert("web", CommandSpec::new("vite"), 0);
+    /// let seq = r.push_line(p.id(), Stream::Stdout, "ready", false).unwrap();
+    /// assert_eq!(&*p.logs().get(seq).unwrap().text, "ready");
+    /// ```
+    pub fn push_line(
+        &self,
+        id: ProcId,
+        stream: Stream,
+        text: &str,
+        truncated: bool,
+    ) -> Option<u64> {
+        let process = self.get(id)?;
+        Some(process.logs.push(stream, text, truncated).seq)
     }
 
     /// The process with `id`, if it is registered.

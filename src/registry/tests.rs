@@ -279,14 +279,37 @@ fn debug_shows_identity_and_state() {
 /// `with_log_bytes(n)` keeps n.
 #[test]
 fn processes_keep_the_registrys_log_bound() {
-    let p = Registry::new().insert("a", spec(), 0);
+    let r = Registry::new();
+    let p = r.insert("a", spec(), 0);
     assert_eq!(p.logs().max_bytes(), DEFAULT_LOG_BYTES);
     let line = "x".repeat(1000);
     for _ in 0..500 {
-        p.logs().push_line(crate::Stream::Stdout, &line, false);
+        r.push_line(p.id(), crate::Stream::Stdout, &line, false)
+            .unwrap();
     }
     assert_eq!(p.logs().dropped_lines(), 0, "half a MiB is kept whole");
     let p = Registry::with_log_bytes(4096).insert("b", spec(), 0);
     assert_eq!(p.logs().max_bytes(), 4096);
     assert_eq!(p.spec(), &spec());
+}
+
+/// The owner of a registry adds output to its processes through it: the line lands in that
+/// process's ring under the number returned; an unknown id adds nothing anywhere.
+#[test]
+fn push_line_adds_to_the_named_process_only() {
+    let r = Registry::new();
+    let a = r.insert("a", spec(), 0);
+    let b = r.insert("b", spec(), 0);
+    let seq = r
+        .push_line(b.id(), crate::Stream::Stderr, "boom", false)
+        .unwrap();
+    let line = b.logs().get(seq).expect("stored under the number returned");
+    assert_eq!((&*line.text, line.stream), ("boom", crate::Stream::Stderr));
+    assert!(a.logs().is_empty());
+    let unknown = ProcId::from_label("c-99").unwrap();
+    assert_eq!(
+        r.push_line(unknown, crate::Stream::Stdout, "x", false),
+        None
+    );
+    assert_eq!(a.logs().len() + b.logs().len(), 1);
 }

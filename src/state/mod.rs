@@ -90,6 +90,7 @@ impl fmt::Display for Status {
 ///
 /// 8 bytes, and `Option<Exit>` too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Exit {
     /// A normal exit with this code (the value passed to `exit`, 0 to 255).
     Code(i32),
@@ -229,6 +230,7 @@ impl std::error::Error for Rejected {}
 /// terminal, and is never before `started_at`; `exit` is set exactly when a started process is
 /// reaped; a terminal state never changes again.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ProcessState {
     /// Where the process is in its life.
     pub status: Status,
@@ -311,6 +313,10 @@ impl ProcessState {
     /// | terminal | rejected | rejected | rejected | rejected |
     ///
     /// The returned state keeps this state's `version`; the cell sets the next one.
+    ///
+    /// # Errors
+    ///
+    /// [`Rejected`] when `event` does not apply to this state (the table above).
     ///
     /// ```
     /// use procsnap::{Event, Exit, ProcessState, Status};

@@ -24,7 +24,8 @@ use super::Supervisor;
 pub struct SupervisorConfig {
     /// Output kept per process, in bytes (default 1 MiB).
     pub log_bytes: usize,
-    /// Undelivered events kept per subscriber (default 65536); older ones are dropped.
+    /// Undelivered events kept per subscriber (default 65536); older ones are dropped. At least
+    /// 1: [`Supervisor::with_config`] refuses 0.
     pub event_capacity: usize,
     /// How long the leftovers of a group whose leader exited get between SIGTERM and SIGKILL,
     /// and the grace of [`Supervisor::stop_all`] on drop (default 5 s). Every grace is capped
@@ -38,6 +39,11 @@ pub struct SupervisorConfig {
     /// Raise this process's soft `RLIMIT_NOFILE` to its hard limit, once (each live child costs
     /// three descriptors). Default: off (the limit belongs to the host).
     pub raise_nofile: bool,
+    /// Watch and signal the children through pidfds where the kernel has them (default: on).
+    /// Off, or on a kernel (or seccomp profile) without them, the supervisor falls back to
+    /// SIGCHLD and a `waitpid` per child of its own; see "Without pidfds" in the
+    /// [`Supervisor`] docs for what differs.
+    pub pidfds: bool,
 }
 
 impl Default for SupervisorConfig {
@@ -48,17 +54,32 @@ impl Default for SupervisorConfig {
             grace: Duration::from_secs(5),
             watchdog: false,
             raise_nofile: false,
+            pidfds: true,
         }
     }
 }
 
 impl SupervisorConfig {
+    /// `InvalidInput`, naming the setting, for a configuration a supervisor cannot work with
+    /// (checked by [`Supervisor::with_config`], before anything starts).
+    pub(super) fn check(&self) -> std::io::Result<()> {
+        if self.event_capacity == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "SupervisorConfig::event_capacity must be at least 1 (each subscriber keeps \
+                 that many undelivered events)",
+            ));
+        }
+        Ok(())
+    }
+
     /// With [`log_bytes`](Self::log_bytes) set.
     ///
     /// ```
     /// let cfg = procsnap::SupervisorConfig::default().log_bytes(64 * 1024);
     /// assert_eq!(cfg.log_bytes, 64 * 1024);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn log_bytes(mut self, bytes: usize) -> SupervisorConfig {
         self.log_bytes = bytes;
         self
@@ -70,6 +91,7 @@ impl SupervisorConfig {
     /// let cfg = procsnap::SupervisorConfig::default().event_capacity(16);
     /// assert_eq!(cfg.event_capacity, 16);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn event_capacity(mut self, events: usize) -> SupervisorConfig {
         self.event_capacity = events;
         self
@@ -81,6 +103,7 @@ impl SupervisorConfig {
     /// let cfg = procsnap::SupervisorConfig::default().grace(std::time::Duration::from_secs(2));
     /// assert_eq!(cfg.grace.as_secs(), 2);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn grace(mut self, grace: Duration) -> SupervisorConfig {
         self.grace = grace;
         self
@@ -91,6 +114,7 @@ impl SupervisorConfig {
     /// ```
     /// assert!(procsnap::SupervisorConfig::default().watchdog(true).watchdog);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn watchdog(mut self, on: bool) -> SupervisorConfig {
         self.watchdog = on;
         self
@@ -101,8 +125,24 @@ impl SupervisorConfig {
     /// ```
     /// assert!(!procsnap::SupervisorConfig::default().raise_nofile);
     /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
     pub fn raise_nofile(mut self, on: bool) -> SupervisorConfig {
         self.raise_nofile = on;
+        self
+    }
+
+    /// With [`pidfds`](Self::pidfds) set: `false` forces the SIGCHLD fallback.
+    ///
+    /// ```
+    /// use procsnap::{CommandSpec, Supervisor, SupervisorConfig};
+    /// let sup = Supervisor::with_config(SupervisorConfig::default().pidfds(false)).unwrap();
+    /// assert!(!sup.uses_pidfds());
+    /// let p = sup.spawn("quick", CommandSpec::shell("exit 4")).unwrap();
+    /// assert_eq!(sup.wait(p.id()).unwrap().exit, Some(procsnap::Exit::Code(4)));
+    /// ```
+    #[must_use = "a builder: it returns the changed value and leaves nothing changed in place"]
+    pub fn pidfds(mut self, on: bool) -> SupervisorConfig {
+        self.pidfds = on;
         self
     }
 }

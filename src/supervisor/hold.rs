@@ -122,6 +122,7 @@ impl Supervisor {
     /// assert_eq!(sup.wait(p.id()).unwrap().status, Status::Success);
     /// assert_eq!(&*p.logs().tail(1)[0].text, "200000");
     /// ```
+    #[must_use = "the output is held only while the OutputHold exists"]
     pub fn hold_output(&self, id: ProcId) -> Option<OutputHold> {
         let process = self.shared.processes.get(id)?;
         if process.state().snapshot().is_finished() {

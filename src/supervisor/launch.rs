@@ -6,6 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use super::control::Leader;
 use super::reaper::{self, Command, Registered};
 use super::{Shared, SupervisorEvent};
 use crate::error::SpawnError;
@@ -19,7 +20,7 @@ impl Shared {
     /// and wakes the threads that wait for it to leave `Pending`.
     pub(super) fn launch(&self, process: &Arc<Process>) -> Result<(), SpawnError> {
         let program = || process.spec().program().to_string_lossy().into_owned();
-        if self.reaper_gone() {
+        if self.reaper_gone() || self.ending.closing() {
             let e = io::Error::other(self.reaper_gone_reason());
             return self.fail(process, SpawnError::new("supervisor", program(), e));
         }
@@ -31,9 +32,10 @@ impl Shared {
         if let Some(w) = &self.watchdog {
             w.add(child.pid);
         }
-        let pidfd = match sys::pidfd_open(child.pid) {
-            Ok(fd) => fd,
-            Err(e) => {
+        let pidfd = match self.pidfds.then(|| sys::pidfd_open(child.pid)) {
+            None => None, // without pidfds: SIGCHLD tells the reaper
+            Some(Ok(fd)) => Some(fd),
+            Some(Err(e)) => {
                 self.take_down(child.pid);
                 return self.fail(process, SpawnError::new("pidfd_open", program(), e));
             }
@@ -46,14 +48,15 @@ impl Shared {
             // queue first) before it looks at the event. No wake-up is needed for a spawn.
             let mut queue = self.lock_commands();
             let pipes = [child.stdout.as_ref(), child.stderr.as_ref()];
-            let started = watch(&self.epoll, process.id(), pidfd.as_fd(), pipes).and_then(|()| {
+            let pidfd_ref = pidfd.as_ref().map(AsFd::as_fd);
+            let started = watch(&self.epoll, process.id(), pidfd_ref, pipes).and_then(|()| {
                 let pid = pid.as_u32();
                 process
                     .cell()
                     .update(|s| s.apply(Event::Started { pid, at }))
                     .map_err(|_| {
                         // Cannot happen: only this thread moves a process out of `Pending`.
-                        unwatch(&self.epoll, pidfd.as_fd(), pipes);
+                        unwatch(&self.epoll, pidfd_ref, pipes);
                         io::Error::other("the process left `Pending` under us")
                     })
             });
@@ -65,6 +68,12 @@ impl Shared {
                     id: process.id(),
                     state: u.new,
                 });
+                let pidfd = pidfd.map(Arc::new);
+                let leader = match &pidfd {
+                    Some(fd) => Leader::Pidfd(fd.clone()),
+                    None => Leader::Pid(pid),
+                };
+                super::lock(&self.leaders).insert(process.id().get(), leader);
                 queue.push_back(Command::Register(Registered {
                     process: process.clone(),
                     pid,
@@ -118,10 +127,12 @@ impl Shared {
 fn watch(
     epoll: &sys::Epoll,
     id: ProcId,
-    pidfd: BorrowedFd<'_>,
+    pidfd: Option<BorrowedFd<'_>>,
     pipes: [Option<&OwnedFd>; 2],
 ) -> io::Result<()> {
-    epoll.add(pidfd, sys::fd::READABLE, reaper::token(id, reaper::PIDFD))?;
+    if let Some(pidfd) = pidfd {
+        epoll.add(pidfd, sys::fd::READABLE, reaper::token(id, reaper::PIDFD))?;
+    }
     for (i, (pipe, kind)) in pipes
         .iter()
         .zip([reaper::STDOUT, reaper::STDERR])
@@ -139,8 +150,10 @@ fn watch(
 }
 
 /// Undoes [`watch`] for the descriptors given.
-fn unwatch(epoll: &sys::Epoll, pidfd: BorrowedFd<'_>, pipes: [Option<&OwnedFd>; 2]) {
-    let _ = epoll.delete(pidfd);
+fn unwatch(epoll: &sys::Epoll, pidfd: Option<BorrowedFd<'_>>, pipes: [Option<&OwnedFd>; 2]) {
+    if let Some(pidfd) = pidfd {
+        let _ = epoll.delete(pidfd);
+    }
     for fd in pipes.into_iter().flatten() {
         let _ = epoll.delete(fd.as_fd());
     }
@@ -159,7 +172,7 @@ mod tests {
         let (r, _w) = sys::fd::pipe().unwrap();
         let file = OwnedFd::from(std::fs::File::open("/proc/self/stat").unwrap());
         let id = ProcId::from_label("x-1").unwrap();
-        let e = watch(&epoll, id, r.as_fd(), [None, Some(&file)]).unwrap_err();
+        let e = watch(&epoll, id, Some(r.as_fd()), [None, Some(&file)]).unwrap_err();
         assert_eq!(e.raw_os_error(), Some(libc::EPERM));
         // The pidfd stand-in was removed again: adding it anew succeeds.
         epoll.add(r.as_fd(), sys::fd::READABLE, 1).unwrap();

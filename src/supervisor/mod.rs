@@ -65,6 +65,27 @@
 //! counter to wrap around between two syscalls of ours. Nothing is ever signalled by name or
 //! port (brummer's e12).
 //!
+//! # Without pidfds
+//!
+//! On a kernel without pidfds (Linux before 5.4), under a seccomp profile that refuses them, or
+//! with [`SupervisorConfig::pidfds`] off, the supervisor chooses at start (see
+//! [`Supervisor::uses_pidfds`]) to work without them, as tokio's reaper does:
+//!
+//! - A SIGCHLD handler (installed once per process, chained to the one before it) writes to an
+//!   eventfd in the reaper's epoll; the reaper then calls `waitpid(pid, WNOHANG)` for each of
+//!   its own unreaped children — still never `waitpid(-1)`, so a host's own children stay the
+//!   host's. As a safety net it looks every second anyway. A host that ignores SIGCHLD
+//!   (`SIG_IGN`) has the kernel reap every child by itself: nothing is installed, the reaper
+//!   polls every 20 ms, and exit statuses are lost (`Exit::Unknown`).
+//! - [`Supervisor::signal`] signals the leader by pid, only while the reaper has not reaped it:
+//!   the reaper reaps under the same lock, so the number is still the leader's.
+//! - Strays (descendants that left the group) are signalled by pid after their tag is read
+//!   again, and are not watched: a stop does not wait for them, they get SIGKILL when their
+//!   owner does, and the final sweep of a shutdown sends SIGTERM only (the watchdog, if on,
+//!   SIGKILLs what carries the tag when the host dies). A pid reused between the tag read and
+//!   the signal could be hit: the watchdog's window.
+//! - A dead watchdog is noticed through SIGCHLD as well, and replaced.
+//!
 //! # Limits
 //!
 //! - A process that leaves its group (`setsid`, `setpgid`, a daemon's double fork) is found by
@@ -73,8 +94,11 @@
 //!   the watchdog. When a process ends on its own, its escapees are left running until then
 //!   (finding them would cost a pass over `/proc` on every exit). One that also cleared its
 //!   environment is out of reach.
-//! - A member that cannot die (uninterruptible sleep) or a zombie nobody reaps is given up on
-//!   2 s after the SIGKILL, so a stop always returns.
+//! - A leader or member that cannot die (uninterruptible sleep), a leader that cannot be reaped
+//!   (a tracer holds it) or a zombie nobody reaps is given up on 2 s after the SIGKILL, so a
+//!   stop always returns within its grace + 2 s. A leader given up on ends with
+//!   [`Exit::Unknown`](crate::Exit::Unknown); its pid stays reserved and the reaper reaps it
+//!   once it can (while the supervisor runs).
 //! - If the host reaps our child itself (`waitpid(-1)`), the exit status is lost
 //!   (`Exit::Unknown`); the process still ends.
 
@@ -95,6 +119,8 @@ use crate::state::ProcessState;
 use crate::sys;
 
 mod config;
+mod control;
+mod ending;
 mod hold;
 mod launch;
 pub(crate) mod procfs;
@@ -103,6 +129,7 @@ pub mod tag;
 pub mod watchdog;
 
 pub use config::SupervisorConfig;
+pub use control::Stopping;
 pub use hold::OutputHold;
 use reaper::Command;
 use tag::Tag;
@@ -155,6 +182,22 @@ pub(crate) struct Shared {
     reaper_panic: Mutex<Option<String>>,
     /// How many [`OutputHold`]s each held process has.
     holds: Mutex<hold::Holds>,
+    /// Where the end (`shutdown`, `Drop`) stands.
+    ending: ending::Ending,
+    /// The live leaders, for `Supervisor::signal`.
+    leaders: Mutex<control::Leaders>,
+    /// Children are watched through pidfds (else: SIGCHLD and a `waitpid` per child).
+    pidfds: bool,
+    /// Without pidfds: the eventfd SIGCHLD wakes the reaper through.
+    child_signal: Option<ChildSignal>,
+}
+
+/// SIGCHLD as an eventfd in the reaper's epoll (without pidfds).
+struct ChildSignal {
+    /// Declared first, so dropped before the eventfd it writes to. `None`: no handler could be
+    /// installed (the host ignores SIGCHLD, or the handler's table is full): the reaper polls.
+    listener: Option<sys::sigchld::Listener>,
+    fd: sys::EventFd,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -199,7 +242,7 @@ impl Shared {
     fn reaper_gone_reason(&self) -> String {
         match &*lock(&self.reaper_panic) {
             Some(msg) => format!("the supervisor's reaper thread panicked: {msg}"),
-            None => "the supervisor's reaper thread is gone".to_owned(),
+            None => "the supervisor is shut down".to_owned(),
         }
     }
 
@@ -219,21 +262,19 @@ impl Shared {
     }
 
     /// Stores lines of `process`'s output that arrived together (made by `LogRing::fit`) in
-    /// its ring, with one timestamp, and publishes them; leaves both buffers empty.
+    /// its ring, with one timestamp, and publishes them; leaves `stored` empty.
     fn emit_lines(
         &self,
         process: &Process,
         stream: Stream,
-        fitted: &mut Vec<(Arc<str>, bool)>,
+        lines: impl ExactSizeIterator<Item = (Arc<str>, bool)>,
         stored: &mut Vec<LogLine>,
     ) {
-        if fitted.is_empty() {
+        if lines.len() == 0 {
             return;
         }
         let at = SystemTime::now();
-        process
-            .logs()
-            .push_fitted(stream, at, fitted.drain(..), stored);
+        process.logs().push_fitted(stream, at, lines, stored);
         let id = process.id();
         self.events.publish_all(
             stored
@@ -261,6 +302,16 @@ impl Shared {
         process: &Process,
         done: impl Fn(&ProcessState) -> bool,
     ) -> Result<ProcessState, ProcessState> {
+        self.wait_until_or(process, done, None)
+    }
+
+    /// [`wait_until`](Self::wait_until), giving up at `deadline` (`Ok` with the state then).
+    fn wait_until_or(
+        &self,
+        process: &Process,
+        done: impl Fn(&ProcessState) -> bool,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<ProcessState, ProcessState> {
         let mut waiters = lock(&self.finished);
         loop {
             // Checked under the mutex the notifier takes after its update: no lost wake-up.
@@ -271,11 +322,26 @@ impl Shared {
             if self.reaper_gone() {
                 return Err(state);
             }
+            let left = match deadline {
+                Some(at) => match at.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => Some(left),
+                    _ => return Ok(state),
+                },
+                None => None,
+            };
             *waiters += 1;
-            waiters = self
-                .finished_cv
-                .wait(waiters)
-                .unwrap_or_else(PoisonError::into_inner);
+            waiters = match left {
+                Some(left) => {
+                    self.finished_cv
+                        .wait_timeout(waiters, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .finished_cv
+                    .wait(waiters)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
             *waiters -= 1;
         }
     }
@@ -314,6 +380,10 @@ impl std::fmt::Debug for Supervisor {
 impl Supervisor {
     /// A supervisor with [`SupervisorConfig::default`].
     ///
+    /// # Errors
+    ///
+    /// As [`with_config`](Self::with_config).
+    ///
     /// ```
     /// let sup = procsnap::Supervisor::new().unwrap();
     /// assert!(sup.registry().is_empty());
@@ -325,9 +395,16 @@ impl Supervisor {
     /// A supervisor with `cfg`: starts the reaper thread (and, if asked, raises
     /// `RLIMIT_NOFILE` and starts the watchdog process).
     ///
-    /// Fails with a message that says so on a kernel without pidfds (Linux before 5.4), or one
-    /// whose seccomp profile refuses them (`pidfd_open`, `pidfd_send_signal`): the supervisor
-    /// could neither watch nor safely signal its children.
+    /// On a kernel without pidfds (Linux before 5.4), or one whose seccomp profile refuses them
+    /// (`pidfd_open`, `pidfd_send_signal`), or with [`SupervisorConfig::pidfds`] off, it falls
+    /// back to SIGCHLD and a `waitpid` per child (see "Without pidfds" above);
+    /// [`uses_pidfds`](Self::uses_pidfds) tells which.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for a configuration that cannot work (an `event_capacity` of 0), naming
+    /// the setting; otherwise the OS error of the step that failed: the `epoll` or `eventfd`,
+    /// the watchdog's spawn, or the reaper thread's.
     ///
     /// ```
     /// use procsnap::{Supervisor, SupervisorConfig};
@@ -335,6 +412,8 @@ impl Supervisor {
     /// assert_eq!(sup.config().log_bytes, 4096);
     /// ```
     pub fn with_config(cfg: SupervisorConfig) -> io::Result<Supervisor> {
+        cfg.check()?;
+        let pidfds = cfg.pidfds && sys::check_pidfds().is_ok();
         sys::check_pidfds()?;
         if cfg.raise_nofile {
             static RAISE: std::sync::Once = std::sync::Once::new();
@@ -345,6 +424,15 @@ impl Supervisor {
         let epoll = sys::Epoll::new()?;
         let wake = sys::EventFd::new()?;
         epoll.add(wake.as_fd(), sys::fd::READABLE, reaper::WAKE)?;
+        let child_signal = match pidfds {
+            true => None,
+            false => {
+                let fd = sys::EventFd::new()?;
+                epoll.add(fd.as_fd(), sys::fd::READABLE, reaper::CHILDREN)?;
+                let listener = sys::sigchld::listen(fd.as_fd())?;
+                Some(ChildSignal { listener, fd })
+            }
+        };
         let tag = Tag::new();
         let watchdog = match cfg.watchdog {
             true => Some(Watchdog::start(tag.name())?),
@@ -365,6 +453,10 @@ impl Supervisor {
             reaper_gone: AtomicBool::new(false),
             reaper_panic: Mutex::new(None),
             holds: Mutex::new(hold::Holds::new()),
+            ending: ending::Ending::default(),
+            leaders: Mutex::new(control::Leaders::new()),
+            pidfds,
+            child_signal,
         });
         let for_thread = shared.clone();
         let reaper = std::thread::Builder::new()
@@ -411,6 +503,12 @@ impl Supervisor {
     /// Registers and spawns a new process named `name`. If the spawn fails, the process stays
     /// registered as `Failed` and the error is returned.
     ///
+    /// # Errors
+    ///
+    /// A [`SpawnError`] naming the step that failed (`exec` for a missing program, `chdir` for a
+    /// missing directory, `supervisor` once it is shut down, ...) and the program. The process
+    /// stays registered, `Failed`.
+    ///
     /// ```
     /// use procsnap::{CommandSpec, Status, Supervisor};
     /// let sup = Supervisor::new().unwrap();
@@ -433,6 +531,10 @@ impl Supervisor {
     /// that won is still spawning it on another thread, this waits for that spawn (on the
     /// condvar; it takes well under a millisecond), so the state it carries has its pid and
     /// start time, or says that the spawn failed.
+    ///
+    /// # Errors
+    ///
+    /// As [`spawn`](Self::spawn), when this call was the one to start the process.
     ///
     /// ```
     /// use procsnap::{CommandSpec, Reserve, Supervisor};
@@ -489,96 +591,16 @@ impl Supervisor {
         self.shared.launch(process)
     }
 
-    /// Stops process `id`: the reaper moves it `Running → Stopping` (one CAS), sends SIGTERM
-    /// to its whole group, and SIGKILL after `grace`; a zero `grace` is a kill: SIGKILL at once,
-    /// no SIGTERM first. Returns the final state once the leader is reaped **and** the group is
-    /// empty (and the descendants that left it are gone). Its `exit` is the leader's, unless
-    /// members of the group outlived the leader and were SIGKILLed after the grace: then it is
-    /// `Exit::Signal(SIGKILL)`, the signal that ended the process. Stopping a finished process returns
-    /// its final state and signals nothing; a concurrent second stop waits for the same end.
-    /// `grace` is capped at one year (so `Duration::MAX` means "never SIGKILL", in practice).
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Exit, Supervisor};
-    /// use std::time::Duration;
-    ///
-    /// let sup = Supervisor::new().unwrap();
-    /// let p = sup.spawn("polite", CommandSpec::shell("trap 'exit 0' TERM; sleep 60 & wait")).unwrap();
-    /// let end = sup.stop(p.id(), Duration::ZERO).unwrap(); // a kill: its TERM handler never runs
-    /// assert_eq!(end.exit, Some(Exit::Signal(libc::SIGKILL)));
-    /// ```
-    pub fn stop(&self, id: ProcId, grace: Duration) -> Result<ProcessState, StopError> {
-        let process = self
-            .shared
-            .processes
-            .get(id)
-            .ok_or(StopError::UnknownProcess(id))?;
-        self.request_stop(&process, grace, libc::SIGTERM)?;
-        self.shared
-            .wait_finished(&process)
-            .map_err(|_| StopError::SupervisorGone)
-    }
-
-    /// [`stop`](Self::stop) with `signal` in place of SIGTERM: for a program that shuts down
-    /// cleanly on another signal (SIGINT for many dev servers, SIGQUIT for some). SIGCONT
-    /// follows it, and SIGKILL after `grace`, as with `stop`. A zero `grace` is a kill, as with
-    /// `stop`: `signal` is not sent.
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Exit, Supervisor};
-    /// use std::time::Duration;
-    ///
-    /// let sup = Supervisor::new().unwrap();
-    /// let script = "trap 'exit 7' INT; while :; do sleep 0.05; done";
-    /// let p = sup.spawn("polite", CommandSpec::shell(script)).unwrap();
-    /// std::thread::sleep(Duration::from_millis(200)); // let the shell set its trap
-    /// let end = sup.stop_with(p.id(), libc::SIGINT, Duration::from_secs(5)).unwrap();
-    /// assert_eq!(end.exit, Some(Exit::Code(7)));
-    /// ```
-    pub fn stop_with(
-        &self,
-        id: ProcId,
-        signal: i32,
-        grace: Duration,
-    ) -> Result<ProcessState, StopError> {
-        let process = self
-            .shared
-            .processes
-            .get(id)
-            .ok_or(StopError::UnknownProcess(id))?;
-        self.request_stop(&process, grace, signal)?;
-        self.shared
-            .wait_finished(&process)
-            .map_err(|_| StopError::SupervisorGone)
-    }
-
-    /// Queues the stop of `process` (`signal` first) without waiting for it to end.
-    fn request_stop(
-        &self,
-        process: &Process,
-        grace: Duration,
-        signal: libc::c_int,
-    ) -> Result<(), StopError> {
-        // A `Pending` process is being spawned by another thread right now: wait for it.
-        let state = self
-            .shared
-            .wait_until(process, |s| s.status != crate::Status::Pending)
-            .map_err(|_| StopError::SupervisorGone)?;
-        if state.is_finished() {
-            return Ok(());
-        }
-        let id = process.id();
-        if self.shared.send(Command::Stop { id, grace, signal }) {
-            Ok(())
-        } else {
-            Err(StopError::SupervisorGone)
-        }
-    }
-
     /// Stops `id` if it is not finished, then spawns a **new** process with the same name and
     /// command (any command, not only package scripts) and `restarts + 1`. A process started by
     /// [`run_unique`](Self::run_unique) is restarted the same way: if a concurrent restart or run of
     /// its name got there first, that process is returned and nothing new is started.
+    ///
+    /// # Errors
+    ///
+    /// [`RestartError::Stop`] if `id` is unknown or the supervisor's reaper is gone (nothing is
+    /// started); [`RestartError::Spawn`] if the new process could not be spawned (it stays
+    /// registered, `Failed`).
     ///
     /// ```
     /// use procsnap::{CommandSpec, Supervisor};
@@ -624,52 +646,6 @@ impl Supervisor {
         Ok(new)
     }
 
-    /// Stops every unfinished process (all at once, each with `grace`) and returns when all are
-    /// finished. Also done on drop, with [`SupervisorConfig::grace`].
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Supervisor};
-    /// use std::time::Duration;
-    /// let sup = Supervisor::new().unwrap();
-    /// let p = sup.spawn("a", CommandSpec::shell("sleep 60")).unwrap();
-    /// sup.stop_all(Duration::from_secs(1));
-    /// assert!(p.state().snapshot().is_finished());
-    /// ```
-    pub fn stop_all(&self, grace: Duration) {
-        let all: Vec<Arc<Process>> = self.shared.processes.list(&crate::pin()).to_vec();
-        let live: Vec<_> = all
-            .into_iter()
-            .filter(|p| !p.state().snapshot().is_finished())
-            .collect();
-        for p in &live {
-            let _ = self.request_stop(p, grace, libc::SIGTERM);
-        }
-        for p in &live {
-            let _ = self.shared.wait_finished(p);
-        }
-    }
-
-    /// Sends `signal` to the process group of every unfinished process and returns once it was
-    /// sent (nothing is sent to a finished process's group). For job control: `SIGTSTP` to
-    /// suspend every group as a shell suspends a job, `SIGCONT` to resume them.
-    ///
-    /// ```
-    /// use procsnap::{CommandSpec, Status, Supervisor};
-    /// use std::time::Duration;
-    ///
-    /// let sup = Supervisor::new().unwrap();
-    /// let p = sup.spawn("sleeper", CommandSpec::shell("sleep 60")).unwrap();
-    /// sup.signal_all(libc::SIGTERM);
-    /// assert_eq!(sup.wait(p.id()).unwrap().status, Status::Failed); // killed by SIGTERM
-    /// ```
-    pub fn signal_all(&self, signal: i32) {
-        let (done, sent) = std::sync::mpsc::sync_channel(0);
-        if self.shared.send(Command::SignalAll { signal, done }) {
-            // Disconnected once the reaper has sent it (or is gone).
-            let _ = sent.recv();
-        }
-    }
-
     /// A new subscriber to every state change and output line from now on, holding up to
     /// [`SupervisorConfig::event_capacity`] undelivered events.
     ///
@@ -686,6 +662,7 @@ impl Supervisor {
     ///     .count();
     /// assert_eq!(lines, 1); // the final state is published after the last line
     /// ```
+    #[must_use = "dropping the subscription unsubscribes at once"]
     pub fn subscribe(&self) -> Subscription<SupervisorEvent> {
         self.shared.events.subscribe(self.shared.cfg.event_capacity)
     }
@@ -695,11 +672,14 @@ impl Supervisor {
     /// events, the supervisor stops reading every process's output until the subscriber has
     /// taken it down to half: the processes then block in `write` once their pipes are full,
     /// exactly as in a shell pipeline, and their log rings get nothing new meanwhile. Stops,
-    /// exits, state events and state reads go on as usual; the last output of a process that
-    /// ends is read in full (at most what its pipes hold), so the subscription may exceed its
-    /// mark by that much.
+    /// exits, state events and state reads go on as usual. Lines are published only as far as
+    /// the mark allows, however many one read of a pipe brings (the rest waits, in order); the
+    /// exceptions are state events, a process's last partial line, and the last output of a
+    /// process that ends, which is read in full (at most what its pipes hold), so the
+    /// subscription may exceed its mark by that much.
     ///
-    /// Drain it promptly, or drop it: while it is full, no process's output is read.
+    /// Drain it promptly, or drop it (dropping it resumes the reading at once): while it is
+    /// full, no process's output is read.
     ///
     /// # Panics
     ///
@@ -724,6 +704,7 @@ impl Supervisor {
     /// }
     /// assert_eq!(lines, 1000);
     /// ```
+    #[must_use = "dropping the subscription unsubscribes at once"]
     pub fn subscribe_lossless(&self, high_water: usize) -> Subscription<SupervisorEvent> {
         let sub = self.shared.events.subscribe_lossless(high_water);
         // Weak: the subscription lives inside `Shared` (its bus), which must not own itself.
@@ -763,6 +744,17 @@ impl Supervisor {
         lock(&self.shared.reaper_panic).clone()
     }
 
+    /// Whether the children are watched and signalled through pidfds (see
+    /// [`SupervisorConfig::pidfds`]); `false` on a kernel without them, or when turned off.
+    ///
+    /// ```
+    /// let sup = procsnap::Supervisor::new().unwrap();
+    /// assert!(sup.uses_pidfds()); // Linux 5.4 or later, as here
+    /// ```
+    pub fn uses_pidfds(&self) -> bool {
+        self.shared.pidfds
+    }
+
     /// The pid of the watchdog process, if [`SupervisorConfig::watchdog`] is on.
     ///
     /// ```
@@ -771,49 +763,6 @@ impl Supervisor {
     /// ```
     pub fn watchdog_pid(&self) -> Option<u32> {
         self.shared.watchdog.as_ref().map(|w| w.pid().as_u32())
-    }
-}
-
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        self.stop_all(self.shared.cfg.grace);
-        self.shared.send(Command::Shutdown);
-        if let Some(h) = self.reaper.take() {
-            let _ = h.join();
-        }
-        if self.shared.reaper_gone() {
-            self.take_down_orphans();
-        }
-        if let Some(w) = &self.shared.watchdog {
-            watchdog::reap(w.shutdown());
-        }
-    }
-}
-
-impl Supervisor {
-    /// After the reaper died (a bug, see [`reaper_panic`](Self::reaper_panic)), nobody reaps the
-    /// unfinished processes: SIGKILL each one's group and reap its leader here. Only a leader
-    /// whose environment still carries our tag with its id is touched: the dead reaper may have
-    /// reaped it already, and its number may belong to someone else by now.
-    fn take_down_orphans(&self) {
-        let name = self.shared.tag.name().as_bytes();
-        let guard = crate::pin();
-        let mut buf = Vec::new();
-        for p in self.shared.processes.list(&guard) {
-            let state = p.state().load(&guard);
-            let Some(pid) = state
-                .pid
-                .and_then(|pid| sys::Pid::from_raw(pid as libc::pid_t))
-            else {
-                continue;
-            };
-            if !state.is_finished()
-                && procfs::tag_of(pid.as_raw(), name, &mut buf) == Some(p.id().get())
-            {
-                let _ = sys::killpg(pid, libc::SIGKILL);
-                let _ = sys::wait_blocking(pid);
-            }
-        }
     }
 }
 

@@ -83,3 +83,63 @@ fn a_panicking_waker_cannot_orphan_a_child() {
         .expect("stop waited forever");
     assert_eq!(stopped.unwrap().status, Status::Stopped);
 }
+
+/// Once a stopped process's group is known to be empty, `signal_all` leaves it alone even
+/// though the process is not finished (an adopted stray that ignores SIGTERM keeps it
+/// `Stopping`): the group's number may belong to an unrelated group by then.
+#[test]
+fn signal_all_spares_a_group_known_to_be_empty() {
+    let sup = Arc::new(Supervisor::new().unwrap());
+    // The leader is `sleep` itself: once it is reaped, nothing of its group is left.
+    let script = "setsid sh -c 'trap \"\" TERM; exec sleep 300' & exec sleep 300";
+    let p = sup.spawn("escaper", CommandSpec::shell(script)).unwrap();
+    let pgid = p.state().snapshot().pid.unwrap() as i32;
+    // The stray is in place (its own session, SIGTERM ignored: it runs `sleep` now) before the
+    // stop looks for it.
+    let sleeping = |pid: &i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "sleep")
+    };
+    let start = Instant::now();
+    while crate::supervisor::procfs::tagged(sup.shared.tag.name().as_bytes())
+        .iter()
+        .filter(|(pid, _)| sleeping(pid))
+        .count()
+        < 2
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "no stray");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (stopper, id) = (sup.clone(), p.id());
+    let stopping = std::thread::spawn(move || stopper.stop(id, Duration::from_secs(3600)));
+    // The leader is reaped (gone from /proc) and its group is empty; the stray lives on.
+    let start = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pgid}")).exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "leader never reaped"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(p.state().snapshot().status, Status::Stopping);
+    sup.signal_all(crate::Signal::WINCH);
+    let sent = reaper::tests::GROUPS_SIGNALLED
+        .lock()
+        .unwrap()
+        .contains(&(pgid, libc::SIGWINCH));
+    sup.stop(id, Duration::ZERO).unwrap(); // SIGKILL for the stray
+    let end = stopping.join().unwrap().unwrap();
+    assert_eq!(end.status, Status::Stopped);
+    assert!(!sent, "signal_all signalled a group known to be empty");
+}
+
+/// A configuration that cannot work is refused when the supervisor is built, naming the
+/// setting, instead of panicking later (an `event_capacity` of 0 made `subscribe` panic).
+#[test]
+fn a_config_that_cannot_work_is_refused_up_front() {
+    let cfg = SupervisorConfig::default().event_capacity(0);
+    let e = Supervisor::with_config(cfg).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(e.to_string().contains("event_capacity"), "{e}");
+    let sup = Supervisor::with_config(SupervisorConfig::default().event_capacity(1)).unwrap();
+    let _events = sup.subscribe();
+}

@@ -41,6 +41,7 @@ use std::io;
 
 pub mod fd;
 pub mod rlimit;
+pub mod sigchld;
 pub mod signal;
 pub mod spawn;
 pub mod wait;
@@ -50,6 +51,29 @@ pub use rlimit::raise_nofile_limit;
 pub use signal::{group_alive, kill, killpg, pidfd_send_signal};
 pub use spawn::{Child, spawn, spawn_tagged};
 pub use wait::{WaitStatus, check_pidfds, pidfd_open, reap_pidfd, wait_blocking, waitpid_nohang};
+
+/// The kernel's architecture when this program runs under a user-mode emulator (qemu-user
+/// runs an aarch64 test binary on an x86_64 kernel), or `None` on a machine of its own
+/// architecture (a 32-bit x86 program on an x86_64 kernel included). Read from
+/// `/proc/sys/kernel/arch`, which the emulator passes through unchanged; `None` where that
+/// file is missing (before Linux 6.1). For tests that must tell an emulator's artefacts from
+/// defects (qemu-user runs `vfork` as `fork`, for one).
+///
+/// ```
+/// // On a machine of its own architecture, as here:
+/// assert_eq!(procsnap::sys::emulated(), None);
+/// ```
+pub fn emulated() -> Option<String> {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/arch").ok()?;
+    let kernel = kernel.trim();
+    let ours = std::env::consts::ARCH;
+    let native = ours == kernel
+        || matches!(
+            (ours, kernel),
+            ("x86", "x86_64" | "i386" | "i686") | ("arm", "aarch64" | "armv7l" | "armv8l")
+        );
+    (!native).then(|| kernel.to_owned())
+}
 
 /// A process id that is known to be positive: it names exactly one process (or, as a group id,
 /// exactly one process group), never "all processes" (`-1`) or "my own group" (`0`).

@@ -27,7 +27,10 @@ pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
         // SAFETY: `lim` is a valid rlimit; raising the soft limit up to the hard one is allowed.
         cvt(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) })?;
     }
-    Ok((old, lim.rlim_cur))
+    // `rlim_t` is 32 bits on some targets (i686): widened, never cut (on x86_64 the
+    // conversion is the identity).
+    #[allow(clippy::useless_conversion)]
+    Ok((u64::from(old), u64::from(lim.rlim_cur)))
 }
 
 #[cfg(test)]

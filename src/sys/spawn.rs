@@ -13,7 +13,7 @@
 //! | stdout, stderr: fresh pipes | `pipe2(O_CLOEXEC)` + `adddup2` (dup2 clears close-on-exec on the copy) |
 //! | working directory | `posix_spawn_file_actions_addchdir_np` (glibc ≥ 2.29) |
 //! | no other descriptor | `posix_spawn_file_actions_addclosefrom_np` (glibc ≥ 2.34) |
-//! | environment | the parent's `environ`, or a copy with the spec's overrides |
+//! | environment | a snapshot of the parent's (`std::env::vars_os`, under std's environment lock), with the spec's overrides and the tag |
 //!
 //! The parent's ends of the pipes are close-on-exec (no other child inherits them) and
 //! non-blocking (they are read from an `epoll` loop). A failed `chdir` or `execve` in the child
@@ -33,11 +33,6 @@ use std::ptr;
 use super::fd::pipe;
 use super::{Pid, cvt, cvt_nz};
 use crate::{CommandSpec, SpawnError};
-
-unsafe extern "C" {
-    /// The process environment, as glibc keeps it.
-    static mut environ: *const *mut libc::c_char;
-}
 
 /// Where one of the child's standard descriptors comes from.
 #[derive(Clone, Copy, Debug)]
@@ -199,18 +194,12 @@ fn spawn_inner(
     let mut attr_storage = MaybeUninit::uninit();
     let attr = SpawnAttr::new(&mut attr_storage).map_err(|e| fail("posix_spawnattr", e))?;
 
-    let envp_ptr = match &envp {
-        Some(env) => env.as_ptr(),
-        // SAFETY: reading the `environ` pointer itself; glibc keeps it valid. Changing the
-        // environment concurrently is already undefined (`std::env::set_var` is `unsafe` for
-        // exactly that reason), as it is for every exec.
-        None => unsafe { ptr::read(&raw const environ) },
-    };
+    let envp_ptr = envp.as_ptr();
     let mut pid: libc::pid_t = 0;
     // The file actions and attributes were initialised above and are destroyed only when their
     // guards drop, after this call.
     // SAFETY: every pointer is valid until the call returns: `argv` and `envp` are null-terminated
-    // arrays of NUL-terminated strings owned by `argv`/`envp` (or glibc's environ).
+    // arrays of NUL-terminated strings owned by `argv`/`envp`.
     let rc = unsafe {
         libc::posix_spawnp(
             &mut pid,
@@ -324,12 +313,11 @@ impl Argv {
     }
 }
 
-/// The child's environment: `None` to pass the parent's `environ` untouched (no copy), or the
-/// inherited variables with the spec's overrides and then `tag` applied (later entries win).
-fn build_env(spec: &CommandSpec, tag: Option<&CStr>) -> io::Result<Option<EnvBlock>> {
-    if spec.get_env().is_empty() {
-        return Ok(tag.map(|tag| EnvBlock::inherited_with(tag.to_owned())));
-    }
+/// The child's environment: a snapshot of ours taken by `std::env::vars_os` (which holds std's
+/// environment lock while it copies, so a concurrent `set_var` elsewhere in the host cannot
+/// change it under us, as a raw read of `environ` could), with the spec's overrides and then
+/// `tag` applied (later entries win).
+fn build_env(spec: &CommandSpec, tag: Option<&CStr>) -> io::Result<EnvBlock> {
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let tag = tag.map(|t| {
         let bytes = t.to_bytes();
@@ -359,7 +347,7 @@ fn build_env(spec: &CommandSpec, tag: Option<&CStr>) -> io::Result<Option<EnvBlo
         kv.extend_from_slice(v.as_bytes());
         strings.push(cstring(OsStr::from_bytes(&kv))?);
     }
-    Ok(Some(EnvBlock::new(strings)))
+    Ok(EnvBlock::new(strings))
 }
 
 /// A null-terminated `envp` array; the pointers borrow `_strings`.
@@ -374,34 +362,6 @@ impl EnvBlock {
         ptrs.push(ptr::null_mut());
         EnvBlock {
             _strings: strings,
-            ptrs,
-        }
-    }
-
-    /// The parent's `environ` without copying its strings (their pointers only), minus any
-    /// variable named like `tag`, then `tag`.
-    fn inherited_with(tag: CString) -> EnvBlock {
-        let name_len = tag.as_bytes().iter().position(|&b| b == b'=');
-        let name = &tag.as_bytes()[..name_len.map_or(0, |n| n + 1)];
-        let mut ptrs = Vec::new();
-        // `environ` is valid as long as nobody changes the environment meanwhile: the same
-        // caveat as passing it to posix_spawn itself (`set_var` is `unsafe` for that reason).
-        // SAFETY: glibc's `environ` is a null-terminated array of pointers to NUL-terminated
-        // strings (see above); each is only read up to its NUL, to compare it with `name`.
-        unsafe {
-            let mut p = ptr::read(&raw const environ);
-            while !p.is_null() && !(*p).is_null() {
-                let var = CStr::from_ptr(*p).to_bytes();
-                if name.is_empty() || !var.starts_with(name) {
-                    ptrs.push(*p);
-                }
-                p = p.add(1);
-            }
-        }
-        ptrs.push(tag.as_ptr().cast_mut());
-        ptrs.push(ptr::null_mut());
-        EnvBlock {
-            _strings: vec![tag],
             ptrs,
         }
     }
@@ -687,6 +647,26 @@ mod tests {
         assert_eq!(out, "[]\n", "untagged spawns get no tag");
     }
 
+    /// The child's environment is std's view of ours (`vars_os`, the snapshot taken under its
+    /// lock) plus the tag, nothing else and nothing less.
+    #[test]
+    fn the_environment_is_std_s_snapshot_and_the_tag() {
+        let child = spawn_tagged(&CommandSpec::new("env").arg("-0"), c"PS_ENV_TEST=1").unwrap();
+        let out = child.stdout.unwrap();
+        set_nonblocking(out.as_fd(), false).unwrap();
+        let mut got = Vec::new();
+        std::fs::File::from(out).read_to_end(&mut got).unwrap();
+        wait_blocking(child.pid).unwrap();
+        let mut got: Vec<&[u8]> = got.split(|&b| b == 0).filter(|v| !v.is_empty()).collect();
+        got.sort();
+        let mut want: Vec<Vec<u8>> = std::env::vars_os()
+            .map(|(k, v)| [k.as_bytes(), b"=", v.as_bytes()].concat())
+            .chain([b"PS_ENV_TEST=1".to_vec()])
+            .collect();
+        want.sort();
+        assert_eq!(got, want.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+
     /// The late glibc file actions are found at run time here, and a missing symbol is `None`
     /// (the fallback path), never a failure to link.
     #[test]
@@ -703,6 +683,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_operation() {
+        let e = spawn(&CommandSpec::new("true").arg("a\0b")).unwrap_err();
+        assert_eq!((e.op, e.kind()), ("argv", io::ErrorKind::InvalidInput));
+        let e = spawn(&CommandSpec::new("true").env("A=B", "c")).unwrap_err();
+        assert_eq!(e.op, "env");
+        if let Some(host) = crate::sys::emulated() {
+            eprintln!(
+                "IGNORED (emulated on {host}): qemu-user runs vfork as fork, so posix_spawn \
+                 cannot report a failed exec or chdir in the child"
+            );
+            return;
+        }
         let e = spawn(&CommandSpec::new("definitely-not-a-program-xyz")).unwrap_err();
         assert_eq!((e.op, e.kind()), ("exec", io::ErrorKind::NotFound));
         assert!(
@@ -713,9 +704,5 @@ mod tests {
         assert_eq!((e.op, e.raw_os_error()), ("exec", Some(libc::EACCES)));
         let e = spawn(&CommandSpec::new("true").cwd("/no/such/dir")).unwrap_err();
         assert_eq!((e.op, e.kind()), ("chdir", io::ErrorKind::NotFound));
-        let e = spawn(&CommandSpec::new("true").arg("a\0b")).unwrap_err();
-        assert_eq!((e.op, e.kind()), ("argv", io::ErrorKind::InvalidInput));
-        let e = spawn(&CommandSpec::new("true").env("A=B", "c")).unwrap_err();
-        assert_eq!(e.op, "env");
     }
 }

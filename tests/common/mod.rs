@@ -117,7 +117,8 @@ pub fn config() -> procsnap::SupervisorConfig {
 }
 
 /// A supervisor for one test. On drop (also when the test panics) it SIGKILLs the group of
-/// every process that is not finished, then drops the supervisor (which reaps them).
+/// every process that is not finished, then shuts the supervisor down (which reaps them) and
+/// waits for that, so that the next test starts with no reaper of this one left.
 pub struct Fixture {
     pub sup: procsnap::Supervisor,
 }
@@ -153,6 +154,8 @@ impl Drop for Fixture {
                 }
             }
         }
+        drop(guard);
+        self.sup.shutdown();
     }
 }
 
@@ -192,3 +195,40 @@ pub fn threads_named(name: &str) -> usize {
         })
         .count()
 }
+
+/// This test binary, to run one of its tests as a helper process. Under a user-mode emulator
+/// (a cross-built binary run by qemu-user) the kernel cannot run it directly: it goes through
+/// the runner cargo ran it with (`CARGO_TARGET_<TRIPLE>_RUNNER`).
+pub fn this_test_binary() -> std::process::Command {
+    let exe = std::env::current_exe().expect("path of this test binary");
+    if sys::emulated().is_some() {
+        let prefix = format!("CARGO_TARGET_{}_", std::env::consts::ARCH.to_uppercase());
+        let runner = std::env::vars()
+            .find(|(k, _)| k.starts_with(&prefix) && k.ends_with("_RUNNER"))
+            .map(|(_, v)| v);
+        if let Some(runner) = runner {
+            let mut parts = runner.split_whitespace();
+            let mut cmd = std::process::Command::new(parts.next().expect("a runner"));
+            cmd.args(parts).arg(exe);
+            return cmd;
+        }
+    }
+    std::process::Command::new(exe)
+}
+
+/// Why an emulator's artefact, not a defect, would fail this (part of a) test: `true`, after
+/// printing `IGNORED (emulated on HOST): reason` (the architectures script lists it), when the
+/// test runs under a user-mode emulator; `false` on a real machine.
+pub fn ignored_when_emulated(reason: &str) -> bool {
+    match sys::emulated() {
+        Some(host) => {
+            eprintln!("IGNORED (emulated on {host}): {reason}");
+            true
+        }
+        None => false,
+    }
+}
+
+/// What qemu-user changes for a spawn: it runs `vfork` (and so `posix_spawn`'s `CLONE_VFORK`)
+/// as a plain `fork`, so a failed `exec` or `chdir` in the child is not reported to the caller.
+pub const QEMU_VFORK: &str = "qemu-user runs vfork as fork, so posix_spawn cannot report a failed exec or chdir in the child";

@@ -482,7 +482,8 @@ mod tests {
         ];
         for i in 0..n {
             let text = format!("{i:06} {}", "x".repeat(len - 7));
-            procs[i % 2].logs().push_line(Stream::Stdout, &text, false);
+            r.push_line(procs[i % 2].id(), Stream::Stdout, &text, false)
+                .unwrap();
         }
         (Processes::from(r), procs)
     }
@@ -607,10 +608,10 @@ mod tests {
         for (text, at_most) in [("\u{1}".repeat(1000), 330), ("\"\\".repeat(500), 720)] {
             let r = procsnap::Registry::with_log_bytes(64 << 20);
             let p = r.insert("raw", procsnap::CommandSpec::new("true"), 0);
-            let r = Processes::from(r);
             for _ in 0..1000 {
-                p.logs().push_line(Stream::Stdout, &text, false);
+                r.push_line(p.id(), Stream::Stdout, &text, false).unwrap();
             }
+            let r = Processes::from(r);
             let reply = stream(&r, 10_000);
             let line = sent_line(&reply);
             assert!(line.len() <= MAX_REPLY_BYTES, "{} bytes", line.len());
@@ -645,13 +646,13 @@ mod tests {
         let r = procsnap::Registry::with_log_bytes(4096);
         let small = r.insert("small", procsnap::CommandSpec::new("true"), 0);
         let quiet = r.insert("quiet", procsnap::CommandSpec::new("true"), 0);
-        let r = Processes::from(r);
         for i in 0..100 {
-            small
-                .logs()
-                .push_line(Stream::Stdout, &format!("line {i}"), false);
+            r.push_line(small.id(), Stream::Stdout, &format!("line {i}"), false)
+                .unwrap();
         }
-        quiet.logs().push_line(Stream::Stdout, "hi", false);
+        r.push_line(quiet.id(), Stream::Stdout, "hi", false)
+            .unwrap();
+        let r = Processes::from(r);
         let dropped = small.logs().dropped_lines();
         assert!(dropped > 0);
         let reply = stream(&r, 10_000);

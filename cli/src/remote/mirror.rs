@@ -166,9 +166,7 @@ impl Mirror {
         e.seq = seq;
         let id = e.id;
         drop(by_label);
-        if let Some(p) = self.registry.get(id) {
-            p.logs().push_line(stream, text, truncated);
-        }
+        let _ = self.registry.push_line(id, stream, text, truncated);
     }
 
     /// Applies one event; true for the owner's `closing`.

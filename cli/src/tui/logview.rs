@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use procsnap::{LogLine, LogRing, Process};
+use procsnap::{LogLine, LogView, Process};
 use regex::Regex;
 
 use super::text::plain;
@@ -18,7 +18,7 @@ use super::text::plain;
 /// One ring the pane shows, with the name and colour slot of its process.
 #[derive(Clone, Copy, Debug)]
 pub struct Src<'a> {
-    pub ring: &'a LogRing,
+    pub ring: &'a LogView,
     pub name: &'a str,
     pub slot: usize,
 }
@@ -268,7 +268,7 @@ fn newest(mut lines: Vec<VLine>, n: usize) -> Vec<VLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use procsnap::Stream;
+    use procsnap::{LogRing, Stream};
 
     fn ring(lines: &[&str]) -> LogRing {
         let r = LogRing::new(1 << 20);

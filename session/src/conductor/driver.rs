@@ -403,7 +403,10 @@ impl Driver {
     /// on a thread of its own: a stop blocks for its grace. Its exit comes as an event.
     fn stop_with_shutdown(&self, id: ProcId, unit: Option<UnitId>, kill: bool) {
         let shutdown = unit.map(|u| self.stack.procs[u.index()].shutdown);
-        let signal = shutdown.map_or(libc::SIGTERM, |s| s.signal);
+        // A number the configuration was checked to hold: never the fallback.
+        let signal = shutdown
+            .and_then(|s| procsnap::Signal::from_raw(s.signal))
+            .unwrap_or(procsnap::Signal::TERM);
         let grace = if kill {
             Duration::ZERO
         } else {

@@ -11,10 +11,12 @@ impl Reaper {
     /// partial line and closes the pipe.
     ///
     /// Unless `closing`, a paused pipe is not read (its readiness may have been reported in the
-    /// round that paused it), and a held process or a full lossless subscriber stops the
-    /// reading and pauses the pipe. With `closing` (from `finalize`), everything is read, and a
-    /// pipe at end of file stays in place for `finalize` to take out of the epoll after the
-    /// final state is visible.
+    /// round that paused it), a held process's pipe is paused, and lines are published only as
+    /// far as the lossless subscribers have room: the rest wait in the pipe's `pending` lines,
+    /// and the pipe is paused until the subscribers have room again. So a lossless
+    /// subscription holds at most its mark of lines, whatever one read brings. With `closing`
+    /// (from `finalize`), everything is read and published, and a pipe at end of file stays in
+    /// place for `finalize` to take out of the epoll after the final state is visible.
     pub(super) fn read_pipe(&mut self, id: u64, which: usize, budget: usize, closing: bool) {
         let Reaper {
             children,
@@ -42,12 +44,29 @@ impl Reaper {
         let eof = loop {
             // A held process is paused without asking the subscribers for room: it waits for
             // its holder, not for them.
-            if !closing && (held || shared.events.want_room()) {
+            if !closing && held {
                 pause(shared, pipe);
-                if !held {
-                    pipe.waits_room = true;
-                    paused.push((id, which));
-                }
+                break false;
+            }
+            // What was read before goes out first, as far as there is room.
+            let room = if closing {
+                usize::MAX
+            } else {
+                shared.events.room_left()
+            };
+            let n = room.min(pipe.pending.len());
+            shared.emit_lines(process, stream, pipe.pending.drain(..n), stored);
+            if !closing && (!pipe.pending.is_empty() || room == n) && shared.events.want_room() {
+                // Full, and asked to be told when there is room again.
+                pause(shared, pipe);
+                pipe.waits_room = true;
+                paused.push((id, which));
+                break false;
+            }
+            if !pipe.pending.is_empty() {
+                continue; // room was made meanwhile
+            }
+            if total >= budget {
                 break false;
             }
             match read(pipe.fd.as_fd(), buf) {
@@ -55,11 +74,17 @@ impl Reaper {
                 Ok(n) => {
                     pipe.split
                         .push(&buf[..n], |text, cut| fitted.push(ring.fit(text, cut)));
-                    shared.emit_lines(process, stream, fitted, stored);
                     total += n;
-                    if total >= budget {
-                        break false;
-                    }
+                    // Published at once as far as there is room (the common case: all of
+                    // it); the rest waits in `pending`, which the top of the loop takes.
+                    let room = if closing {
+                        usize::MAX
+                    } else {
+                        shared.events.room_left()
+                    };
+                    let n = room.min(fitted.len());
+                    shared.emit_lines(process, stream, fitted.drain(..n), stored);
+                    pipe.pending.extend(fitted.drain(..));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
                 Err(_) => break true,
@@ -68,7 +93,7 @@ impl Reaper {
         if eof {
             pipe.split
                 .finish(|text, cut| fitted.push(ring.fit(text, cut)));
-            shared.emit_lines(process, stream, fitted, stored);
+            shared.emit_lines(process, stream, fitted.drain(..), stored);
             if !closing {
                 let _ = shared.epoll.delete(pipe.fd.as_fd());
                 c.pipes[which] = None;
@@ -128,7 +153,8 @@ impl Reaper {
         }
     }
 
-    /// Puts paused pipe `which` of child `id` back into the epoll.
+    /// Puts paused pipe `which` of child `id` back into the epoll, and publishes its pending
+    /// lines at once (the pipe itself may have nothing new to report).
     fn watch_pipe(&mut self, id: u64, which: usize) {
         let Some(pipe) = self
             .children
@@ -144,6 +170,9 @@ impl Reaper {
             .shared
             .epoll
             .add(pipe.fd.as_fd(), READABLE, token_of(id, kind));
+        if !pipe.pending.is_empty() {
+            self.read_pipe(id, which, super::READ_BUDGET, false);
+        }
     }
 }
 

@@ -75,6 +75,10 @@ impl Reaper {
         let Some(raw) = sys::Pid::from_raw(pid) else {
             return;
         };
+        if !self.shared.pidfds {
+            self.signal_unwatched(raw, id, owner, name);
+            return;
+        }
         let Ok(pidfd) = sys::pidfd_open(raw) else {
             return; // gone meanwhile
         };
@@ -134,8 +138,34 @@ impl Reaper {
         }
     }
 
-    /// SIGKILL to every stray of `owner` (`None`: of the final sweep).
-    pub(super) fn kill_strays(&self, owner: Option<u64>) {
+    /// Without pidfds: a stray found tagged with `id` gets its signal by pid (SIGKILL once its
+    /// owner was killed, else SIGTERM and SIGCONT), after its tag is read once more, and is not
+    /// watched: nothing waits for it. The pid could be reused between that read and the signal
+    /// (the same window as the watchdog's sweep).
+    fn signal_unwatched(&self, pid: sys::Pid, id: u64, owner: Option<u64>, name: &[u8]) {
+        if procfs::tag_of(pid.as_raw(), name, &mut Vec::new()) != Some(id) {
+            return;
+        }
+        let killed = owner
+            .and_then(|o| self.children.get(&o))
+            .is_some_and(|c| c.killed_at.is_some());
+        if killed {
+            let _ = sys::kill(pid, libc::SIGKILL);
+        } else {
+            let _ = sys::kill(pid, libc::SIGTERM);
+            let _ = sys::kill(pid, libc::SIGCONT);
+        }
+    }
+
+    /// SIGKILL to every stray of `owner` (`None`: of the final sweep). Without pidfds, the
+    /// strays are not watched: `owner`'s are looked for again, and get it by pid.
+    pub(super) fn kill_strays(&mut self, owner: Option<u64>) {
+        if !self.shared.pidfds {
+            if let Some(o) = owner {
+                self.find_strays(Some(&HashSet::from([o])));
+            }
+            return;
+        }
         for stray in self.strays.values().filter(|s| s.owner == owner) {
             let _ = sys::pidfd_send_signal(stray.pidfd.as_fd(), libc::SIGKILL);
         }
@@ -144,7 +174,7 @@ impl Reaper {
     /// The final sweep, once every child is finished: true when nothing tagged is left (or
     /// what is left did not die within `KILL_PATIENCE` of its SIGKILL).
     pub(super) fn sweep_done(&mut self, now: Instant) -> bool {
-        let Some(sweep) = &self.sweep else {
+        let Some(sweep) = self.sweep.as_ref().map(|s| (s.kill_at, s.killed_at)) else {
             self.find_strays(None);
             let kill_at = deadline(now, self.shared.cfg.grace);
             self.sweep = Some(Sweep {
@@ -156,12 +186,13 @@ impl Reaper {
         if self.strays.is_empty() {
             return true;
         }
-        match sweep.killed_at {
+        let (kill_at, killed_at) = sweep;
+        match killed_at {
             Some(at) => now >= at + KILL_PATIENCE,
-            None if now >= sweep.kill_at => {
+            None if now >= kill_at => {
                 self.kill_strays(None);
                 self.sweep = Some(Sweep {
-                    kill_at: sweep.kill_at,
+                    kill_at,
                     killed_at: Some(now),
                 });
                 false

@@ -275,8 +275,9 @@ fn scrolling_the_log_pauses_and_f_follows() {
     let mut t = T::new(&["web"]);
     let p = t.start("web");
     for i in 0..20 {
-        p.logs()
-            .push_line(Stream::Stdout, &format!("line {i}"), false);
+        t.reg
+            .push_line(p.id(), Stream::Stdout, &format!("line {i}"), false)
+            .unwrap();
     }
     t.keys("j\nk");
     let Pos::Paused { bottom, total } = t.app.view().pos else {
@@ -310,8 +311,13 @@ fn scrolling_the_log_pauses_and_f_follows() {
 fn c_clears_the_view_not_the_ring() {
     let mut t = T::new(&["web"]);
     let p = t.start("web");
-    p.logs().push_line(Stream::Stdout, "old", false);
-    let last = p.logs().push_line(Stream::Stdout, "old too", false);
+    t.reg
+        .push_line(p.id(), Stream::Stdout, "old", false)
+        .unwrap();
+    let last = t
+        .reg
+        .push_line(p.id(), Stream::Stdout, "old too", false)
+        .unwrap();
     t.keys("jc");
     assert_eq!(t.app.view().floor, last);
     assert_eq!(p.logs().len(), 2, "the ring keeps its lines");
@@ -323,9 +329,14 @@ fn c_clears_the_view_not_the_ring() {
 fn search_asks_for_matches_and_shows_them() {
     let mut t = T::new(&["web"]);
     let p = t.start("web");
-    let first = p.logs().push_line(Stream::Stdout, "GET /a", false);
+    let first = t
+        .reg
+        .push_line(p.id(), Stream::Stdout, "GET /a", false)
+        .unwrap();
     for i in 0..10 {
-        p.logs().push_line(Stream::Stdout, &format!("x{i}"), false);
+        t.reg
+            .push_line(p.id(), Stream::Stdout, &format!("x{i}"), false)
+            .unwrap();
     }
     t.keys("j/ge");
     assert_eq!(t.app.mode, Mode::Search("ge".into()));
@@ -405,7 +416,9 @@ fn mouse_selects_focuses_and_scrolls() {
     // The wheel over the log pane scrolls it: paused.
     let p = t.start("web");
     for i in 0..30 {
-        p.logs().push_line(Stream::Stdout, &format!("l{i}"), false);
+        t.reg
+            .push_line(p.id(), Stream::Stdout, &format!("l{i}"), false)
+            .unwrap();
     }
     t.act(Action::Wheel {
         up: true,
@@ -422,7 +435,9 @@ fn mouse_selects_focuses_and_scrolls() {
 fn unseen_output_is_marked_until_shown() {
     let mut t = T::new(&["web", "api"]);
     let web = t.start("web");
-    web.logs().push_line(Stream::Stdout, "hi", false);
+    t.reg
+        .push_line(web.id(), Stream::Stdout, "hi", false)
+        .unwrap();
     let snap = snapshot(&t.reg, &t.cat, t.app.sort);
     assert!(t.app.unseen(&snap.rows[0]));
     t.keys("jj"); // api is shown: web's line is still unseen
@@ -431,6 +446,8 @@ fn unseen_output_is_marked_until_shown() {
     t.keys("k");
     t.app.mark_seen(&snap);
     assert!(!t.app.unseen(&snap.rows[0]));
-    web.logs().push_line(Stream::Stdout, "more", false);
+    t.reg
+        .push_line(web.id(), Stream::Stdout, "more", false)
+        .unwrap();
     assert!(t.app.unseen(&snap.rows[0]));
 }
