@@ -224,10 +224,10 @@ impl Foreground {
         out_writeln!(self.out, "{line}");
         // Remembered for a while: its final event may still be queued after a report from
         // its cell (see `report_from_cells`), at most an observer's queue behind.
-        if self.reported.len() >= REMEMBER_REPORTED {
-            if let Some(old) = self.reported_order.pop_front() {
-                self.reported.remove(&old);
-            }
+        if self.reported.len() >= REMEMBER_REPORTED
+            && let Some(old) = self.reported_order.pop_front()
+        {
+            self.reported.remove(&old);
         }
         self.reported.insert(id);
         self.reported_order.push_back(id);
