@@ -400,7 +400,9 @@ impl Driver {
     }
 
     /// Stops `id` with its name's shutdown signal and timeout (SIGKILL at once with `kill`),
-    /// on a thread of its own: a stop blocks for its grace. Its exit comes as an event.
+    /// without waiting: its exit comes as an event. (Every spawn of the session happens on
+    /// this thread, so the process is never still `Pending` here, which `begin_stop` would wait
+    /// out.)
     fn stop_with_shutdown(&self, id: ProcId, unit: Option<UnitId>, kill: bool) {
         let shutdown = unit.map(|u| self.stack.procs[u.index()].shutdown);
         // A number the configuration was checked to hold: never the fallback.
@@ -412,10 +414,7 @@ impl Driver {
         } else {
             shutdown.and_then(|s| s.timeout).unwrap_or(self.cfg.grace)
         };
-        let sup = self.sup.clone();
-        spawn_stop(move || {
-            let _ = sup.stop_with(id, signal, grace);
-        });
+        let _ = self.sup.begin_stop(id, signal, grace);
     }
 
     /// Feeds queued events to the policy and the observers; (told it something, emptied).
