@@ -88,6 +88,33 @@ fn stop_kills_a_term_ignoring_child_after_grace() {
     assert!(live_members(pg.as_raw()).is_empty());
 }
 
+/// The leader ends on SIGTERM, but a member of its group ignores it and is SIGKILLed after
+/// the grace: the stop ended with that SIGKILL, and the final state says so (it said
+/// SIGTERM, the leader's own status, as if the TERM had been enough).
+#[test]
+fn a_stop_that_needed_sigkill_says_sigkill() {
+    let sup = Fixture::new();
+    let script = "(trap '' TERM; while :; do sleep 0.05; done) & echo started; wait";
+    let p = sup.spawn("half", CommandSpec::shell(script)).unwrap();
+    let pg = pgid_of(&p);
+    assert!(wait_children(pg, 1));
+    let s = sup.stop(p.id(), Duration::from_millis(300)).unwrap();
+    assert_eq!(s.status, Status::Stopped);
+    assert_eq!(s.exit, Some(Exit::Signal(libc::SIGKILL)), "{s:?}");
+    assert!(live_members(pg.as_raw()).is_empty());
+    // A group that ends on the TERM keeps the leader's own status (stop_kills_grandchildren),
+    // and so does a leader that leaves a TERM-ignoring member behind by exiting on its own:
+    // that process ended as it chose, and what it left was cleaned up.
+    let script = "(trap '' TERM; while :; do sleep 0.05; done) & exit 3";
+    let p = sup.spawn("leaver", CommandSpec::shell(script)).unwrap();
+    let s = sup.wait(p.id()).unwrap();
+    assert_eq!(
+        (s.status, s.exit),
+        (Status::Failed, Some(Exit::Code(3))),
+        "{s:?}"
+    );
+}
+
 /// e3: brummer SIGKILLed the leader first and leaked its grandchildren.
 #[test]
 fn stop_kills_grandchildren() {

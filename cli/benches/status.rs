@@ -4,7 +4,8 @@
 //!
 //! `cargo bench -p procsnap-cli --bench status` (median of 5 batches; µs per call).
 //! With `PROCSNAP_BASELINE=/path/to/procsnap` (another build), the end-to-end calls are
-//! measured on both binaries in the same run, alternately, and their ratio printed.
+//! measured on both binaries in the same run, alternately, and their ratio printed;
+//! `PROCSNAP_BENCH_BIN` replaces this profile's binary as the one compared.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -178,7 +179,9 @@ fn print(label: &str, e: &EndToEnd) {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing special either way.
     in_process();
-    let this = std::path::Path::new(common::BIN);
+    let this = std::env::var_os("PROCSNAP_BENCH_BIN")
+        .map_or_else(|| common::BIN.into(), std::path::PathBuf::from);
+    let this = this.as_path();
     let Some(baseline) = std::env::var_os("PROCSNAP_BASELINE") else {
         print("the binary of this cargo profile", &end_to_end(this));
         return;
@@ -195,7 +198,7 @@ fn main() {
         v.swap_remove(v.len() / 2)
     };
     let (new, old) = (median(&mut runs.0), median(&mut runs.1));
-    print("this build", &new);
+    print(&format!("this build {}", this.display()), &new);
     print(&format!("baseline {}", baseline.display()), &old);
     println!(
         "this / baseline: scripts_status {:.2}×, name=s7 {:.2}×, ping {:.2}×",

@@ -10,7 +10,6 @@ pub mod units;
 
 pub use logs::{DEFAULT_LIMIT, MAX_LIMIT, MAX_REPLY_BYTES, log_id, logs_search, logs_stream};
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -18,20 +17,8 @@ use procsnap::{ProcId, Process, Processes};
 
 use crate::compose::Stack;
 use crate::project::Project;
+use crate::safe::clip;
 use crate::wire::{ProcessInfo, ScriptsList, ScriptsStatus};
-
-/// How many characters of a client-supplied string an error message echoes.
-pub(crate) const CLIP_CHARS: usize = 200;
-
-/// `text` cut to its first [`CLIP_CHARS`] characters, with `…` appended when it was cut: for
-/// echoing client input in error messages, so a 15 MB name does not come back whole. Cuts on
-/// a character boundary; borrows when nothing is cut.
-pub(crate) fn clip(text: &str) -> Cow<'_, str> {
-    match text.char_indices().nth(CLIP_CHARS) {
-        None => Cow::Borrowed(text),
-        Some((at, _)) => Cow::Owned(format!("{}…", &text[..at])),
-    }
-}
 
 /// `scripts_list`: the declared scripts and the configured processes (a configured process
 /// shadows a script of the same name).
@@ -274,23 +261,12 @@ pub(super) mod tests {
             .collect())
     }
 
-    #[test]
-    fn clip_cuts_long_text_on_a_char_boundary() {
-        assert!(matches!(clip("dev"), Cow::Borrowed("dev")));
-        let exact = "x".repeat(CLIP_CHARS);
-        assert!(matches!(clip(&exact), Cow::Borrowed(_)));
-        let long = "é".repeat(CLIP_CHARS + 1);
-        let c = clip(&long);
-        assert_eq!(c.chars().count(), CLIP_CHARS + 1);
-        assert_eq!(c, format!("{}…", "é".repeat(CLIP_CHARS)));
-    }
-
     /// A client's 15 MB name used to come back whole in the error message.
     #[test]
     fn errors_echo_client_input_clipped() {
         let (r, dev, _) = registry();
         let huge = "x".repeat(15 << 20);
-        let clipped = format!("\"{}…\"", "x".repeat(CLIP_CHARS));
+        let clipped = format!("\"{}…\"", "x".repeat(crate::safe::CLIP_CHARS));
         let e = resolve(&r, &huge).unwrap_err();
         assert!(e.len() < 1000 && e.contains(&clipped), "{e}");
         assert!(e.contains(&dev.label()), "still says what exists: {e}");

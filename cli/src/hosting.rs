@@ -28,10 +28,16 @@ pub fn open_with(
     let stack = stack.cloned().unwrap_or_else(Stack::empty);
     let cfg = cfg.watchdog(true);
     let session = Session::open(stack, cfg)?;
-    for s in &project.scripts {
-        // A script that cannot run (see `Project::refusal`) is refused when asked for.
-        let _ = define_script(&session, project, s);
-    }
+    // A script that cannot run (see `Project::refusal`) is refused when asked for.
+    let scripts = project
+        .scripts
+        .iter()
+        .filter_map(|s| {
+            let spec = project.spec(s).ok()?;
+            Some(Proc::plain(&s.name, Origin::Script, &s.command, spec))
+        })
+        .collect();
+    session.define_all(scripts).map_err(std::io::Error::other)?;
     Ok(session)
 }
 

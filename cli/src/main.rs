@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand};
 
 use procsnap_cli::compose::{self, Stack};
 use procsnap_cli::project::{Project, Source};
+use procsnap_cli::safe::escape;
 use procsnap_cli::style::ColorChoice;
 use procsnap_cli::{mcp, remote, run, tui};
 
@@ -61,8 +62,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
         color: ColorChoice,
         /// Seconds a process group gets after SIGTERM before SIGKILL.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
     /// Start the configured processes in dependency order, with prefixed output, until they
     /// all end or Ctrl-C.
@@ -85,8 +86,8 @@ enum Command {
         color: ColorChoice,
         /// Seconds a process group gets after its shutdown signal before SIGKILL, unless its
         /// shutdown.timeout_seconds says otherwise.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
     /// Interactive terminal UI: every script, its status and its output; start, stop, search.
     ///
@@ -101,8 +102,8 @@ enum Command {
         #[arg(value_name = "TARGET")]
         targets: Vec<String>,
         /// Seconds a process group gets after SIGTERM before SIGKILL.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
     /// Serve the project's scripts as MCP tools over stdio (logs go to stderr).
     ///
@@ -114,9 +115,15 @@ enum Command {
     )]
     Mcp {
         /// Seconds a process group gets after SIGTERM before SIGKILL.
-        #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-        grace: f64,
+        #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = parse_grace, allow_negative_numbers = true)]
+        grace: Duration,
     },
+    /// The terminal UI on the project's live session, owned by another process: the same
+    /// screen and keys; quitting detaches and stops nothing.
+    ///
+    /// Exit code 3 if no session is live; 1 when the session ends under it.
+    #[command(after_help = "Example:\n  procsnap attach --dir examples/stack")]
+    Attach,
     /// The processes of the project's live session (owned by `up`, `tui` or `mcp`).
     ///
     /// Exit code 3 if no session is live.
@@ -176,13 +183,23 @@ enum Command {
 /// The longest `--grace`: a day (the Supervisor itself caps any grace at a year).
 const MAX_GRACE_SECS: f64 = 24.0 * 60.0 * 60.0;
 
-fn grace(secs: f64) -> Result<Duration, String> {
-    if !(0.0..=MAX_GRACE_SECS).contains(&secs) {
+/// `--grace`: seconds from 0 to a day, fractions allowed. A negative number reaches this
+/// parser (`allow_negative_numbers`) so that it is refused for what it is.
+fn parse_grace(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| "expected a number of seconds, e.g. 5 or 0.5".to_owned())?;
+    if secs < 0.0 {
+        return Err("the grace must be at least 0 seconds (0: SIGKILL at once)".into());
+    }
+    // NaN is neither below nor above: refused here too.
+    if secs.is_nan() || secs > MAX_GRACE_SECS {
         return Err(format!(
-            "--grace {secs}: expected seconds from 0 to {MAX_GRACE_SECS} (a day)"
+            "the grace must be at most {MAX_GRACE_SECS} seconds (a day)"
         ));
     }
-    Duration::try_from_secs_f64(secs).map_err(|e| format!("--grace {secs}: {e}"))
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -191,7 +208,7 @@ fn main() -> ExitCode {
         Some(c) => c,
         None if on_terminal() => Command::Tui {
             targets: Vec::new(),
-            grace: 5.0,
+            grace: Duration::from_secs(5),
         },
         None => {
             // As clap does for a missing subcommand: the help on stderr, exit code 2.
@@ -219,69 +236,45 @@ fn main() -> ExitCode {
     }
     let project = match Project::discover(&cli.dir) {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("procsnap: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage(&e.to_string()),
     };
     for w in &project.warnings {
-        eprintln!("procsnap: warning: {w}");
+        say(&format!("warning: {w}"));
     }
     // Every configuration error is reported here, before anything starts.
     let stack = match compose::load(&project, cli.config.as_deref()) {
         Ok(s) => s.map(Arc::new),
-        Err(e) => {
-            eprintln!("procsnap: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return usage(&e.to_string()),
     };
     for w in stack.iter().flat_map(|s| &s.warnings) {
-        eprintln!("procsnap: {w}");
+        say(&w.to_string());
     }
     match command {
         Command::List => list(&project, stack.as_deref()),
         Command::Up {
             names,
             color,
-            grace: g,
-        } => {
-            let grace = match grace(g) {
-                Ok(g) => g,
-                Err(e) => return usage(&e),
-            };
-            match run::resolve_up(stack, &names) {
-                Ok(launch) => run::up(&project, launch, color.enabled(), grace),
-                Err(e) => usage(&e),
-            }
-        }
+            grace,
+        } => match run::resolve_up(stack, &names) {
+            Ok(launch) => run::up(&project, launch, color.enabled(), grace),
+            Err(e) => usage(&e),
+        },
         Command::Run {
             targets,
             color,
-            grace: g,
-        } => {
-            let grace = match grace(g) {
-                Ok(g) => g,
-                Err(e) => return usage(&e),
-            };
-            match run::resolve_targets(&project, stack.as_ref(), &targets) {
-                Ok(launch) => run::run(&project, launch, color.enabled(), grace),
-                Err(e) => usage(&e),
-            }
-        }
-        Command::Tui { targets, grace: g } => {
-            let grace = match grace(g) {
-                Ok(g) => g,
-                Err(e) => return usage(&e),
-            };
+            grace,
+        } => match run::resolve_targets(&project, stack.as_ref(), &targets) {
+            Ok(launch) => run::run(&project, launch, color.enabled(), grace),
+            Err(e) => usage(&e),
+        },
+        Command::Tui { targets, grace } => {
             match run::resolve_targets(&project, stack.as_ref(), &targets) {
                 Ok(launch) => tui::run(project, stack, launch, grace),
                 Err(e) => usage(&e),
             }
         }
-        Command::Mcp { grace: g } => match grace(g) {
-            Ok(g) => mcp::serve(project, stack, g),
-            Err(e) => usage(&e),
-        },
+        Command::Attach => tui::attach(&project),
+        Command::Mcp { grace } => mcp::serve(project, stack, grace),
         Command::Ps { .. }
         | Command::Start { .. }
         | Command::Stop { .. }
@@ -296,8 +289,13 @@ fn on_terminal() -> bool {
     std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
+/// `procsnap: MSG` on stderr; names in `msg` come from the project, so it is escaped.
+fn say(msg: &str) {
+    eprintln!("procsnap: {}", escape(msg));
+}
+
 fn usage(msg: &str) -> ExitCode {
-    eprintln!("procsnap: {msg}");
+    say(msg);
     ExitCode::from(2)
 }
 
@@ -328,15 +326,27 @@ fn list(project: &Project, stack: Option<&Stack>) -> ExitCode {
             (s.name.as_str(), s.command.as_str(), origin.to_owned())
         })
         .collect();
+    // Names, commands and file names come from the project: shown escaped.
+    let all: Vec<(String, String, String)> = configured
+        .iter()
+        .chain(&scripts)
+        .map(|(n, c, o)| {
+            (
+                escape(n).into_owned(),
+                escape(c).into_owned(),
+                escape(o).into_owned(),
+            )
+        })
+        .collect();
     if configured.is_empty() && scripts.is_empty() {
+        let dir = project.dir.display().to_string();
         let _ = writeln!(
             out,
             "no scripts in {} (no package.json scripts, no Procfile)",
-            project.dir.display()
+            escape(&dir)
         );
         return ExitCode::SUCCESS;
     }
-    let all: Vec<_> = configured.iter().chain(&scripts).collect();
     let width = all
         .iter()
         .map(|(n, _, _)| n.chars().count())

@@ -23,7 +23,7 @@ use procsnap::CommandSpec;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use crate::answers::clip;
+use crate::safe::clip;
 
 /// The package managers `package.json` scripts can be run with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

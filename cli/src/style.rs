@@ -1,11 +1,13 @@
 //! How `procsnap run` prints: a padded, coloured name prefix per process and one status line
 //! when each ends. Colour is off when stdout is not a terminal or `NO_COLOR` is set non-empty.
+//! Names and notices come from the project: they are shown through [`escape`].
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use procsnap::{Exit, Status};
 
+use crate::safe::escape;
 use crate::timefmt::human;
 
 /// `--color`.
@@ -47,14 +49,16 @@ impl Prefixer {
     pub fn new<'a>(names: impl IntoIterator<Item = &'a str>, color: bool) -> Prefixer {
         let width = names
             .into_iter()
-            .map(|n| n.chars().count())
+            .map(|n| escape(n).chars().count())
             .max()
             .unwrap_or(0);
         Prefixer { width, color }
     }
 
-    /// `name  | ` (coloured by `slot`, the process's position on the command line).
+    /// `name  | ` (coloured by `slot`, the process's position on the command line), the name
+    /// escaped.
     pub fn prefix(&self, name: &str, slot: usize) -> String {
+        let name = escape(name);
         let pad = self.width.saturating_sub(name.chars().count());
         if self.color {
             let c = PALETTE[slot % PALETTE.len()];
@@ -92,9 +96,11 @@ impl Prefixer {
 }
 
 impl Prefixer {
-    /// A notice about `name` (`ready`, `restarting in 2s …`): its prefix, then `text` in
-    /// colour `code` (an SGR number) when colouring.
+    /// A notice about `name` (`ready`, `restarting in 2s …`): its prefix, then `text` (escaped:
+    /// it may name other processes, or quote an error) in colour `code` (an SGR number) when
+    /// colouring.
     pub fn note(&self, name: &str, slot: usize, text: &str, code: &str) -> String {
+        let text = escape(text);
         if self.color {
             format!("{}\x1b[{code}m{text}\x1b[0m", self.prefix(name, slot))
         } else {
@@ -153,25 +159,6 @@ pub fn signal_name(sig: i32) -> String {
     name.to_owned()
 }
 
-/// `text` with every control character shown escaped (`\n`, `\x1b`, `\u{9b}`): for names and
-/// messages that come from a project's files or another process, so that none of them can
-/// move the cursor, clear the screen or set the title of the terminal they are printed on.
-pub fn safe(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| match c {
-            '\n' => "\\n".to_owned(),
-            '\r' => "\\r".to_owned(),
-            '\t' => "\\t".to_owned(),
-            c if c.is_control() && (c as u32) < 0x80 => format!("\\x{:02x}", c as u32),
-            c if c.is_control() => format!("\\u{{{:x}}}", c as u32),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +172,21 @@ mod tests {
         write_line(&mut out, &p.prefix("dev", 0), "hello", false);
         write_line(&mut out, &p.prefix("dev", 0), "x", true);
         assert_eq!(out, b"dev   | hello\ndev   | x [line truncated]\n");
+    }
+
+    /// A hostile script name is shown escaped in its prefix, status line and notices, and
+    /// the padding counts what is shown.
+    #[test]
+    fn names_and_notices_are_escaped() {
+        let p = Prefixer::new(["a\nb", "c\u{1b}[2Jd"], false);
+        assert_eq!(p.prefix("a\nb", 0), "a\\nb      | ");
+        assert_eq!(p.prefix("c\u{1b}[2Jd", 1), "c\\x1b[2Jd | ");
+        let line = p.status("a\nb", 0, Status::Success, Some(Exit::Code(0)), None);
+        assert_eq!(line, "a\\nb      | exited with code 0");
+        let note = p.note("a\nb", 0, "waiting for c\u{1b}[2Jd", "2");
+        assert_eq!(note, "a\\nb      | waiting for c\\x1b[2Jd");
+        let p = Prefixer::new(["a\nb"], true);
+        assert_eq!(p.prefix("a\nb", 0), "\x1b[96ma\\nb |\x1b[0m ");
     }
 
     #[test]

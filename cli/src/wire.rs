@@ -278,12 +278,23 @@ pub struct RunParams {
     pub timeout_ms: Option<u64>,
 }
 
-/// `scripts_stop` and `scripts_restart` arguments.
+/// `scripts_restart` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProcessParams {
     /// A `processId` (`name-N`) from `scripts_run` or `scripts_status`.
     pub process_id: String,
+}
+
+/// `scripts_stop` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StopParams {
+    /// A `processId` (`name-N`) from `scripts_run` or `scripts_status`.
+    pub process_id: String,
+    /// SIGKILL to the whole group at once, no SIGTERM first (default false).
+    #[serde(default)]
+    pub kill: bool,
 }
 
 /// `scripts_status` arguments.

@@ -552,3 +552,22 @@ fn sigterm_stops_every_group_and_exits() {
     assert!(status.success(), "{status:?}");
     assert_eq!(group_members(pgid), Vec::<u32>::new());
 }
+
+/// 300 back-to-back `scripts_run` of a script that ends at once: a finished process is never
+/// a duplicate — an answer says `duplicate: true` only of a process it found running, and
+/// tells it as it found it; nothing is refused.
+#[test]
+fn a_finished_process_is_never_a_duplicate() {
+    let p = TempProject::procfile(&[("quick", "exit 0")]);
+    let mut m = Mcp::start_initialized(p.path());
+    let mut new = 0;
+    for i in 0..300 {
+        let r = m.ok("scripts_run", json!({"name": "quick"}));
+        if r["duplicate"] == json!(true) {
+            assert_eq!(r["status"], "running", "run {i}: {r}");
+        } else {
+            new += 1;
+        }
+    }
+    assert!(new > 0, "{new} new processes");
+}

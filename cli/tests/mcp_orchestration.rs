@@ -124,7 +124,10 @@ fn wait_ready_fails_fast_naming_a_failed_dependency_and_times_out_saying_why() {
         json!({"name": "slow", "waitReady": true, "timeoutMs": 500}),
     );
     assert!(e.contains("\"slow\" is not ready after"), "{e}");
-    assert!(e.contains("running, not ready (unknown)"), "{e}");
+    assert!(
+        e.contains("running, not ready: its ready log line has not been printed yet"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -165,4 +168,45 @@ fn a_backoff_shows_in_status_and_a_stop_is_final() {
         "no new process: {s}"
     );
     assert_eq!(unit(&s, "steady")["phase"], "stopped");
+}
+
+/// Once a probe has run, `health` is never `unknown` and `reason` says why it is not ready,
+/// in the words `up` prints; a dependent's `reason` carries it.
+#[test]
+fn a_failing_probe_shows_its_reason_in_status() {
+    let p = project(
+        "processes:\n  web:\n    command: exec sleep 60\n    readiness_probe:\n      exec: {command: exit 3}\n      period_seconds: 0.1\n      failure_threshold: 1000\n  client:\n    command: exec sleep 60\n    depends_on:\n      web: {condition: process_healthy}\n",
+    );
+    let mut m = Mcp::start_initialized(p.path());
+    let e = m.tool_error("scripts_run", json!({"name": "client", "timeoutMs": 1500}));
+    assert!(
+        e.contains("is not started after")
+            && e.contains(": waiting for web (process_healthy: readiness probe failed "),
+        "{e}"
+    );
+    let mut last = Value::Null;
+    let seen = eventually(TIMEOUT, || {
+        last = m.ok("scripts_status", json!({}));
+        unit(&last, "web")["health"] == "not-ready"
+    });
+    assert!(seen, "{last}");
+    let web = unit(&last, "web");
+    let why = web["reason"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("readiness probe failed ") && why.ends_with(" in a row (exit code 3)"),
+        "{web}"
+    );
+    let proc = last["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "web")
+        .unwrap();
+    assert_eq!(proc["health"], "not-ready", "{proc}");
+    let client = unit(&last, "client");
+    let why = client["reason"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with("waiting for web (process_healthy: readiness probe failed "),
+        "{client}"
+    );
 }

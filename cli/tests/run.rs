@@ -503,6 +503,31 @@ fn grace_out_of_range_is_a_usage_error() {
     }
 }
 
+/// `--grace -1` (with a space, as one types it) answered "unexpected argument '-1'": it is read
+/// as the grace, and refused for what it is, on every command that takes one.
+#[test]
+fn a_negative_grace_says_the_grace_must_not_be_negative() {
+    let p = TempProject::procfile(&[("a", "true")]);
+    for cmd in ["run", "up", "tui", "mcp"] {
+        let mut args = vec![cmd, "--dir", dir(&p), "--grace", "-1"];
+        if cmd == "run" {
+            args.push("a");
+        }
+        let out = procsnap(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("--grace") && out.stderr.contains("must be at least 0"),
+            "{cmd}: {}",
+            out.stderr
+        );
+        assert!(
+            !out.stderr.contains("unexpected argument"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
 /// Voluntary context switches of every thread of `pid` so far.
 fn switches(pid: u32) -> u64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {

@@ -181,3 +181,34 @@ fn notices_and_the_board_follow_a_failed_dependency() {
         "{notices:?}"
     );
 }
+
+/// 300 back-to-back starts of a name that ends at once: none is refused because the previous
+/// run's end was still on its way (it starts once that end is taken), a running one is a
+/// duplicate, and every new process is new.
+#[test]
+fn back_to_back_starts_of_a_quick_name_are_never_refused() {
+    let cfg = Config::new("quick", "processes:\n  quick:\n    command: exit 0\n");
+    let session = open(&cfg);
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..300 {
+        let answer = session
+            .start(&["quick"], Owner::Detached)
+            .unwrap()
+            .pop()
+            .unwrap();
+        match answer {
+            Started::New(id) => assert!(seen.insert(id), "run {i}: {id} new twice"),
+            Started::Running(_) => {}
+            Started::Pending { previous } => {
+                let new = session
+                    .wait_for(Duration::from_secs(10), |b| {
+                        b.unit("quick")?.process.filter(|p| Some(*p) != previous)
+                    })
+                    .unwrap_or_else(|b| panic!("run {i}: no new process: {:?}", b.unit("quick")));
+                seen.insert(new);
+            }
+            other => panic!("run {i}: {other:?}"),
+        }
+    }
+    assert!(!seen.is_empty());
+}

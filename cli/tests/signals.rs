@@ -137,3 +137,77 @@ fn wait_child(
     }
     status
 }
+
+/// A script that reads the terminal (`read x < /dev/tty`) under `run` is stopped by the
+/// kernel (SIGTTIN: only procsnap is in the terminal's foreground) and showed nothing while it
+/// waited. procsnap says so, once, and Ctrl-C still stops everything.
+#[test]
+fn a_script_waiting_for_terminal_input_is_said_to_wait() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::sync::{Arc, Mutex};
+
+    let p = TempProject::procfile(&[
+        (
+            "ask",
+            "echo $$ > ask.pid; echo asking; read x < /dev/tty; echo got $x",
+        ),
+        ("other", "sleep 300"),
+    ]);
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 200,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    let dir = p.path().to_str().unwrap();
+    cmd.args([
+        "run", "--dir", dir, "--grace", "2", "--color", "never", "ask", "other",
+    ]);
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let output = || seen.lock().unwrap().clone();
+    let pid_file = p.path().join("ask.pid");
+    assert!(eventually(TIMEOUT, || read_pid(&pid_file).is_some()));
+    let pgid = read_pid(&pid_file).unwrap();
+    assert!(
+        eventually(TIMEOUT, || output().contains("waits for terminal input")),
+        "nothing said:\n{}",
+        output()
+    );
+    let said = output();
+    let line = said
+        .lines()
+        .find(|l| l.contains("waits for terminal input"))
+        .unwrap();
+    assert!(line.starts_with("ask   | "), "{line}");
+    // Said once, not at every check.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(
+        output().matches("waits for terminal input").count(),
+        1,
+        "{}",
+        output()
+    );
+    let mut term = pty.master.take_writer().unwrap();
+    term.write_all(b"\x03").unwrap();
+    term.flush().unwrap();
+    let status = wait_child(&mut *child, TIMEOUT).expect("exits after Ctrl-C");
+    assert_eq!(status.exit_code(), 130, "{}", output());
+    assert_eq!(group_members(pgid), Vec::<u32>::new());
+}

@@ -213,7 +213,7 @@ fn demo_screen() {
     t.wait_for("tick 2");
     println!("{}", t.screen());
     t.send("q");
-    t.wait_for("stop 1 processes and quit? (q/y to confirm)");
+    t.wait_for("stop 1 process and quit? (q/y to confirm)");
     t.send("y");
     assert_eq!(t.wait_exit(LIMIT).map(|s| s.exit_code()), Some(0));
 }
@@ -374,7 +374,7 @@ fn ctrl_c_twice_quits_and_stops_every_group() {
     let mut t = Tui::start(p.path(), &["--grace", "2", "web"], (80, 24), &[]);
     let g = t.pid_of("web");
     t.send("\x03");
-    t.wait_for("stop 1 processes and quit? (q/y to confirm)");
+    t.wait_for("stop 1 process and quit? (q/y to confirm)");
     t.send("\x03");
     assert_eq!(t.wait_exit(LIMIT).map(|s| s.exit_code()), Some(0));
     assert!(group_members(g).is_empty());

@@ -95,6 +95,19 @@ impl Fixture {
         term
     }
 
+    /// Applies a key's action as the event loop does.
+    fn act(&mut self, action: procsnap_cli::tui::keys::Action) {
+        let snap = snapshot(&self.reg, &self.cat, self.app.sort);
+        let procs = procsnap_cli::tui::view::pane_procs(&self.app, &snap);
+        let src = procsnap_cli::tui::logview::Sources::of(&procs, |_| 0);
+        let ctx = procsnap_cli::tui::app::Ctx {
+            snap: &snap,
+            catalog: &self.cat,
+            src: &src,
+        };
+        self.app.apply(action, &ctx);
+    }
+
     /// A project with a process in each state.
     fn busy() -> Fixture {
         let f = Fixture::new(&["web", "api", "worker", "build", "lint"]);
@@ -225,6 +238,7 @@ fn paused_zoomed_wrapped_pane() {
                 total: 5,
             },
             floor: 0,
+            cleared: false,
         },
     );
     insta::assert_snapshot!(f.draw(80, 24).backend());
@@ -281,4 +295,139 @@ fn any_size_draws_without_panicking() {
             }
         }
     }
+}
+
+/// Script names from a hostile package.json are shown escaped wherever a name is drawn: the
+/// list, the pane's title, the "all" pane's prefixes, a notice.
+#[test]
+fn hostile_names_are_shown_escaped() {
+    let names = ["a\nb", "x\u{1b}]0;PWN\u{7}y", "c\u{1b}[2Jd"];
+    let mut f = Fixture::new(&names);
+    for (i, n) in names.iter().enumerate() {
+        let p = f.start(n, 100 + i as u32, 0, 0);
+        f.say(&p, &["harmless"]);
+    }
+    f.app.notice = Some(format!("{} is stopping", names[2]));
+    let text = f.draw(100, 24).backend().to_string();
+    for shown in [r"a\nb", r"x\x1b]0;PWN\x07y", r"c\x1b[2Jd"] {
+        assert!(text.contains(&format!("{shown} ")), "{shown} in:\n{text}");
+        let prefixed = text.lines().any(|l| {
+            l.split_once(shown)
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with("| harmless"))
+        });
+        assert!(prefixed, "{shown} | harmless in:\n{text}");
+    }
+    assert!(text.contains(r"c\x1b[2Jd is stopping"), "{text}");
+    f.app.selected = sel(names[1]);
+    let text = f.draw(100, 24).backend().to_string();
+    assert!(text.contains(r" x\x1b]0;PWN\x07y · "), "{text}");
+}
+
+/// The screen row holding `text` and the style of its first cell.
+fn find_row(term: &Terminal<TestBackend>, text: &str) -> Option<(u16, ratatui::style::Modifier)> {
+    let buf = term.backend().buffer();
+    let area = buf.area;
+    (0..area.height).find_map(|y| {
+        let line: String = (0..area.width).map(|x| buf[(x, y)].symbol()).collect();
+        let x = line.find(text)?;
+        let col = line[..x].chars().count() as u16;
+        Some((y, buf[(col, y)].modifier))
+    })
+}
+
+/// Small terminals keep the selection in sight: at 40×10 the list showed its borders and
+/// header but no row, at 20×5 only the header. The last row is selected (the hardest to keep).
+#[test]
+fn small_terminals_show_the_selected_row() {
+    for (w, h) in [(40, 10), (20, 5), (80, 24)] {
+        let mut f = Fixture::busy();
+        f.app.selected = sel("lint");
+        let term = f.draw(w, h);
+        insta::assert_snapshot!(format!("small_terminal_{w}x{h}"), term.backend());
+        let (_, style) = find_row(&term, "lint")
+            .unwrap_or_else(|| panic!("no lint row at {w}x{h}:\n{}", term.backend()));
+        assert!(
+            style.contains(ratatui::style::Modifier::REVERSED),
+            "the lint row is not shown selected at {w}x{h}:\n{}",
+            term.backend()
+        );
+    }
+    // Only one line for the list: the selected row, not the header.
+    let mut f = Fixture::busy();
+    f.app.selected = sel("worker");
+    let term = f.draw(30, 4);
+    assert!(find_row(&term, "worker").is_some(), "{}", term.backend());
+}
+
+/// After `c` the pane said "no output yet", as if nothing had ever been written.
+#[test]
+fn a_cleared_pane_says_it_was_cleared() {
+    use procsnap_cli::tui::keys::Action;
+    let mut f = Fixture::busy();
+    f.app.selected = sel("build");
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("compiled 12 files")
+    );
+    f.act(Action::Clear);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("compiled 12 files"), "{text}");
+    assert!(text.contains("cleared (c)"), "{text}");
+    assert!(!text.contains("no output yet"), "{text}");
+}
+
+/// `s` on a stopping process says "web is already stopping (x kills)"; that message stayed on
+/// the bottom line after the stop had ended. A notice about a process goes when its state
+/// changes.
+#[test]
+fn no_notice_outlives_its_cause() {
+    use procsnap_cli::tui::keys::Action;
+    let mut f = Fixture::new(&["web", "api"]);
+    let web = f.start("web", 4242, 0, 0);
+    f.reg.apply(web.id(), Event::StopRequested).unwrap();
+    f.app.selected = sel("web");
+    f.act(Action::Stop);
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("web is already stopping")
+    );
+    // Still stopping: still said.
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("web is already stopping")
+    );
+    f.end(&web, Exit::Signal(15), 3, false);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("already stopping"), "stale:\n{text}");
+    // "api is not running" goes once api runs.
+    f.app.selected = sel("api");
+    f.act(Action::Stop);
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("api is not running")
+    );
+    f.start("api", 4243, 5, 0);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("api is not running"), "stale:\n{text}");
+    // "nothing is running" goes once something runs.
+    let api = f.reg.list(&procsnap::pin())[1].clone();
+    f.end(&api, Exit::Code(0), 6, false);
+    f.act(Action::RestartAll);
+    assert!(
+        f.draw(80, 24)
+            .backend()
+            .to_string()
+            .contains("nothing is running")
+    );
+    f.start("web", 4244, 7, 1);
+    let text = f.draw(80, 24).backend().to_string();
+    assert!(!text.contains("nothing is running"), "stale:\n{text}");
 }

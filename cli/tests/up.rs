@@ -561,3 +561,46 @@ fn the_example_stack_runs_out_of_the_box() {
     );
     assert!(worker < api && api < db, "{}", up.output());
 }
+
+/// A 300-deep `process_started` chain stops on Ctrl-C in reverse order, each process once
+/// what depends on it has exited. How fast is a figure (`scripts/bench-chain-stop.sh`,
+/// BENCHMARKS.md), not a verdict here: a debug build on a loaded machine takes many times as
+/// long.
+#[test]
+fn a_300_deep_chain_stops_on_ctrl_c_in_reverse_order() {
+    const DEPTH: usize = 300;
+    let p = TempProject::new();
+    let mut yaml = String::from("processes:\n");
+    for i in 0..DEPTH {
+        yaml.push_str(&format!(
+            "  p{i}:\n    command: \"trap 'echo {i} >> order; exit 0' TERM; echo up; sleep 600\"\n"
+        ));
+        if i > 0 {
+            yaml.push_str(&format!(
+                "    depends_on:\n      p{}: {{condition: process_started}}\n",
+                i - 1
+            ));
+        }
+    }
+    p.write("procsnap.yaml", &yaml);
+    let mut up = Up::start(&p, &[]);
+    let last = format!("p{} | up", DEPTH - 1);
+    assert!(
+        up.wait_line(&last, Duration::from_secs(60)),
+        "{}",
+        up.output()
+    );
+    let start = Instant::now();
+    up.interrupt();
+    let status = up.wait(Duration::from_secs(180)).expect("exits");
+    let took = start.elapsed();
+    assert_eq!(status.code(), Some(130), "{}", up.output());
+    let order: Vec<usize> = std::fs::read_to_string(p.path().join("order"))
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    let reverse: Vec<usize> = (0..DEPTH).rev().collect();
+    assert_eq!(order, reverse);
+    eprintln!("300-deep chain stopped in {took:?}");
+}

@@ -33,7 +33,8 @@ impl ReadyLine {
 /// What a readiness probe does.
 #[derive(Clone, Debug)]
 pub enum Check {
-    /// Runs the command (`/bin/sh -c`, the process's environment and directory); exit 0 passes.
+    /// Runs the command (through the configuration's shell, with the process's environment and
+    /// directory); exit 0 passes.
     Exec(CommandSpec),
     /// `GET http://host:port/path`; a status from 200 to 399 passes.
     Http {

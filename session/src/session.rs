@@ -134,7 +134,7 @@ impl Session {
             stack,
             current: vec![None; n],
             owners: vec![Owner::Detached; n],
-            again: vec![false; n],
+            again: vec![crate::conductor::Again::No; n],
             manual_restarts: vec![0; n],
             units_of: HashMap::new(),
             observers: Vec::new(),
@@ -229,12 +229,17 @@ impl Session {
     ///
     /// The session has ended, or the name cannot be added.
     pub fn define(&self, proc: Proc) -> Result<(), String> {
-        self.ask(|reply| Msg::Define {
-            proc: Box::new(proc),
-            reply,
-        })
-        .ok_or_else(gone)?
-        .map(|_| ())
+        self.define_all(vec![proc])
+    }
+
+    /// [`define`](Self::define) for many names at once (one catalog update for all).
+    ///
+    /// # Errors
+    ///
+    /// The session has ended, or a name cannot be added (the others are).
+    pub fn define_all(&self, procs: Vec<Proc>) -> Result<(), String> {
+        self.ask(|reply| Msg::Define { procs, reply })
+            .ok_or_else(gone)?
     }
 
     fn units(&self, names: &[&str]) -> Result<Vec<UnitId>, String> {

@@ -16,7 +16,9 @@ pub enum Action {
     /// [`Supervisor::run_unique`](crate::Supervisor::run_unique): if a process of the name is
     /// already running (somebody started one meanwhile), report that one as started.
     Start(UnitId),
-    /// Stop its process (the shutdown, in reverse dependency order), then report its exit.
+    /// Stop its process, with its own shutdown signal and timeout, then report its exit: the
+    /// shutdown (in reverse dependency order), or a readiness probe that kept failing under
+    /// `on_failure` or `always` (the exit is then restarted by its policy).
     Stop(UnitId),
     /// Run its readiness probe once, within its timeout, and report the result with
     /// [`Orchestrator::probe_result`](super::Orchestrator::probe_result).
@@ -35,8 +37,8 @@ pub enum Report {
     Waiting(Vec<(String, &'static str)>),
     /// Its current process became ready.
     Ready,
-    /// Its probe failed `failure_threshold` times in a row.
-    NotReady,
+    /// Its probe failed `failure_threshold` times in a row (why, with the last failure).
+    NotReady(String),
     /// It ended and restarts after `delay`; this is restart number `restart`.
     Restarting {
         /// The backoff delay.

@@ -206,30 +206,7 @@ impl Plan {
         }
         let mut edges = Vec::with_capacity(units.len());
         for (i, u) in units.iter().enumerate() {
-            let mut out = Vec::with_capacity(u.depends_on.len());
-            for (j, d) in u.depends_on.iter().enumerate() {
-                let Some(&dep) = index.get(&d.name) else {
-                    return Err(PlanError::UnknownDependency {
-                        unit: i,
-                        dependency: j,
-                        process: u.name.clone(),
-                        name: d.name.clone(),
-                    });
-                };
-                let gate = gate(&u.name, &units[dep.0], d.condition).map_err(|why| {
-                    PlanError::NeverReady {
-                        unit: i,
-                        dependency: j,
-                        why,
-                    }
-                })?;
-                out.push(Edge {
-                    dep,
-                    gate,
-                    condition: d.condition,
-                });
-            }
-            edges.push(out);
+            edges.push(edges_of(i, u, &index, &units)?);
         }
         let order = topological(&units, &edges)?;
         let mut dependents = vec![Vec::new(); units.len()];
@@ -249,20 +226,37 @@ impl Plan {
         })
     }
 
-    /// This plan with `unit` appended: its dependencies must be in the plan already (so no
-    /// cycle can form), and its name new.
+    /// Appends `unit` (a process added while the plan runs): its dependencies must already
+    /// be in the plan, so no cycle can form, and its name must be new. Nothing else changes:
+    /// every [`UnitId`] given out so far still means the same process.
     ///
     /// ```
-    /// use procsnap::orchestrate::{Condition, Plan, UnitConfig};
-    /// let plan = Plan::new(vec![UnitConfig::new("db")]).unwrap();
-    /// let plan = plan.with(UnitConfig::new("api").depends_on("db", Condition::Started)).unwrap();
-    /// assert_eq!(plan.len(), 2);
-    /// assert!(plan.with(UnitConfig::new("db")).is_err());
+    /// use procsnap::orchestrate::{Condition, Plan, PlanError, UnitConfig};
+    /// let mut plan = Plan::new(vec![UnitConfig::new("db")]).unwrap();
+    /// let api = plan.add(UnitConfig::new("api").depends_on("db", Condition::Started)).unwrap();
+    /// assert_eq!(plan.start_order(), [plan.find("db").unwrap(), api]);
+    /// assert!(matches!(plan.add(UnitConfig::new("db")), Err(PlanError::DuplicateName { .. })));
     /// ```
-    pub fn with(&self, unit: UnitConfig) -> Result<Plan, PlanError> {
-        let mut units = self.units.clone();
-        units.push(unit);
-        Plan::new(units)
+    pub fn add(&mut self, unit: UnitConfig) -> Result<UnitId, PlanError> {
+        let id = UnitId(self.units.len());
+        if self.index.contains_key(&unit.name) {
+            return Err(PlanError::DuplicateName {
+                unit: id.0,
+                name: unit.name,
+            });
+        }
+        let out = edges_of(id.0, &unit, &self.index, &self.units)?;
+        for e in &out {
+            if !self.dependents[e.dep.0].contains(&id) {
+                self.dependents[e.dep.0].push(id);
+            }
+        }
+        self.index.insert(unit.name.clone(), id);
+        self.units.push(unit);
+        self.edges.push(out);
+        self.dependents.push(Vec::new());
+        self.order.push(id);
+        Ok(id)
     }
 
     /// The process called `name`.
@@ -391,17 +385,23 @@ impl Plan {
         &self,
         names: impl IntoIterator<Item = &'n str>,
     ) -> Result<Vec<UnitId>, &'n str> {
-        let mut wanted = vec![false; self.units.len()];
-        let mut stack = Vec::new();
+        let mut roots = Vec::new();
         for n in names {
-            stack.push(self.find(n).ok_or(n)?);
+            roots.push(self.find(n).ok_or(n)?);
         }
+        Ok(self.closure_of(&roots))
+    }
+
+    /// `units` and everything they depend on, in start order.
+    pub(crate) fn closure_of(&self, units: &[UnitId]) -> Vec<UnitId> {
+        let mut wanted = vec![false; self.units.len()];
+        let mut stack = units.to_vec();
         while let Some(u) = stack.pop() {
             if !std::mem::replace(&mut wanted[u.0], true) {
                 stack.extend(self.dependencies(u));
             }
         }
-        Ok(self.order.iter().copied().filter(|u| wanted[u.0]).collect())
+        self.order.iter().copied().filter(|u| wanted[u.0]).collect()
     }
 
     /// Every process that is not [`disabled`](UnitConfig::disabled), and what they depend on.
@@ -423,6 +423,38 @@ impl Plan {
     pub(crate) fn edges(&self, unit: UnitId) -> &[Edge] {
         &self.edges[unit.0]
     }
+}
+
+/// The checked dependencies of `u` (at position `i`), looked up in `index` over `units`.
+fn edges_of(
+    i: usize,
+    u: &UnitConfig,
+    index: &HashMap<String, UnitId>,
+    units: &[UnitConfig],
+) -> Result<Vec<Edge>, PlanError> {
+    let mut out = Vec::with_capacity(u.depends_on.len());
+    for (j, d) in u.depends_on.iter().enumerate() {
+        let Some(&dep) = index.get(&d.name) else {
+            return Err(PlanError::UnknownDependency {
+                unit: i,
+                dependency: j,
+                process: u.name.clone(),
+                name: d.name.clone(),
+            });
+        };
+        let gate =
+            gate(&u.name, &units[dep.0], d.condition).map_err(|why| PlanError::NeverReady {
+                unit: i,
+                dependency: j,
+                why,
+            })?;
+        out.push(Edge {
+            dep,
+            gate,
+            condition: d.condition,
+        });
+    }
+    Ok(out)
 }
 
 /// What `condition` on `dep` waits for, or why it can never hold.

@@ -53,6 +53,7 @@ pub struct Orchestrator {
     pending: Vec<Action>,
     shutting_down: bool,
     exit_requested: bool,
+    exit_code: Option<i32>,
 }
 
 impl Orchestrator {
@@ -64,17 +65,37 @@ impl Orchestrator {
     /// assert!(orch.is_settled());
     /// ```
     pub fn new(plan: Plan) -> Orchestrator {
-        let units = plan
-            .ids()
-            .map(|u| UnitState::new(plan.unit(u).has_readiness()))
-            .collect();
+        let units = plan.ids().map(|u| UnitState::new(plan.unit(u))).collect();
         Orchestrator {
             plan,
             units,
             pending: Vec::new(),
             shutting_down: false,
             exit_requested: false,
+            exit_code: None,
         }
+    }
+
+    /// Adds a process to the plan while it runs (a script or an ad-hoc command started
+    /// beside the configured ones), idle until it is asked for. Its dependencies must already
+    /// be in the plan and its name must be new ([`Plan::add`]).
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Action, Orchestrator, Plan, PlanError, Restart, UnitConfig};
+    /// use std::time::Instant;
+    /// let mut orch = Orchestrator::new(Plan::new(vec![UnitConfig::new("db")]).unwrap());
+    /// let now = Instant::now();
+    /// let dev = orch.add_unit(UnitConfig::new("dev").restart(Restart::No)).unwrap();
+    /// orch.request(dev, now);
+    /// assert_eq!(orch.step(now), [Action::Start(dev)]);
+    /// let again = orch.add_unit(UnitConfig::new("dev"));
+    /// assert!(matches!(again, Err(PlanError::DuplicateName { .. })));
+    /// ```
+    pub fn add_unit(&mut self, unit: UnitConfig) -> Result<UnitId, PlanError> {
+        let state = UnitState::new(&unit);
+        let id = self.plan.add(unit)?;
+        self.units.push(state);
+        Ok(id)
     }
 
     /// The plan.
@@ -122,6 +143,26 @@ impl Orchestrator {
         self.exit_requested
     }
 
+    /// The exit code the whole run should end with because a name under `exit_on_failure`
+    /// failed: its process's own exit code, 128 + the signal for a death by signal, 1 for a
+    /// process that could not start or whose status is unknown. `None` while none failed.
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Orchestrator, Plan, Restart, UnitConfig};
+    /// use procsnap::{Exit, Status};
+    /// use std::time::Instant;
+    /// let plan = Plan::new(vec![UnitConfig::new("job").restart(Restart::ExitOnFailure)]).unwrap();
+    /// let mut orch = Orchestrator::new(plan);
+    /// let job = orch.plan().find("job").unwrap();
+    /// let now = Instant::now();
+    /// orch.started(job, now);
+    /// orch.exited(job, Status::Failed, Some(Exit::Code(42)), now);
+    /// assert_eq!(orch.exit_code(), Some(42));
+    /// ```
+    pub fn exit_code(&self) -> Option<i32> {
+        self.exit_code
+    }
+
     /// True when nothing is left to happen: no name waits, starts, runs, stops or backs off.
     ///
     /// ```
@@ -147,9 +188,8 @@ impl Orchestrator {
             .any(|u| matches!(u.phase, Phase::Done(o) if o.is_failure()))
     }
 
-    /// Asks for `unit` and everything it depends on. A name that is over (or idle) starts a
-    /// new run (its restart count and conditions start afresh); one that is live is left as it
-    /// is. Returns true if `unit` itself was live already.
+    /// Asks for `unit` and everything it depends on, as [`request_many`](Self::request_many)
+    /// does for one name. Returns true if `unit` itself was live already.
     ///
     /// ```
     /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
@@ -161,13 +201,56 @@ impl Orchestrator {
     /// assert!(orch.request(a, Instant::now()));
     /// ```
     pub fn request(&mut self, unit: UnitId, now: Instant) -> bool {
-        let _ = now;
         let was_live = self.units[unit.0].phase.is_live();
-        let name = self.plan.unit(unit).name.clone();
-        let closure = self.plan.closure([name.as_str()]).unwrap_or_default();
-        for u in closure {
+        self.request_many(&[unit], now);
+        was_live
+    }
+
+    /// Asks for `units` and everything they depend on, in one request.
+    ///
+    /// A named unit that is over (or idle) starts a new run: its restart count and conditions
+    /// start afresh. A dependency that is not named starts only if it has not run since it
+    /// was last asked for (idle, blocked, or cancelled before it started): a dependency that
+    /// ran — a one-shot that succeeded, a process that failed or was stopped — is never run
+    /// again for a dependent; its dependents are gated on how that run ended. Only its own
+    /// restart policy, or a request naming it, runs it again. Live units are left as they are;
+    /// nothing is asked for during a shutdown.
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Action, Condition, Orchestrator, Plan, UnitConfig};
+    /// use procsnap::Status;
+    /// use std::time::Instant;
+    /// let plan = Plan::new(vec![
+    ///     UnitConfig::new("migrate"),
+    ///     UnitConfig::new("api").depends_on("migrate", Condition::CompletedSuccessfully),
+    ///     UnitConfig::new("worker").depends_on("migrate", Condition::CompletedSuccessfully),
+    /// ])
+    /// .unwrap();
+    /// let [m, api, worker] = ["migrate", "api", "worker"].map(|n| plan.find(n).unwrap());
+    /// let mut orch = Orchestrator::new(plan);
+    /// let now = Instant::now();
+    /// orch.request_many(&[api], now);
+    /// assert_eq!(orch.step(now)[0], Action::Start(m));
+    /// orch.started(m, now);
+    /// orch.exited(m, Status::Success, None, now);
+    /// assert!(orch.step(now).contains(&Action::Start(api)));
+    /// orch.request_many(&[worker], now); // migrate ran: it is not run again
+    /// assert!(orch.step(now).contains(&Action::Start(worker)));
+    /// ```
+    pub fn request_many(&mut self, units: &[UnitId], now: Instant) {
+        let _ = now;
+        if self.shutting_down {
+            return;
+        }
+        let mut named = vec![false; self.units.len()];
+        for u in units {
+            named[u.0] = true;
+        }
+        for u in self.plan.closure_of(units) {
             let s = &mut self.units[u.0];
-            if !s.phase.is_live() && !self.shutting_down {
+            let named = named[u.0];
+            let ran = s.run.started || s.phase == Phase::Done(Outcome::Stopped);
+            if !s.phase.is_live() && (named || !ran) {
                 s.phase = Phase::Waiting;
                 s.restarts = 0;
                 s.quick = 0;
@@ -176,48 +259,9 @@ impl Orchestrator {
                 s.announced = false;
             }
         }
-        was_live
     }
 
-    /// Asks for each of `units` and what they depend on, as one request.
-    ///
-    /// ```
-    /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
-    /// use std::time::Instant;
-    /// let plan = Plan::new(vec![UnitConfig::new("a"), UnitConfig::new("b")]).unwrap();
-    /// let mut orch = Orchestrator::new(plan);
-    /// let (a, b) = (orch.plan().find("a").unwrap(), orch.plan().find("b").unwrap());
-    /// orch.request_many(&[a, b], Instant::now());
-    /// assert_eq!(orch.unit(b).phase(), Phase::Waiting);
-    /// ```
-    pub fn request_many(&mut self, units: &[UnitId], now: Instant) {
-        for &u in units {
-            self.request(u, now);
-        }
-    }
-
-    /// Adds `unit` to the plan while it runs (its dependencies must be in the plan already;
-    /// see [`Plan::with`]), idle; returns its id.
-    ///
-    /// # Errors
-    ///
-    /// Its name is taken, or a dependency is unknown or can never hold.
-    ///
-    /// ```
-    /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
-    /// let mut orch = Orchestrator::new(Plan::new(vec![UnitConfig::new("a")]).unwrap());
-    /// let b = orch.add_unit(UnitConfig::new("b")).unwrap();
-    /// assert_eq!(orch.unit(b).phase(), Phase::Idle);
-    /// assert!(orch.add_unit(UnitConfig::new("a")).is_err());
-    /// ```
-    pub fn add_unit(&mut self, unit: UnitConfig) -> Result<UnitId, PlanError> {
-        let checks = unit.has_readiness();
-        self.plan = self.plan.with(unit)?;
-        self.units.push(UnitState::new(checks));
-        Ok(UnitId(self.units.len() - 1))
-    }
-
-    /// Asks for every name that is not `disabled` (and what they depend on).
+    /// Asks for every name that is not `disabled` (and what they depend on), in one request.
     ///
     /// ```
     /// use procsnap::orchestrate::{Orchestrator, Phase, Plan, UnitConfig};
@@ -228,9 +272,12 @@ impl Orchestrator {
     /// assert_eq!(orch.unit(orch.plan().find("b").unwrap()).phase(), Phase::Idle);
     /// ```
     pub fn request_all(&mut self, now: Instant) {
-        for u in self.plan.default_set() {
-            self.request(u, now);
-        }
+        let enabled: Vec<UnitId> = self
+            .plan
+            .ids()
+            .filter(|&u| !self.plan.unit(u).disabled)
+            .collect();
+        self.request_many(&enabled, now);
     }
 
     /// A process of `unit` runs: the one a [`Start`](Action::Start) asked for, or one somebody
@@ -327,12 +374,20 @@ impl Orchestrator {
             .process
             .since
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        // Stopped because its readiness probe kept failing: a failure its policy restarts.
+        let unready = s.process.unready_stop.take();
+        let status = match (status, &unready) {
+            (Status::Stopped, Some(_)) if !shutting_down => Status::Failed,
+            _ => status,
+        };
         s.process = ProcessChecks::default();
         s.last_exit = exit;
-        s.run.ended = true;
         let success = status == Status::Success;
-        s.run.succeeded |= success;
-        let how = describe(status, exit);
+        s.run.succeeded = success;
+        let how = match unready {
+            Some(why) => format!("stopped: {why}"),
+            None => describe(status, exit),
+        };
         let again = match status {
             Status::Stopped => false,
             _ if shutting_down => false,
@@ -349,6 +404,7 @@ impl Orchestrator {
             s.reason = Some(how);
             if outcome == Outcome::Failed && restart == Restart::ExitOnFailure && !shutting_down {
                 self.exit_requested = true;
+                self.exit_code = Some(exit_code(exit));
                 self.pending
                     .push(Action::Report(unit, Report::ExitRequested));
                 self.shutdown(now);
@@ -399,11 +455,17 @@ impl Orchestrator {
         self.update_ready(unit);
     }
 
-    /// The probe of `unit` issued by a [`Probe`](Action::Probe) passed (`ok`) or failed
-    /// (a timeout is a failure). Ignored unless one was issued for its current process.
+    /// The probe of `unit` issued by a [`Probe`](Action::Probe) passed (`Ok`) or failed
+    /// (`Err` with why: `connection refused`, `exit code 1`, `timed out after 1s`). Ignored
+    /// unless one was issued for its current process.
+    ///
+    /// A failure makes a process that is not ready yet [`NotReady`](super::Health::NotReady)
+    /// with the failure as its [`reason`](super::UnitState::reason); `failure_threshold`
+    /// failures in a row make a ready process not ready, and under `on_failure` or `always`
+    /// stop it (an [`Action::Stop`]) so that its policy restarts it.
     ///
     /// ```
-    /// use procsnap::orchestrate::{Action, Orchestrator, Plan, ProbeTiming, UnitConfig};
+    /// use procsnap::orchestrate::{Action, Health, Orchestrator, Plan, ProbeTiming, UnitConfig};
     /// use std::time::Instant;
     /// let plan = Plan::new(vec![UnitConfig::new("web").probe(ProbeTiming::default())]).unwrap();
     /// let mut orch = Orchestrator::new(plan);
@@ -411,13 +473,20 @@ impl Orchestrator {
     /// let now = Instant::now();
     /// orch.started(web, now);
     /// assert_eq!(orch.step(now), [Action::Probe(web)]);
-    /// orch.probe_result(web, true, now);
-    /// assert!(orch.unit(web).is_ready());
+    /// orch.probe_result(web, Err("connection refused".into()), now);
+    /// assert_eq!(orch.unit(web).health(), Health::NotReady);
+    /// assert_eq!(
+    ///     orch.unit(web).reason(),
+    ///     Some("readiness probe failed 1 time in a row (connection refused)")
+    /// );
     /// ```
-    pub fn probe_result(&mut self, unit: UnitId, ok: bool, now: Instant) {
-        let Some(timing) = self.plan.unit(unit).probe else {
+    pub fn probe_result(&mut self, unit: UnitId, result: Result<(), String>, now: Instant) {
+        let cfg = self.plan.unit(unit);
+        let Some(timing) = cfg.probe else {
             return;
         };
+        let restarts = matches!(cfg.restart, Restart::OnFailure | Restart::Always);
+        let shutting_down = self.shutting_down;
         let s = &mut self.units[unit.0];
         if s.phase != Phase::Running || !s.process.probing {
             return;
@@ -425,24 +494,41 @@ impl Orchestrator {
         let p = &mut s.process;
         p.probing = false;
         p.next_probe = Some(now + timing.period);
-        if ok {
-            p.successes = p.successes.saturating_add(1);
-            p.failures = 0;
-            if p.successes >= timing.success_threshold.max(1) && !p.probe_ready {
-                p.probe_ready = true;
-                p.probe_failing = false;
-                s.run.probe_ready = true;
-                self.update_ready(unit);
+        let why = match result {
+            Ok(()) => {
+                p.successes = p.successes.saturating_add(1);
+                p.failures = 0;
+                p.why = None;
+                if p.successes >= timing.success_threshold.max(1) && !p.probe_ready {
+                    p.probe_ready = true;
+                    p.probe_failing = false;
+                    s.run.probe_ready = true;
+                    self.update_ready(unit);
+                }
+                return;
             }
-        } else {
-            p.failures = p.failures.saturating_add(1);
-            p.successes = 0;
-            if p.failures >= timing.failure_threshold.max(1) && !p.probe_failing {
-                p.probe_failing = true;
-                p.probe_ready = false;
-                p.ready = false;
-                self.pending.push(Action::Report(unit, Report::NotReady));
-            }
+            Err(why) => why,
+        };
+        p.failures = p.failures.saturating_add(1);
+        p.successes = 0;
+        let times = if p.failures == 1 { "time" } else { "times" };
+        let why = format!(
+            "readiness probe failed {} {times} in a row ({why})",
+            p.failures
+        );
+        p.why = Some(why.clone());
+        if p.failures < timing.failure_threshold.max(1) || p.probe_failing {
+            return;
+        }
+        p.probe_failing = true;
+        p.probe_ready = false;
+        p.ready = false;
+        self.pending
+            .push(Action::Report(unit, Report::NotReady(why.clone())));
+        if restarts && !shutting_down {
+            s.process.unready_stop = Some(format!("not ready: {why}"));
+            s.phase = Phase::Stopping;
+            self.pending.push(Action::Stop(unit));
         }
     }
 
@@ -662,8 +748,9 @@ impl Orchestrator {
             Gate::Ready => d.run.ready,
             Gate::LogReady => d.run.log_ready,
             Gate::ProbeReady => d.run.probe_ready,
-            Gate::Completed => d.run.ended,
-            Gate::CompletedOk => d.run.succeeded,
+            // Over, with no restart pending (process-compose's rule).
+            Gate::Completed => d.ran_to_an_end(),
+            Gate::CompletedOk => d.ran_to_an_end() && d.run.succeeded,
         };
         if met {
             return GateState::Met;
@@ -715,5 +802,14 @@ fn describe(status: Status, exit: Option<Exit>) -> String {
         (_, Some(Exit::Signal(s))) => format!("failed (killed by signal {s})"),
         (_, Some(Exit::Unknown)) => "failed (exit status unknown)".to_owned(),
         (_, None) => "failed to start".to_owned(),
+    }
+}
+
+/// The exit code that stands for `exit` (see [`Orchestrator::exit_code`]).
+fn exit_code(exit: Option<Exit>) -> i32 {
+    match exit {
+        Some(Exit::Code(c)) if c != 0 => c,
+        Some(Exit::Signal(s)) => 128 + s,
+        _ => 1,
     }
 }

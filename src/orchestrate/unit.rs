@@ -124,7 +124,7 @@ pub enum Health {
     Unknown,
     /// Every readiness check passed.
     Ready,
-    /// Its probe failed `failure_threshold` times in a row.
+    /// Its readiness probe failed: it is not ready ([`reason`](UnitState::reason) says why).
     NotReady,
 }
 
@@ -169,6 +169,8 @@ pub struct UnitState {
     pub(crate) announced: bool,
     /// It has a readiness check (a probe or a ready log line).
     pub(crate) checks: bool,
+    /// It has a ready log line.
+    pub(crate) log_line: bool,
 }
 
 /// What happened since the name was last asked for (across restarts): what its dependents'
@@ -179,13 +181,18 @@ pub(crate) struct Run {
     pub(crate) ready: bool,
     pub(crate) log_ready: bool,
     pub(crate) probe_ready: bool,
-    pub(crate) ended: bool,
+    /// Its last process exited with code 0.
     pub(crate) succeeded: bool,
 }
 
 /// The readiness of the current process (reset by every start).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ProcessChecks {
+    /// Why it is not ready, once a probe failed: the last failure and how many in a row.
+    pub(crate) why: Option<String>,
+    /// It is being stopped because its readiness probe kept failing (and why): its exit is a
+    /// failure that its restart policy restarts.
+    pub(crate) unready_stop: Option<String>,
     pub(crate) since: Option<Instant>,
     pub(crate) log_ready: bool,
     pub(crate) probe_ready: bool,
@@ -198,7 +205,8 @@ pub(crate) struct ProcessChecks {
 }
 
 impl UnitState {
-    pub(crate) fn new(checks: bool) -> UnitState {
+    pub(crate) fn new(cfg: &super::UnitConfig) -> UnitState {
+        let (checks, log_line) = (cfg.has_readiness(), cfg.ready_log_line);
         UnitState {
             phase: Phase::Idle,
             restarts: 0,
@@ -210,6 +218,17 @@ impl UnitState {
             last_delay: None,
             announced: false,
             checks,
+            log_line,
+        }
+    }
+
+    /// True once its process ran and ended with no restart pending: succeeded, failed, gave
+    /// up, or stopped after it started.
+    pub(crate) fn ran_to_an_end(&self) -> bool {
+        match self.phase {
+            Phase::Done(Outcome::Succeeded | Outcome::Failed | Outcome::GaveUp) => true,
+            Phase::Done(Outcome::Stopped) => self.run.started,
+            _ => false,
         }
     }
 
@@ -235,7 +254,8 @@ impl UnitState {
         self.restarts
     }
 
-    /// Why it ended, was blocked or gave up (`None` while it has not).
+    /// Why it ended, was blocked or gave up; while its process runs and is not ready, why
+    /// not (its readiness probe's failures). `None` when there is nothing to explain.
     ///
     /// ```
     /// # use procsnap::orchestrate::{Orchestrator, Plan, UnitConfig};
@@ -243,7 +263,15 @@ impl UnitState {
     /// assert_eq!(orch.unit(orch.plan().find("db").unwrap()).reason(), None);
     /// ```
     pub fn reason(&self) -> Option<&str> {
-        self.reason.as_deref()
+        let p = &self.process;
+        match (self.phase, &p.why) {
+            (Phase::Running | Phase::Stopping, Some(why)) if !p.ready => Some(why),
+            (Phase::Running, None) if !p.ready && self.log_line && !p.log_ready => {
+                Some("its ready log line has not been printed yet")
+            }
+            (Phase::Running, None) if !p.ready => Some("its readiness probe has not passed yet"),
+            _ => self.reason.as_deref(),
+        }
     }
 
     /// How its last process ended, if one did.
@@ -310,7 +338,7 @@ impl UnitState {
         }
         if self.process.ready {
             Health::Ready
-        } else if self.process.probe_failing {
+        } else if self.process.why.is_some() {
             Health::NotReady
         } else {
             Health::Unknown

@@ -94,7 +94,8 @@ impl fmt::Display for Status {
 pub enum Exit {
     /// A normal exit with this code (the value passed to `exit`, 0 to 255).
     Code(i32),
-    /// Death by this signal.
+    /// Death by this signal. For a process that was stopped, the signal that ended it: the
+    /// leader's, or SIGKILL when members of its group outlived the leader and had to be killed.
     Signal(i32),
     /// The process ended, but its status could not be read: other code of the program reaped
     /// it first (a `waitpid(-1)` in the host), or it was given up on after its SIGKILL (stuck in

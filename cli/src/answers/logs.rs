@@ -15,7 +15,8 @@ use std::sync::Arc;
 use procsnap::{LogLine, Process, Processes, Stream};
 use regex::RegexBuilder;
 
-use super::{clip, resolve};
+use super::resolve;
+use crate::safe::clip;
 use crate::timefmt::parse_rfc3339;
 use crate::wire::{Level, LogEntry, LogsSearch, LogsStream, SearchParams, StreamParams};
 

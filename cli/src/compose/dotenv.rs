@@ -35,14 +35,14 @@ pub fn parse(text: &str) -> Result<Vec<(String, String)>, DotenvError> {
         let Some((key, rest)) = t.split_once('=') else {
             return Err(err(format!(
                 "expected KEY=VALUE, found {:?}",
-                crate::answers::clip(t)
+                crate::safe::clip(t)
             )));
         };
         let key = key.trim_end();
         if !valid_key(key) {
             return Err(err(format!(
                 "{:?} is not a variable name (letters, digits, _ and ., not starting with a digit)",
-                crate::answers::clip(key)
+                crate::safe::clip(key)
             )));
         }
         let value = value(rest.trim_start()).map_err(err)?;
@@ -119,7 +119,7 @@ fn after_quote(tail: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "unexpected {:?} after the closing quote",
-            crate::answers::clip(tail)
+            crate::safe::clip(tail)
         ))
     }
 }

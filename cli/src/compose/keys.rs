@@ -2,7 +2,13 @@
 //! process-compose's but not read (each a warning, never a silent ignore).
 
 /// Top level: read.
-pub const TOP: &[&str] = &["version", "processes", "environment"];
+pub const TOP: &[&str] = &[
+    "version",
+    "processes",
+    "environment",
+    "shell",
+    "disable_env_expansion",
+];
 /// Top level: process-compose's, not read.
 pub const TOP_IGNORED: &[&str] = &[
     "log_location",
@@ -10,18 +16,16 @@ pub const TOP_IGNORED: &[&str] = &[
     "log_length",
     "log_configuration",
     "log_format",
-    "shell",
     "is_strict",
     "vars",
-    "disable_env_expansion",
     "is_tui_disabled",
     "extends",
     "env_cmds",
     "ordered_shutdown",
 ];
 
-/// A process: read. `script`, `max_backoff_seconds` and `backoff_reset_seconds` are
-/// procsnap's own.
+/// A process: read (`extends` is resolved before, see [`super::extends`]). `script`,
+/// `max_backoff_seconds` and `backoff_reset_seconds` are procsnap's own.
 pub const PROCESS: &[&str] = &[
     "command",
     "script",
@@ -88,6 +92,11 @@ pub const AVAILABILITY_IGNORED: &[&str] = &["exit_on_end", "exit_on_skipped"];
 pub const SHUTDOWN: &[&str] = &["signal", "timeout_seconds"];
 /// `shutdown`: process-compose's, not read.
 pub const SHUTDOWN_IGNORED: &[&str] = &["command", "parent_only"];
+
+/// `shell`: read.
+pub const SHELL: &[&str] = &["shell_command", "shell_argument"];
+/// `shell`: process-compose's, not read.
+pub const SHELL_IGNORED: &[&str] = &["elevated_shell_command", "elevated_shell_argument"];
 
 /// `depends_on.<name>`: read.
 pub const DEPENDENCY: &[&str] = &["condition"];

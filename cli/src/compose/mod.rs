@@ -7,21 +7,19 @@
 //! ([`procsnap::orchestrate::Plan`]). Every problem is an error naming the file and the line,
 //! found before anything starts.
 
+mod build;
 pub mod dotenv;
+pub mod expand;
+pub mod extends;
 pub mod keys;
 pub mod schema;
 pub mod signals;
 pub mod yaml;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
-
-use procsnap::CommandSpec;
-use procsnap::orchestrate::{Plan, PlanError, UnitConfig};
-
 use crate::project::{Project, ProjectError};
 pub use procsnap_session::def::{Check, Proc, ReadyLine, Shutdown, Stack};
-use schema::{RawCheck, RawConfig, RawProcess};
+use std::fmt;
+use std::path::{Path, PathBuf};
 use yaml::Pos;
 
 /// The file names looked for in the project directory, in this order.
@@ -156,30 +154,73 @@ pub fn load(project: &Project, explicit: Option<&Path>) -> Result<Option<Stack>,
     Ok(Some(stack))
 }
 
-/// Builds the stack from the text of the file at `path`.
+/// Builds the stack from the text of the file at `path`: parse, expand `${NAME}`
+/// ([`expand`]), resolve `extends` ([`extends`]), read ([`schema`]), build each process and
+/// the plan ([`build`]).
 pub fn from_text(project: &Project, path: &Path, text: &str) -> Result<Stack, ConfigError> {
-    let doc = yaml::parse(text).map_err(|e| ConfigError {
-        path: path.to_owned(),
-        pos: e.pos,
-        message: e.message,
-    })?;
+    let parse = |text: &str| {
+        yaml::parse(text).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            pos: e.pos,
+            message: e.message,
+        })
+    };
+    // `.env` where procsnap runs (the project directory), as process-compose reads it.
+    let dotenv = build::read_env_file(&project.dir.join(".env"), None, path)?;
+    let lookup = |name: &str| {
+        std::env::var(name).ok().or_else(|| {
+            dotenv
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    };
+    let mut found = expand::Expansion::default();
+    let expanded = expand::text(text, &lookup, &mut found);
+    // As process-compose: the expanded text is read; if it says `disable_env_expansion`,
+    // the file is read again as written.
+    let mut doc = match expanded {
+        Ok(t) => parse(&t)?,
+        Err(e) => {
+            let doc = parse(text).map_err(|_| ConfigError::at(path, e.clone()))?;
+            if !expansion_disabled(&doc).unwrap_or(false) {
+                return Err(ConfigError::at(path, e));
+            }
+            doc
+        }
+    };
+    let mut warnings = Vec::new();
+    if expansion_disabled(&doc).map_err(|e| ConfigError::at(path, e))? {
+        doc = parse(text)?;
+    } else {
+        for (pos, name) in found.unset {
+            warnings.push((
+                pos,
+                format!(
+                    "${{{name}}} is set neither in the environment nor in .env: it expands to \
+                     nothing"
+                ),
+            ));
+        }
+    }
+    if let Some(processes) = processes_mut(&mut doc) {
+        extends::resolve(processes).map_err(|e| ConfigError::at(path, e))?;
+    }
     let mut reader = schema::Reader::default();
     let raw = reader.config(&doc).map_err(|e| ConfigError::at(path, e))?;
-    let warnings = reader
-        .warnings
+    warnings.append(&mut reader.warnings);
+    warnings.sort_by_key(|(pos, _)| (pos.line, pos.column));
+    let warnings = warnings
         .iter()
         .map(|(pos, w)| format!("{}:{pos}: warning: {w}", path.display()))
         .collect();
-    let base = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| project.dir.clone(), Path::to_path_buf);
-    let dotenv = read_env_file(&base.join(".env"), None, path)?;
+    let shell = build::Shell::of(raw.shell.as_ref()).map_err(|e| ConfigError::at(path, e))?;
     let mut procs = Vec::with_capacity(raw.processes.len());
     for p in &raw.processes {
-        procs.push(build_proc(project, path, &base, &raw, &dotenv, p)?);
+        procs.push(build::proc(project, path, &shell, &raw, &dotenv, p)?);
     }
-    let plan = plan(path, &raw)?;
+    let plan = build::plan(path, &raw)?;
     Ok(Stack {
         path: path.to_owned(),
         plan,
@@ -188,180 +229,32 @@ pub fn from_text(project: &Project, path: &Path, text: &str) -> Result<Stack, Co
     })
 }
 
-fn plan(path: &Path, raw: &RawConfig) -> Result<Plan, ConfigError> {
-    let units = raw
-        .processes
-        .iter()
-        .map(|p| {
-            let mut u = UnitConfig::new(&p.name)
-                .ready_log_line(p.ready_log_line.is_some())
-                .restart(p.restart)
-                .backoff(p.backoff)
-                .max_restarts(p.max_restarts)
-                .disabled(p.disabled);
-            if let Some(probe) = &p.probe {
-                u = u.probe(probe.timing);
-            }
-            for (name, condition, _) in &p.depends_on {
-                u = u.depends_on(name, *condition);
-            }
-            u
-        })
-        .collect();
-    Plan::new(units).map_err(|e: PlanError| {
-        let (unit, dep) = e.position();
-        let p = &raw.processes[unit];
-        let pos = dep.map_or(p.pos, |d| p.depends_on[d].2);
-        ConfigError {
-            path: path.to_owned(),
-            pos: Some(pos),
-            message: e.to_string(),
-        }
-    })
-}
-
-/// True for a name procsnap can show and look up: letters, digits, `_ - . :`.
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
-}
-
-fn build_proc(
-    project: &Project,
-    path: &Path,
-    base: &Path,
-    raw: &RawConfig,
-    dotenv: &[(String, String)],
-    p: &RawProcess,
-) -> Result<Proc, ConfigError> {
-    let fail = |pos: Pos, message: String| ConfigError {
-        path: path.to_owned(),
-        pos: Some(pos),
-        message,
-    };
-    if !valid_name(&p.name) {
-        return Err(fail(
-            p.pos,
-            format!(
-                "process name {:?}: use letters, digits, _ - . or :",
-                crate::answers::clip(&p.name)
-            ),
-        ));
-    }
-    let (mut spec, command) = match (&p.command, &p.script) {
-        (Some(_), Some((_, pos))) => {
-            return Err(fail(
-                *pos,
-                "give `command` or `script`, not both".to_owned(),
-            ));
-        }
-        (None, None) => {
-            return Err(fail(
-                p.pos,
-                format!("process {:?} needs a `command` (or a `script`)", p.name),
-            ));
-        }
-        (Some((command, _)), None) => (
-            CommandSpec::shell(command.clone()).cwd(&project.dir),
-            command.clone(),
-        ),
-        (None, Some((script, pos))) => script_spec(project, script).map_err(|m| fail(*pos, m))?,
-    };
-    let cwd = match &p.working_dir {
-        Some((dir, _)) => base.join(dir),
-        None => spec
-            .get_cwd()
-            .map_or_else(|| project.dir.clone(), Path::to_path_buf),
-    };
-    spec = spec.cwd(&cwd);
-    let mut env: Vec<(String, String)> = dotenv.to_vec();
-    for (file, pos) in &p.env_files {
-        env.extend(read_env_file(&base.join(file), Some(*pos), path)?);
-    }
-    env.extend(raw.environment.iter().cloned());
-    env.extend(p.environment.iter().cloned());
-    for (k, v) in &env {
-        spec = spec.env(k, v);
-    }
-    let probe = p
-        .probe
-        .as_ref()
-        .map(|probe| (check(&probe.check, base, &cwd, &env), probe.timing));
-    Ok(Proc {
-        origin: procsnap_session::def::Origin::Configured,
-        name: p.name.clone(),
-        command,
-        spec,
-        ready_line: p.ready_log_line.as_ref().map(|(t, _)| ReadyLine::new(t)),
-        probe,
-        shutdown: Shutdown {
-            signal: p.shutdown_signal,
-            timeout: p.shutdown_timeout,
-        },
-    })
-}
-
-/// What a probe runs: an exec probe gets the process's environment and, unless it names its
-/// own, its working directory.
-fn check(raw: &RawCheck, base: &Path, cwd: &Path, env: &[(String, String)]) -> Check {
-    match raw {
-        RawCheck::Exec {
-            command,
-            working_dir,
-        } => {
-            let dir = working_dir
-                .as_ref()
-                .map_or_else(|| cwd.to_path_buf(), |d| base.join(d));
-            let mut s = CommandSpec::shell(command.clone()).cwd(dir);
-            for (k, v) in env {
-                s = s.env(k, v);
-            }
-            Check::Exec(s)
-        }
-        RawCheck::Http { host, port, path } => Check::Http {
-            host: host.clone(),
-            port: *port,
-            path: path.clone(),
-        },
+/// The top-level `disable_env_expansion`, read before anything else.
+fn expansion_disabled(doc: &yaml::Node) -> Result<bool, Located> {
+    match top(doc, "disable_env_expansion") {
+        Some(v) => schema::boolean(v),
+        None => Ok(false),
     }
 }
 
-/// `script: NAME`: a declared package.json script (through the package manager) or
-/// Procfile entry.
-fn script_spec(project: &Project, script: &str) -> Result<(CommandSpec, String), String> {
-    let Some(s) = project.script(script) else {
-        return Err(format!(
-            "script {:?} is not declared; available scripts: {}",
-            crate::answers::clip(script),
-            project.names()
-        ));
-    };
-    let spec = project.spec(s)?;
-    Ok((spec.clone(), spec.to_string()))
+/// The value of the top-level key `name`.
+fn top<'d>(doc: &'d yaml::Node, name: &str) -> Option<&'d yaml::Node> {
+    match &doc.value {
+        yaml::Value::Map(entries) => entries.iter().find(|(k, _)| k.name == name).map(|(_, v)| v),
+        _ => None,
+    }
 }
 
-/// The variables of the `.env` file at `file`: a missing file is no variable for the
-/// default `.env` (`named_at` is `None`) and an error for an `env_file` (named at that
-/// position of `config`).
-fn read_env_file(
-    file: &Path,
-    named_at: Option<Pos>,
-    config: &Path,
-) -> Result<Vec<(String, String)>, ConfigError> {
-    let text = match crate::project::read_file(file)? {
-        Some(t) => t,
-        None if named_at.is_none() => return Ok(Vec::new()),
-        None => {
-            return Err(ConfigError {
-                path: config.to_owned(),
-                pos: named_at,
-                message: format!("env_file {}: no such file", file.display()),
-            });
-        }
+/// The entries of the `processes` mapping, to change in place.
+fn processes_mut(doc: &mut yaml::Node) -> Option<&mut [(yaml::Key, yaml::Node)]> {
+    let yaml::Value::Map(entries) = &mut doc.value else {
+        return None;
     };
-    dotenv::parse(&text).map_err(|e| ConfigError::line(file, e.line, e.message))
+    let (_, processes) = entries.iter_mut().find(|(k, _)| k.name == "processes")?;
+    match &mut processes.value {
+        yaml::Value::Map(procs) => Some(procs),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

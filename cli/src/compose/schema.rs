@@ -14,7 +14,17 @@ use super::{Located, signals};
 pub struct RawConfig {
     /// Top-level `environment`, applied to every process.
     pub environment: Vec<(String, String)>,
+    /// Top-level `shell`: what runs each `command` (and exec probe).
+    pub shell: Option<RawShell>,
     pub processes: Vec<RawProcess>,
+}
+
+/// `shell: {shell_command, shell_argument}`, as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawShell {
+    pub command: String,
+    pub argument: String,
+    pub pos: Pos,
 }
 
 /// One process, as read.
@@ -99,6 +109,8 @@ impl Reader {
         let mut read = Vec::with_capacity(entries.len());
         for e in entries {
             match keys::check(&e.0.name, known, ignored, at) {
+                // A key inherited through `extends` is read once per process: warned once.
+                Some(_) if self.warnings.iter().any(|(p, _)| *p == e.0.pos) => {}
                 Some(w) => self.warnings.push((e.0.pos, w)),
                 None => read.push(e),
             }
@@ -120,6 +132,11 @@ impl Reader {
             match k.name.as_str() {
                 "processes" => processes = Some(v),
                 "environment" => config.environment = environment(v)?,
+                "shell" => config.shell = Some(self.shell(v)?),
+                // Read before expansion (see `super::expand`); checked here.
+                "disable_env_expansion" => {
+                    boolean(v)?;
+                }
                 _ => {} // version: accepted, nothing to read
             }
         }
@@ -307,6 +324,26 @@ impl Reader {
         Ok(())
     }
 
+    /// `shell`: the program and its argument before the command (`bash` and `-c`).
+    fn shell(&mut self, node: &Node) -> Result<RawShell> {
+        let (mut command, mut argument) = (None, None);
+        for (k, v) in self.entries(node, "shell", keys::SHELL, keys::SHELL_IGNORED, "shell.")? {
+            match k.name.as_str() {
+                "shell_command" => command = Some(nonempty(v)?),
+                _ => argument = Some(string(v)?),
+            }
+        }
+        let command = command.ok_or_else(|| Located {
+            pos: Some(node.pos),
+            message: "shell needs a `shell_command` (e.g. bash)".to_owned(),
+        })?;
+        Ok(RawShell {
+            command,
+            argument: argument.unwrap_or_else(|| "-c".to_owned()),
+            pos: node.pos,
+        })
+    }
+
     fn shutdown(&mut self, node: &Node, at: &str, p: &mut RawProcess) -> Result<()> {
         let at = format!("{at}shutdown.");
         let (known, ignored) = (keys::SHUTDOWN, keys::SHUTDOWN_IGNORED);
@@ -347,7 +384,7 @@ fn strings(node: &Node) -> Result<Vec<(String, Pos)>> {
     }
 }
 
-fn boolean(node: &Node) -> Result<bool> {
+pub(super) fn boolean(node: &Node) -> Result<bool> {
     match node.value {
         Value::Bool(b) => Ok(b),
         _ => expected("true or false", node),
@@ -468,7 +505,7 @@ fn signal(node: &Node) -> Result<i32> {
 /// The value as the user wrote it, for messages.
 fn describe(node: &Node) -> String {
     match &node.value {
-        Value::Str(s) => format!("{:?}", crate::answers::clip(s)),
+        Value::Str(s) => format!("{:?}", crate::safe::clip(s)),
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         v => v.kind().to_owned(),

@@ -279,10 +279,15 @@ fn an_alias_bomb_is_an_error_fast() {
     assert!(start.elapsed() < Duration::from_secs(5));
 }
 
+/// process-compose's order: .env < the shell < top-level environment < env_file < the
+/// process's environment; a .env never overrides what the shell set.
 #[test]
-fn dotenv_env_file_and_environment_stack_in_that_order() {
+fn dotenv_shell_environment_env_file_and_process_environment_stack_in_that_order() {
     let d = Dir::new("env");
-    d.write(".env", "A=dotenv\nB=dotenv\nC=dotenv\nD=dotenv\n");
+    d.write(
+        ".env",
+        "A=dotenv\nB=dotenv\nC=dotenv\nD=dotenv\nPATH=/from/dotenv\n",
+    );
     d.write("extra.env", "export B=file\nC=file\n");
     d.write(
         "procsnap.yaml",
@@ -293,7 +298,12 @@ fn dotenv_env_file_and_environment_stack_in_that_order() {
         .iter()
         .map(|k| env_of(&s, "a", k).unwrap())
         .collect();
-    assert_eq!(got, ["dotenv", "file", "global", "4"]);
+    assert_eq!(got, ["dotenv", "file", "file", "4"]);
+    assert_eq!(
+        env_of(&s, "a", "PATH"),
+        None,
+        "the shell's PATH is inherited, not .env's"
+    );
 }
 
 #[test]

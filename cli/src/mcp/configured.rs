@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use procsnap::orchestrate::{Outcome, Phase};
-use procsnap::{ProcId, Process};
+use procsnap::{ProcId, Process, ProcessState};
 use procsnap_session::{Owner, Session, Started, UnitView};
 
 use super::blocking;
-use crate::answers::clip;
+use crate::safe::clip;
 use crate::timefmt::{human, rfc3339};
 use crate::wire::ScriptsRun;
 
@@ -19,9 +19,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The longest `timeoutMs` honoured.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The answer for process `proc` of a script whose command is `command`.
-pub fn answer(proc: &Process, command: String, duplicate: bool, ready: Option<bool>) -> ScriptsRun {
-    let s = proc.state().snapshot();
+/// The answer for process `proc` (in state `s`) of a script whose command is `command`.
+fn answer(
+    proc: &Process,
+    s: procsnap::ProcessState,
+    command: String,
+    duplicate: bool,
+    ready: Option<bool>,
+) -> ScriptsRun {
     ScriptsRun {
         process_id: proc.label(),
         name: proc.name().to_owned(),
@@ -67,27 +72,19 @@ fn outcome(
     }
 }
 
-/// Why `u` is not there yet, for a timeout message.
+/// Why `u` is not there yet, for a timeout message: the board's reason (the words `up` and
+/// the terminal UI show), with its phase.
 fn pending(u: &UnitView) -> String {
-    if !u.waiting_for.is_empty() {
-        let deps: Vec<String> = u
-            .waiting_for
-            .iter()
-            .map(|(n, c)| format!("{n} ({c})"))
-            .collect();
-        return format!("waiting for {}", deps.join(", "));
-    }
-    match u.phase {
-        Phase::Backoff { .. } => format!(
-            "in a restart backoff ({})",
-            u.reason.as_deref().unwrap_or("it ended")
-        ),
-        Phase::Running => match &u.probe_failure {
-            Some(why) => format!("running, not ready ({why})"),
-            None => format!("running, not ready ({})", u.health.as_str()),
-        },
-        Phase::Stopping => "its previous process is still stopping".to_owned(),
-        p => p.as_str().to_owned(),
+    let phase = match u.phase {
+        Phase::Backoff { .. } => "in a restart backoff",
+        Phase::Running => "running, not ready",
+        Phase::Stopping => "its previous process is still stopping",
+        p => p.as_str(),
+    };
+    match (&u.reason, u.phase) {
+        (Some(why), Phase::Waiting) => why.clone(),
+        (Some(why), _) => format!("{phase}: {why}"),
+        (None, _) => phase.to_owned(),
     }
 }
 
@@ -114,10 +111,10 @@ pub async fn run(
     let s = session.clone();
     let n = name.clone();
     let (duplicate, found) = blocking(move || -> Result<_, String> {
-        let answer = s.start(&[n.as_str()], owner)?.pop();
+        let (answer, seen) = start_unless_over(&s, &n, owner)?;
         let previous = match answer {
-            Some(Started::Running(id)) if !want.ready => return Ok((true, Ok(Ok((id, false))))),
-            Some(Started::New(id)) if !want.ready => return Ok((false, Ok(Ok((id, false))))),
+            Some(Started::Running(id)) if !want.ready => return Ok((seen, Ok(Ok((id, false))))),
+            Some(Started::New(id)) if !want.ready => return Ok((None, Ok(Ok((id, false))))),
             // Waiting for readiness: of the process that runs.
             Some(Started::Running(_) | Started::New(_)) => None,
             Some(Started::Pending { previous }) => previous,
@@ -126,7 +123,7 @@ pub async fn run(
             }
             _ => None,
         };
-        let dup = matches!(answer, Some(Started::Running(_)));
+        let dup = seen.filter(|_| matches!(answer, Some(Started::Running(_))));
         let found = s.wait_for(want.timeout, |b| {
             b.unit(&n).and_then(|u| outcome(u, want.ready, previous))
         });
@@ -152,7 +149,32 @@ pub async fn run(
     let ready = want
         .report_ready
         .then(|| session.board().by_process(id).is_some_and(|u| u.ready));
-    Ok(answer(&proc, command, duplicate, ready))
+    // A duplicate is told as it was when found running (it may have ended since).
+    let state = duplicate.unwrap_or_else(|| proc.state().snapshot());
+    Ok(answer(&proc, state, command, duplicate.is_some(), ready))
+}
+
+/// Starts `name`, asking again (a few times) while the answer is a duplicate whose process
+/// has finished meanwhile: a finished process is never a duplicate, and a name that ends at
+/// once is started anew rather than reported as already running. For a duplicate, also the
+/// state its process was seen running in.
+fn start_unless_over(
+    s: &Session,
+    name: &str,
+    owner: Owner,
+) -> Result<(Option<Started>, Option<ProcessState>), String> {
+    let mut answer = None;
+    for _ in 0..10 {
+        answer = s.start(&[name], owner)?.pop();
+        let Some(Started::Running(id)) = &answer else {
+            return Ok((answer, None));
+        };
+        let seen = s.processes().get(*id).map(|p| p.state().snapshot());
+        if let Some(state) = seen.filter(|st| !st.is_finished()) {
+            return Ok((answer, Some(state)));
+        }
+    }
+    Ok((answer, None))
 }
 
 /// Restarts process `id` and waits (within `timeout`) for its name's new process.

@@ -22,13 +22,14 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, ServerHandler, tool, tool_handler, tool_router};
 
-use crate::answers::{self, clip};
+use crate::answers;
 use crate::compose::Stack;
 use crate::project::Project;
+use crate::safe::clip;
 use crate::transport::{self, Connection, Ended};
 use crate::wire::{
     LogsSearch, LogsStream, ProcessParams, RunParams, ScriptsList, ScriptsRestart, ScriptsRun,
-    ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StreamParams,
+    ScriptsStatus, ScriptsStop, SearchParams, StatusParams, StopParams, StreamParams,
 };
 
 /// The MCP server: a face of one session.
@@ -192,17 +193,18 @@ impl Server {
     }
 
     #[tool(
-        description = "Stop a process: its shutdown signal (SIGTERM unless configured) to its whole process group, SIGKILL after the grace period. Waits until it has exited. A stop is final: no restart follows, and a process waiting for a restart has that cancelled."
+        description = "Stop a process: its shutdown signal (SIGTERM unless configured) to its whole process group, SIGKILL after the grace period (kill=true: SIGKILL at once). Waits until it has exited. A stop is final: no restart follows, and a process waiting for a restart has that cancelled."
     )]
     async fn scripts_stop(
         &self,
-        Parameters(p): Parameters<ProcessParams>,
+        Parameters(p): Parameters<StopParams>,
     ) -> Result<Json<ScriptsStop>, String> {
         let proc = answers::resolve(self.session.processes(), &p.process_id)?;
         let before = proc.state().snapshot();
         let (session, id, who) = (self.session.clone(), proc.id(), self.who.clone());
+        let kill = p.kill;
         let (stopping, after) = blocking(move || {
-            let s = session.stop(id, false, Some(&who));
+            let s = session.stop(id, kill, Some(&who));
             let after = match s {
                 Stopping::Process(id) => session.wait(id),
                 _ => None,
@@ -361,7 +363,7 @@ pub fn serve(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> Ex
 }
 
 async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duration) -> ExitCode {
-    use tokio::signal::unix::{SignalKind, signal};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
     // Configured processes start when a client asks (scripts_run), not at once.
     let session = match crate::hosting::open(&project, stack.as_deref(), grace) {
@@ -371,13 +373,9 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             return ExitCode::FAILURE;
         }
     };
-    let (mut term, mut int, mut hup) = match (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) {
-        (Ok(t), Ok(i), Ok(h)) => (t, i, h),
-        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+    let mut signals = match crate::signals::channel(&[SIGTERM, SIGINT, SIGHUP]) {
+        Ok(s) => s,
+        Err(e) => {
             eprintln!("procsnap mcp: cannot handle signals: {e}");
             return ExitCode::FAILURE;
         }
@@ -403,9 +401,7 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
             };
             (ended.to_string(), code)
         }
-        _ = term.recv() => ("SIGTERM".to_owned(), ExitCode::SUCCESS),
-        _ = int.recv() => ("SIGINT".to_owned(), ExitCode::SUCCESS),
-        _ = hup.recv() => ("SIGHUP".to_owned(), ExitCode::SUCCESS),
+        Some(sig) = signals.recv() => (crate::style::signal_name(sig), ExitCode::SUCCESS),
     };
     // No more requests; those in progress are answered while the processes stop.
     connection.stop_reading();
@@ -419,7 +415,15 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
     // A second SIGTERM or SIGINT while the groups get their grace: kill them now.
     tokio::select! {
         _ = stopping => {}
-        _ = async { tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} } } => {
+        _ = async {
+            // SIGHUP alone does not kill: the terminal that sent it is gone, nobody pressed.
+            while let Some(sig) = signals.recv().await {
+                if sig != SIGHUP {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        } => {
             eprintln!("procsnap mcp: second signal; killing all processes");
             let killer = session.clone();
             let _ = blocking(move || {

@@ -29,7 +29,7 @@ const ALL_CAPACITY: usize = 4096;
 /// The longest `waitMs` honoured.
 const MAX_WAIT: Duration = Duration::from_secs(10);
 /// Events in one reply at most.
-const MAX_EVENTS: usize = 2048;
+const MAX_EVENTS: usize = 512;
 
 /// One connection's state.
 pub struct Conn {
@@ -135,6 +135,8 @@ pub struct WireEvent {
     pub name: Option<String>,
     /// `stdout` or `stderr`, for a line.
     pub stream: Option<String>,
+    /// The line's sequence number (as in log ids: `<processId>-<seq>`).
+    pub seq: Option<u64>,
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
@@ -143,6 +145,11 @@ pub struct WireEvent {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub duration_ms: Option<u64>,
+    /// For a state change: the pid, the start and end times (RFC 3339), the restarts so far.
+    pub pid: Option<u32>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    pub restarts: Option<u32>,
     /// `good`, `bad` or `info`, for a notice.
     pub tone: Option<String>,
 }
@@ -184,6 +191,7 @@ pub fn wire(session: &Session, ev: SessionEvent) -> Option<WireEvent> {
                 process_id,
                 name,
                 stream: Some(line.stream.as_str().to_owned()),
+                seq: Some(line.seq),
                 text: Some(line.text.to_string()),
                 truncated: line.truncated,
                 ..WireEvent::default()
@@ -199,6 +207,10 @@ pub fn wire(session: &Session, ev: SessionEvent) -> Option<WireEvent> {
                 exit_code: state.exit.and_then(|e| e.code()),
                 signal: state.exit.and_then(|e| e.signal()),
                 duration_ms: state.duration().map(|d| d.as_millis() as u64),
+                pid: state.pid,
+                start_time: state.started_at.map(crate::timefmt::rfc3339),
+                end_time: state.ended_at.map(crate::timefmt::rfc3339),
+                restarts: Some(state.restarts),
                 ..WireEvent::default()
             }
         }

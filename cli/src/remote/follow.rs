@@ -19,7 +19,8 @@ use serde_json::json;
 use super::ended;
 use crate::control::client::{CallError, Client};
 use crate::mcp::session_tools::{SessionEvents, WireEvent};
-use crate::style::{Prefixer, safe};
+use crate::safe::escape;
+use crate::style::Prefixer;
 
 /// How long one request waits for events: also how soon a signal is seen.
 const WAIT_MS: u64 = 200;
@@ -49,17 +50,8 @@ fn exit_of(ev: &WireEvent) -> Option<Exit> {
 /// SIGINT, SIGTERM and SIGHUP, forwarded.
 fn signals() -> std::io::Result<Receiver<i32>> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let (tx, rx) = channel();
-    std::thread::Builder::new()
-        .name("procsnap-signals".into())
-        .spawn(move || {
-            for s in signals.forever() {
-                if tx.send(s).is_err() {
-                    return;
-                }
-            }
-        })?;
+    crate::signals::forward(&[SIGINT, SIGTERM, SIGHUP], move |s| tx.send(s).is_ok())?;
     Ok(rx)
 }
 
@@ -93,7 +85,7 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
                 let text = match s["outcome"].as_str() {
                     Some("failed") => {
                         failed = true;
-                        format!("failed to start: {}", safe(msg))
+                        format!("failed to start: {}", escape(msg))
                     }
                     Some("running") => format!(
                         "already running ({}): shown, not stopped by this command",
@@ -104,7 +96,7 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
                 let _ = writeln!(
                     out,
                     "{}",
-                    prefixer.note(&safe(name), slot(name), &text, "2")
+                    prefixer.note(&escape(name), slot(name), &text, "2")
                 );
             }
         }
@@ -183,7 +175,7 @@ fn print(
     ev: &WireEvent,
 ) -> bool {
     let name = ev.name.as_deref().unwrap_or("?");
-    let (shown, slot) = (safe(name), slot(name));
+    let (shown, slot) = (escape(name), slot(name));
     match ev.kind.as_str() {
         "line" => {
             let mut line = Vec::new();
@@ -215,7 +207,7 @@ fn print(
                 Some("bad") => "31",
                 _ => "2",
             };
-            let text = safe(ev.text.as_deref().unwrap_or(""));
+            let text = escape(ev.text.as_deref().unwrap_or(""));
             let _ = writeln!(out, "{}", prefixer.note(&shown, slot, &text, code));
         }
         _ => {}

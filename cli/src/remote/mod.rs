@@ -5,6 +5,7 @@
 //! 2 a usage error; 3 no live session for the project (nothing was started).
 
 pub mod follow;
+pub mod mirror;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -97,9 +98,9 @@ pub fn ps(dir: &std::path::Path, as_json: bool) -> ExitCode {
         let _ = writeln!(out, "{}", ps_line(p));
     }
     for u in &status.orchestrated {
-        let mut line = format!("{}: {}", crate::style::safe(&u.name), u.phase);
+        let mut line = format!("{}: {}", crate::safe::escape(&u.name), u.phase);
         if let Some(why) = &u.reason {
-            line.push_str(&format!(" ({})", crate::style::safe(why)));
+            line.push_str(&format!(" ({})", crate::safe::escape(why)));
         }
         let _ = writeln!(out, "  {line}");
     }
@@ -114,7 +115,7 @@ fn ps_line(p: &ProcessInfo) -> String {
     };
     format!(
         "{:<20} {:<10} {:>8} {:>10}  {ended}",
-        crate::style::safe(&p.process_id),
+        crate::safe::escape(&p.process_id),
         p.status,
         p.pid.map(|p| p.to_string()).unwrap_or_default(),
         p.uptime
@@ -138,11 +139,11 @@ pub fn start(dir: &std::path::Path, names: &[String], as_json: bool) -> ExitCode
     let mut failed = false;
     let mut out = std::io::stdout().lock();
     for s in r["started"].as_array().into_iter().flatten() {
-        let name = crate::style::safe(s["name"].as_str().unwrap_or("?"));
+        let name = crate::safe::escape(s["name"].as_str().unwrap_or("?"));
         let id = s["processId"].as_str().unwrap_or("");
         let msg = s["message"]
             .as_str()
-            .map(crate::style::safe)
+            .map(|m| crate::safe::escape(m).into_owned())
             .unwrap_or_default();
         let line = match s["outcome"].as_str() {
             Some("new") => format!("{name}: started ({id})"),
@@ -191,7 +192,7 @@ pub fn stop_or_restart(
     let mut code = ExitCode::SUCCESS;
     let mut answers = Vec::new();
     for name in names {
-        let shown = crate::style::safe(name);
+        let shown = crate::safe::escape(name);
         let p = match newest(&mut c, name) {
             Ok(Some(p)) => p,
             Ok(None) => {
@@ -216,7 +217,7 @@ pub fn stop_or_restart(
             Ok(r) => println!(
                 "{shown}: {} ({})",
                 match r["message"].as_str() {
-                    Some(m) => crate::style::safe(m),
+                    Some(m) => crate::safe::escape(m).into_owned(),
                     None => r["status"].as_str().unwrap_or("stopped").to_owned(),
                 },
                 p.process_id
@@ -246,7 +247,7 @@ pub fn logs(
         Ok(c) => c,
         Err(code) => return code,
     };
-    let shown = crate::style::safe(name);
+    let shown = crate::safe::escape(name);
     let mut out = std::io::stdout().lock();
     if follow {
         // Registered before the past lines are read: nothing falls between the two.

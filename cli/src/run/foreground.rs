@@ -1,10 +1,11 @@
 //! One foreground job (`run` or `up`): its processes' output and status lines, the session's
 //! notices about them, and how it ends.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::BuildHasherDefault;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use procsnap::orchestrate::Phase;
 use procsnap::{ProcId, ProcessState};
@@ -12,20 +13,31 @@ use procsnap_session::{JobId, Notice, Observer, Owner, Session, SessionEvent, St
 use signal_hook::consts::{SIGCONT, SIGSTOP, SIGTSTP};
 
 use super::out::Out;
+use super::tty;
 use super::{EVENT_BATCH, IdHasher, Interrupt, Tracked};
 use crate::style::{Prefixer, write_line};
+
+/// How many reported processes are remembered (their final events arrive at most an
+/// observer's queue after a report from their cells).
+const REMEMBER_REPORTED: usize = 4096;
 
 pub(super) struct Foreground {
     pub(super) session: Arc<Session>,
     pub(super) job: JobId,
     prefixer: Prefixer,
+    /// The processes shown and not yet ended.
     tracked: HashMap<ProcId, Tracked, BuildHasherDefault<IdHasher>>,
+    /// The newest processes reported (a bounded memory of them, oldest first).
+    reported: HashSet<ProcId, BuildHasherDefault<IdHasher>>,
+    reported_order: VecDeque<ProcId>,
     /// The slot of every name shown.
     slots: HashMap<String, usize>,
     pub(super) out: Out,
     pub(super) interrupt: Interrupt,
     kills_sent: bool,
     failed_to_start: bool,
+    /// When the processes were last looked at for waiting on the terminal.
+    tty_looked: Option<Instant>,
 }
 
 impl Foreground {
@@ -37,6 +49,8 @@ impl Foreground {
             job,
             prefixer: Prefixer::new(names.iter().map(String::as_str), color),
             tracked: HashMap::default(),
+            reported: HashSet::default(),
+            reported_order: VecDeque::new(),
             slots: names
                 .iter()
                 .enumerate()
@@ -46,6 +60,7 @@ impl Foreground {
             interrupt: Interrupt::None,
             kills_sent: false,
             failed_to_start: false,
+            tty_looked: None,
         }
     }
 
@@ -95,7 +110,7 @@ impl Foreground {
     }
 
     pub(super) fn all_reported(&self) -> bool {
-        self.tracked.values().all(|t| t.ended.is_some())
+        self.tracked.is_empty()
     }
 
     /// Formats queued events until the output buffer is full; true if the queue was emptied.
@@ -148,9 +163,9 @@ impl Foreground {
         out_writeln!(self.out, "{line}");
     }
 
-    /// Tracks process `id` from its first event on.
+    /// Tracks process `id` from its first event on (not once it was reported).
     fn track(&mut self, id: ProcId) {
-        if self.tracked.contains_key(&id) {
+        if self.tracked.contains_key(&id) || self.reported.contains(&id) {
             return;
         }
         let Some(p) = self.session.processes().get(id) else {
@@ -161,25 +176,61 @@ impl Foreground {
             name: p.name().to_owned(),
             slot,
             prefix: self.prefixer.prefix(p.name(), slot),
-            ended: None,
             stale_seen: false,
+            tty_looks: 0,
         };
         self.tracked.insert(id, t);
     }
 
-    /// Writes the status line of process `id` (once).
-    fn report(&mut self, id: ProcId, state: ProcessState) {
-        let Some(t) = self.tracked.get_mut(&id) else {
-            return;
-        };
-        if t.ended.is_some() {
+    /// Says, once per wait, of each unfinished process that it waits for terminal input (see
+    /// [`tty`]); looks at most once per [`tty::EVERY`].
+    pub(super) fn watch_terminal(&mut self) {
+        let now = Instant::now();
+        if self.tty_looked.is_some_and(|t| now < t + tty::EVERY) {
             return;
         }
-        t.ended = Some(state);
+        self.tty_looked = Some(now);
+        let mut waiting = Vec::new();
+        for (id, t) in self.tracked.iter_mut() {
+            let pid = self
+                .session
+                .processes()
+                .get(*id)
+                .and_then(|p| p.state().snapshot().pid);
+            if !pid.is_some_and(tty::waits_for_terminal) {
+                t.tty_looks = 0;
+                continue;
+            }
+            t.tty_looks = t.tty_looks.saturating_add(1);
+            if t.tty_looks == 2 {
+                waiting.push((t.name.clone(), t.slot));
+            }
+        }
+        for (name, slot) in waiting {
+            let line = self.prefixer.note(&name, slot, tty::WAITING, "33");
+            out_writeln!(self.out, "{line}");
+        }
+    }
+
+    /// Writes the status line of process `id` (once), and forgets it: a session that restarts
+    /// a crashing process all day keeps no entry per run.
+    fn report(&mut self, id: ProcId, state: ProcessState) {
+        let Some(t) = self.tracked.remove(&id) else {
+            return;
+        };
         let line =
             self.prefixer
                 .status(&t.name, t.slot, state.status, state.exit, state.duration());
         out_writeln!(self.out, "{line}");
+        // Remembered for a while: its final event may still be queued after a report from
+        // its cell (see `report_from_cells`), at most an observer's queue behind.
+        if self.reported.len() >= REMEMBER_REPORTED
+            && let Some(old) = self.reported_order.pop_front()
+        {
+            self.reported.remove(&old);
+        }
+        self.reported.insert(id);
+        self.reported_order.push_back(id);
     }
 
     /// Reports the processes whose state cell says finished without waiting for their final
@@ -191,7 +242,7 @@ impl Foreground {
         let mut reader = procsnap::Reader::new();
         let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
         for (p, state) in reader.list(self.session.processes()) {
-            let Some(t) = self.tracked.get_mut(&p.id()).filter(|t| t.ended.is_none()) else {
+            let Some(t) = self.tracked.get_mut(&p.id()) else {
                 continue;
             };
             if state.is_finished() {
@@ -243,11 +294,16 @@ impl Foreground {
         let _ = tokio::task::spawn_blocking(move || session.signal_all(SIGCONT)).await;
     }
 
-    /// 1 if a name of this job could not start or ended in failure for good (a failed run
-    /// that its policy restarted does not count); else 130/143/129/141 after an interrupt, 0
+    /// The exit code of a process under `exit_on_failure` that failed (its own); else 1 if a
+    /// name of this job could not start or ended in failure for good (a failed run that its
+    /// policy restarted does not count); else 130/143/129/141 after an interrupt, 0
     /// otherwise.
     pub(super) fn exit_code(&self) -> ExitCode {
         let board = self.session.board();
+        if let Some(code) = board.exit_code {
+            // Exit codes are one byte: a code outside 1..=255 reads as a failure (1).
+            return ExitCode::from(u8::try_from(code).ok().filter(|&c| c != 0).unwrap_or(1));
+        }
         let any_failed = self.failed_to_start
             || board.exit_requested
             || board.units.iter().any(|u| {

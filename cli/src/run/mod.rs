@@ -6,11 +6,15 @@
 //! (`db | ready`, `worker | restarting in 2s (restart 1 of 3)`, `api | not started:
 //! dependency "db" failed …`) are printed with the output.
 //!
-//! What this command starts is its job. Its output arrives through a lossless observer of that
-//! job, registered before the first start, so no line is missed or dropped and lines print in
-//! capture order; a process's final state comes after all of its lines, so its status line
-//! follows its output. A stdout slower than the scripts holds back this job's processes (see
-//! `Out`) instead of losing their lines.
+//! What this command starts is its job; it ends when its job has. `up` owns the project's
+//! session (and its control socket) when none is live, and then shows every process of it —
+//! also what an agent or `procsnap start` started there; `run` without a live session has a
+//! private one. Output arrives through a lossless observer registered before the first start,
+//! so no line is missed or dropped and lines print in capture order; a process's final state
+//! comes after all of its lines, so its status line follows its output. A stdout slower than
+//! the scripts holds back the processes shown (see `Out`) instead of losing their lines. With a
+//! live session owned by another process, `run` and `up` join it instead
+//! ([`crate::remote::follow`]).
 //!
 //! Signals, as a terminal user means them: Ctrl-C, SIGTERM or SIGHUP (the terminal closed)
 //! stops every group (SIGTERM, then SIGKILL after the grace period), with status lines; a
@@ -20,6 +24,7 @@
 #[macro_use]
 mod out;
 mod foreground;
+mod tty;
 
 use foreground::Foreground;
 
@@ -28,9 +33,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use procsnap::{CommandSpec, ProcessState};
+use procsnap::CommandSpec;
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
-use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::compose::Stack;
 use crate::project::Project;
@@ -97,7 +101,7 @@ pub fn resolve_up(stack: Option<Arc<Stack>>, names: &[String]) -> Result<Launch,
             let known: Vec<&str> = stack.procs.iter().map(|p| p.name.as_str()).collect();
             return Err(format!(
                 "{:?} is not configured in {}; configured: {}",
-                crate::answers::clip(n),
+                crate::safe::clip(n),
                 stack.path.display(),
                 known.join(", ")
             ));
@@ -185,10 +189,10 @@ struct Tracked {
     slot: usize,
     /// `name  | `, coloured, written before each of its lines.
     prefix: String,
-    /// Its final state, once its status line was written.
-    ended: Option<ProcessState>,
     /// On the idle tick: its state cell said finished, but its final event had not arrived.
     stale_seen: bool,
+    /// Looks in a row that found it waiting for terminal input (said at the second).
+    tty_looks: u8,
 }
 
 /// Hashes a [`ProcId`] (a unique number) with one multiplication: looked up once per line.
@@ -223,28 +227,6 @@ enum Interrupt {
     Pipe,
 }
 
-/// The signals `run` handles.
-struct Signals {
-    int: Signal,
-    term: Signal,
-    hup: Signal,
-    tstp: Signal,
-    cont: Signal,
-}
-
-impl Signals {
-    fn new() -> std::io::Result<Signals> {
-        let on = |sig: i32| signal(SignalKind::from_raw(sig));
-        Ok(Signals {
-            int: on(SIGINT)?,
-            term: on(SIGTERM)?,
-            hup: on(SIGHUP)?,
-            tstp: on(SIGTSTP)?,
-            cont: on(SIGCONT)?,
-        })
-    }
-}
-
 /// `procsnap run`: with a live session for the project, its names run there as this
 /// command's job (ad-hoc commands cannot join: the session runs only what the project
 /// declares); without one, `launch` runs in a private session of its own, with no socket (so
@@ -256,7 +238,7 @@ pub fn run(project: &Project, launch: Launch, color: bool, grace: Duration) -> E
         if let Some(t) = launch.targets.iter().find(|t| t.origin == Origin::AdHoc) {
             eprintln!(
                 "procsnap: {:?} is an ad-hoc command, and a live session runs only the project's own names; stop the session or declare it",
-                crate::answers::clip(&t.name)
+                crate::safe::clip(&t.name)
             );
             return ExitCode::from(2);
         }
@@ -318,7 +300,7 @@ fn foreground(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
 }
 
 async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCode {
-    let mut signals = match Signals::new() {
+    let mut signals = match crate::signals::channel(&[SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT]) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("procsnap: cannot handle signals: {e}");
@@ -332,11 +314,10 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         }
     }
     let mut fg = Foreground::new(session.clone(), &launch.names(), color);
-    // Registered before the first start: no line is missed.
-    let events = session.observe(
-        Filter::Owner(procsnap_session::Owner::Job(fg.job)),
-        Pace::Lossless(HIGH_WATER),
-    );
+    // Registered before the first start: no line is missed. Everything the session runs is
+    // shown — what this job started, and what others (an agent, `procsnap start`) start in
+    // the session this process owns.
+    let events = session.observe(Filter::All, Pace::Lossless(HIGH_WATER));
     let wake = Arc::new(tokio::sync::Notify::new());
     let waker = wake.clone();
     events.set_waker(move || waker.notify_one());
@@ -349,6 +330,7 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         // was queued for us before, and is printed by now.
         let settled = fg.settled();
         let drained = fg.take_events(&events);
+        fg.watch_terminal();
         let interrupted = fg.interrupt != Interrupt::None;
         if settled && (drained || interrupted) && fg.all_reported() {
             break;
@@ -367,11 +349,13 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         let more = fg.out.has_room() && !drained;
         tokio::select! {
             biased;
-            _ = signals.int.recv() => fg.on_interrupt(Interrupt::Int),
-            _ = signals.term.recv() => fg.on_interrupt(Interrupt::Term),
-            _ = signals.hup.recv() => fg.on_interrupt(Interrupt::Hup),
-            _ = signals.tstp.recv() => fg.suspend().await,
-            _ = signals.cont.recv() => fg.resume().await,
+            Some(sig) = signals.recv() => match sig {
+                SIGINT => fg.on_interrupt(Interrupt::Int),
+                SIGTERM => fg.on_interrupt(Interrupt::Term),
+                SIGHUP => fg.on_interrupt(Interrupt::Hup),
+                SIGTSTP => fg.suspend().await,
+                _ => fg.resume().await,
+            },
             _ = fg.out.send_pending() => {}
             _ = std::future::ready(()), if more => {}
             _ = wake.notified(), if !more => {}

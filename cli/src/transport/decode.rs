@@ -36,7 +36,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 use serde_json::error::Category;
 
-use crate::answers::clip;
+use crate::safe::clip;
 
 /// The UTF-8 byte order mark, skipped at the start of a line (RFC 8259 §8.1 allows it).
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";

@@ -54,7 +54,8 @@ pub struct Limits {
     pub max_line: usize,
     /// Requests in progress at once.
     pub max_in_flight: usize,
-    /// Bytes of replies queued for writing.
+    /// Bytes of replies queued for writing, each reply counting 128 bytes more for its
+    /// bookkeeping (so many small replies are bounded like a few big ones).
     pub outbox_bytes: usize,
     /// How long a reply may wait with no byte written before the client is dropped.
     pub stall: Duration,

@@ -17,6 +17,9 @@ use super::link::{Fault, Link, peer_left};
 
 /// Bytes written per step of the stall check.
 const STEP: usize = 64 * 1024;
+/// What a queued line costs beyond its bytes (its allocation, the queue's node, its share of
+/// the room): counted, so that many small replies are bounded in memory like a few big ones.
+const PER_LINE: usize = 128;
 
 /// A line in the queue, holding its share of the room until written.
 pub struct Queued {
@@ -34,8 +37,8 @@ pub struct Outbox {
 }
 
 impl Outbox {
-    /// A queue of at most `cap` bytes (a longer line waits until the queue is empty) and the
-    /// receiving end for [`write_out`].
+    /// A queue of at most `cap` bytes, each line counting [`PER_LINE`] more than its length
+    /// (a longer line waits until the queue is empty), and the receiving end for [`write_out`].
     pub fn new(cap: usize, link: Link) -> (Outbox, mpsc::UnboundedReceiver<Queued>) {
         let cap = cap.clamp(1, u32::MAX as usize);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -52,7 +55,7 @@ impl Outbox {
     pub async fn push(&self, line: Vec<u8>) -> io::Result<()> {
         let closed = || io::Error::new(io::ErrorKind::BrokenPipe, "the connection is closed");
         // Fits in u32: `cap` does.
-        let share = line.len().clamp(1, self.cap) as u32;
+        let share = line.len().saturating_add(PER_LINE).min(self.cap) as u32;
         let room = tokio::select! {
             biased;
             _ = self.link.dropped() => return Err(closed()),

@@ -47,6 +47,8 @@ pub struct View {
     pub pos: Pos,
     /// Lines numbered up to this are hidden (`c`).
     pub floor: u64,
+    /// `c` was pressed: an empty pane says so.
+    pub cleared: bool,
 }
 
 /// The active search.
@@ -112,8 +114,10 @@ pub struct App {
     pub hints: bool,
     pub views: HashMap<Sel, View>,
     pub search: Option<Search>,
-    /// A one-line message until the next key.
+    /// A one-line message until the next key (or until its [`Cause`] is gone).
     pub notice: Option<String>,
+    /// What `notice` is about, if it is about something that can change by itself.
+    pub notice_cause: Option<Cause>,
     /// Output lines counted per process when its pane was last on screen.
     pub seen: HashMap<ProcId, u64>,
     pub geometry: Geometry,
@@ -134,6 +138,7 @@ impl Default for App {
             views: HashMap::new(),
             search: None,
             notice: None,
+            notice_cause: None,
             seen: HashMap::new(),
             geometry: Geometry::default(),
         }
@@ -199,6 +204,7 @@ impl App {
     pub fn apply(&mut self, action: Action, ctx: &Ctx<'_>) -> Vec<Command> {
         if action != Action::Resize {
             self.notice = None;
+            self.notice_cause = None;
         }
         match self.mode.clone() {
             Mode::Search(text) => self.on_search_line(action, text, ctx),
@@ -261,7 +267,7 @@ impl App {
             Action::RestartAll => {
                 let ids = ctx.snap.running();
                 if ids.is_empty() {
-                    self.notice = Some("nothing is running".into());
+                    self.say_about("nothing is running", Cause::NothingRunning);
                     return Vec::new();
                 }
                 return vec![Command::RestartAll(ids)];
@@ -282,6 +288,7 @@ impl App {
                 *self.view_mut() = View {
                     pos: Pos::Follow,
                     floor: newest,
+                    cleared: true,
                 };
             }
             Action::FocusLog => self.focus = Focus::Log,
@@ -366,6 +373,15 @@ impl App {
             self.seen
                 .insert(p.process.id(), ring.len() as u64 + ring.dropped_lines());
         }
+        // Only the processes on screen are remembered: a crash loop adds none for good.
+        if self.seen.len() > snap.rows.len() {
+            let shown: std::collections::HashSet<_> = snap
+                .rows
+                .iter()
+                .filter_map(|r| r.proc.as_ref().map(|p| p.process.id()))
+                .collect();
+            self.seen.retain(|id, _| shown.contains(id));
+        }
     }
 
     /// True when `row`'s process has output not yet on screen.
@@ -378,7 +394,10 @@ impl App {
     }
 }
 
+mod notice;
 mod procs;
 mod search;
+
+pub use notice::Cause;
 #[cfg(test)]
 mod tests;

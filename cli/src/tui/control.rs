@@ -1,6 +1,8 @@
-//! Commands go to the session, which holds every lifecycle rule; those that wait (a stop-all
-//! waits for every group to end, a search reads whole rings) run on threads of their own,
-//! never on the UI thread, and report back with a [`Msg`] when there is something to say.
+//! Commands go to the session, which holds every lifecycle rule — in this process, or, when
+//! the UI is attached, through the owner's control socket ([`super::remote`]); those that wait
+//! (a stop-all waits for every group to end, a search reads whole rings, a remote command
+//! waits for its answer) run on threads of their own, never on the UI thread, and report back
+//! with a [`Msg`] when there is something to say.
 
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -13,9 +15,17 @@ use super::Msg;
 use super::app::Command;
 use super::logview::Sources;
 
+/// The session the UI shows and drives.
+pub enum Backend {
+    /// Owned by this process.
+    Local(Arc<Session>),
+    /// Owned by another process: its mirror, and a connection for commands.
+    Remote(Arc<super::remote::Attached>),
+}
+
 /// Runs [`Command`]s against the session.
 pub struct Control {
-    pub session: Arc<Session>,
+    pub backend: Backend,
     pub tx: Sender<Msg>,
 }
 
@@ -24,11 +34,11 @@ const STOP_ALL_LIMIT: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Control {
     /// Runs `job` on a new thread; a thread that cannot be started is reported.
-    fn spawn(&self, what: &str, job: impl FnOnce(&Session, &Sender<Msg>) + Send + 'static) {
-        let (session, tx) = (self.session.clone(), self.tx.clone());
+    pub(super) fn spawn(&self, what: &str, job: impl FnOnce(&Sender<Msg>) + Send + 'static) {
+        let tx = self.tx.clone();
         let started = std::thread::Builder::new()
             .name("procsnap-control".into())
-            .spawn(move || job(&session, &tx));
+            .spawn(move || job(&tx));
         if let Err(e) = started {
             let _ = self
                 .tx
@@ -36,13 +46,37 @@ impl Control {
         }
     }
 
-    fn notice(&self, text: String) {
+    pub(super) fn notice(&self, text: String) {
         let _ = self.tx.send(Msg::Notice(text));
     }
 
     /// Carries out `cmd`; `procs` are the selected pane's processes (for a search).
     pub fn run(&self, cmd: Command, procs: Vec<Arc<Process>>) {
-        let s = &self.session;
+        if let Command::Search {
+            view,
+            re,
+            older,
+            from,
+            floor,
+        } = cmd
+        {
+            return self.spawn("search", move |tx| {
+                let src = Sources::of(&procs, |_| 0);
+                let seq = if older {
+                    src.find_older(&re, from, floor)
+                } else {
+                    src.find_newer(&re, from)
+                };
+                let _ = tx.send(Msg::Found { view, older, seq });
+            });
+        }
+        match &self.backend {
+            Backend::Local(s) => self.local(s, cmd),
+            Backend::Remote(r) => r.run(self, cmd),
+        }
+    }
+
+    fn local(&self, s: &Arc<Session>, cmd: Command) {
         match cmd {
             Command::Start { name, spec } => {
                 if s.stack().proc(&name).is_none() {
@@ -88,32 +122,18 @@ impl Control {
             Command::Kill(id) => {
                 let _ = s.stop(id, true, None);
             }
-            Command::StopAll => self.stop_all(false),
-            Command::KillAll => self.stop_all(true),
-            Command::Exit => {}
-            Command::Search {
-                view,
-                re,
-                older,
-                from,
-                floor,
-            } => self.spawn("search", move |_, tx| {
-                let src = Sources::of(&procs, |_| 0);
-                let seq = if older {
-                    src.find_older(&re, from, floor)
-                } else {
-                    src.find_newer(&re, from)
-                };
-                let _ = tx.send(Msg::Found { view, older, seq });
-            }),
+            Command::StopAll => self.stop_all(s, false),
+            Command::KillAll => self.stop_all(s, true),
+            Command::Exit | Command::Search { .. } => {}
         }
     }
 
     /// Stops everything (reverse dependency order, each with its own shutdown; `kill`: at
     /// once); reports [`Msg::Stopped`] once all has ended. Nothing restarts from then on.
-    fn stop_all(&self, kill: bool) {
-        self.session.shutdown(kill);
-        self.spawn("stop all", move |session, tx| {
+    fn stop_all(&self, session: &Arc<Session>, kill: bool) {
+        session.shutdown(kill);
+        let session = session.clone();
+        self.spawn("stop all", move |tx| {
             session.wait_idle(STOP_ALL_LIMIT);
             let _ = tx.send(Msg::Stopped);
         });

@@ -58,6 +58,8 @@ pub enum Action {
     QuitNow,
     /// Ctrl-C: like `q`; a second one confirms.
     Interrupt,
+    /// Ctrl-Z (in every mode): suspend the UI to the shell, as a terminal's Ctrl-Z would.
+    Suspend,
     /// `q`/`y` on the confirm line.
     Confirm,
     /// Typing in the search line.
@@ -99,7 +101,11 @@ pub fn action(ev: &Event, map: Keymap) -> Option<Action> {
 }
 
 fn key(k: &KeyEvent, map: Keymap) -> Option<Action> {
-    let ctrl_c = k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c');
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    let ctrl_c = ctrl && k.code == KeyCode::Char('c');
+    if ctrl && k.code == KeyCode::Char('z') {
+        return Some(Action::Suspend);
+    }
     match map {
         Keymap::Search => Some(match k.code {
             _ if ctrl_c => Action::Cancel,
@@ -218,6 +224,7 @@ mod tests {
         for (ev, want) in table {
             assert_eq!(n(ev.clone()), Some(want), "{ev:?}");
         }
+        assert_eq!(n(ctrl('z')), Some(Suspend));
         assert_eq!(n(c('%')), None);
         assert_eq!(n(ctrl('x')), None);
     }
@@ -238,6 +245,9 @@ mod tests {
         assert_eq!(q(c('Q')), Some(Action::QuitNow));
         assert_eq!(q(c('n')), Some(Action::Cancel));
         assert_eq!(q(k(KeyCode::Esc)), Some(Action::Cancel));
+        // Ctrl-Z suspends from a prompt too.
+        assert_eq!(s(ctrl('z')), Some(Action::Suspend));
+        assert_eq!(q(ctrl('z')), Some(Action::Suspend));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::clock::{Clock, shown_uptime, uptime};
 use super::rows::{Row, Snapshot};
 use super::text::put_lines;
 use super::theme::{Theme, status_mark};
+use crate::safe::escape;
 use crate::style::signal_name;
 
 /// Optional columns in screen order: `(header, width, left-aligned)`.
@@ -40,7 +41,7 @@ const MAX_NAME: usize = 24;
 pub fn name_width(snap: &Snapshot) -> usize {
     snap.rows
         .iter()
-        .map(|r| r.name.width())
+        .map(|r| escape(&r.name).width())
         .max()
         .unwrap_or(0)
         .clamp(4, MAX_NAME)
@@ -154,9 +155,19 @@ fn row_line(
     let (mut icon, mut word) = status_mark(status);
     // A configured process: its readiness, wait or backoff says more than its status.
     if let Some(m) = row.and_then(|r| snap.marks.get(&r.name)) {
-        (icon, word, status) = (m.icon, m.word, Some(m.color));
+        if let Some((i, w, c)) = m.look {
+            (icon, word, status) = (i, w, Some(c));
+        }
         if let Some(u) = &m.uptime {
             cells[2] = u.clone();
+        }
+        if m.restarts > 0 {
+            // The board counts the policy's restarts and people's; a process started by the
+            // session carries the same count, one started before it knew of a restart less.
+            let carried = row
+                .and_then(|r| r.proc.as_ref())
+                .map_or(0, |p| p.state.restarts);
+            cells[3] = format!("↻{}", m.restarts.max(carried));
         }
     }
     let word = match (row, status) {
@@ -171,7 +182,7 @@ fn row_line(
     };
     let mut spans = vec![
         Span::styled(if marked { "•" } else { " " }, theme.bold()),
-        Span::raw(fit(label, name)),
+        Span::raw(fit(&escape(label), name)),
         Span::raw(" "),
         // The "all" row has no other cells: its summary may run past the word column.
         Span::styled(
@@ -192,7 +203,7 @@ fn row_line(
     Line::from(spans)
 }
 
-fn header(name: usize, cols: [bool; 5], theme: Theme) -> Line<'static> {
+fn header_line(name: usize, cols: [bool; 5], theme: Theme) -> Line<'static> {
     let mut text = format!(" {} {}", fit("name", name), fit("status", WORD + 2));
     for (i, (h, _, _)) in COLUMNS.iter().enumerate().filter(|(i, _)| cols[*i]) {
         text.push(' ');
@@ -238,9 +249,11 @@ pub fn draw(
     }
     let name = name_width(snap);
     let cols = columns_that_fit(usize::from(inner.width), name);
+    // With room for one line only, it is the selected row, not the header.
+    let header = u16::from(inner.height > 1);
     let rows_area = Rect {
-        y: inner.y + 1,
-        height: inner.height - 1,
+        y: inner.y + header,
+        height: inner.height - header,
         ..inner
     };
     let len = snap.rows.len() + 1;
@@ -249,7 +262,10 @@ pub fn draw(
     let offset = scroll_offset(selected, len, height, app.geometry.list_offset);
     app.geometry.list_offset = offset;
     app.geometry.list_rows = Some(rows_area);
-    let mut lines = vec![header(name, cols, theme)];
+    let mut lines = Vec::with_capacity(height + 1);
+    if header == 1 {
+        lines.push(header_line(name, cols, theme));
+    }
     for i in offset..len.min(offset + height) {
         let row = i.checked_sub(1).map(|j| &snap.rows[j]);
         let mut line = row_line(row, snap, app, name, cols, (clock, theme));

@@ -10,7 +10,10 @@
 //! - **input**: blocks in crossterm's `read` and forwards keys, mouse and resizes.
 //! - **ingest** ([`ingest`]): drains a bounded observer of the session and wakes the UI at
 //!   most once per frame.
-//! - **signals**: SIGTERM and SIGHUP stop every group and quit; SIGINT is Ctrl-C.
+//! - **signals**: SIGTERM and SIGHUP stop every group and quit; SIGINT is Ctrl-C; SIGTSTP
+//!   (and the Ctrl-Z key, which raw mode delivers as a key) suspends the UI: the terminal is
+//!   given back to the shell and the process stops; on `fg` it takes the terminal again and
+//!   redraws everything ([`term::suspend`]). The scripts keep running meanwhile.
 //! - **control** ([`control`]): a short-lived thread per blocking command (stop, restart,
 //!   stop-all, search).
 //!
@@ -22,6 +25,7 @@
 pub mod app;
 pub mod clock;
 pub mod control;
+pub mod help;
 pub mod ingest;
 pub mod keys;
 pub mod list;
@@ -29,6 +33,7 @@ pub mod logview;
 pub mod orch;
 pub mod pace;
 pub mod pane;
+pub mod remote;
 pub mod rows;
 pub mod term;
 pub mod text;
@@ -48,7 +53,7 @@ use crate::project::Project;
 use crate::run::Launch;
 use app::{App, Command, Ctx, Mode, Sel};
 use clock::Clock;
-use control::Control;
+use control::{Backend, Control};
 use ingest::Ingest;
 use logview::Sources;
 use pace::Pacer;
@@ -72,7 +77,7 @@ pub enum Msg {
     InputEnded,
     /// Processes changed state or wrote output.
     Changed,
-    /// SIGTERM, SIGHUP or SIGINT.
+    /// SIGTERM, SIGHUP, SIGINT or SIGTSTP.
     Signal(i32),
     /// A message for the bottom line.
     Notice(String),
@@ -84,6 +89,8 @@ pub enum Msg {
     },
     /// A stop-all finished.
     Stopped,
+    /// The session this UI is attached to has ended: why.
+    SessionEnded(String),
 }
 
 /// True when `NO_COLOR` is unset or empty.
@@ -91,46 +98,70 @@ pub fn color_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// Runs the UI on this terminal until the user quits; returns the exit code. The processes
-/// configured in `stack` are listed first and run through a conductor (dependencies,
-/// readiness, restarts); `launch` says what to start at once.
+/// Runs the UI on this terminal until the user quits; returns the exit code. With no live
+/// session for the project, this process owns one (and listens on its control socket): the
+/// processes configured in `stack` are listed first, `launch` says what to start at once, and
+/// quitting stops everything. While another process owns one, the UI attaches to it.
 pub fn run(
     project: Project,
     stack: Option<Arc<Stack>>,
     launch: Launch,
     grace: Duration,
 ) -> ExitCode {
-    let targets = launch.targets;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         eprintln!("procsnap tui: stdin and stdout must be a terminal");
         return ExitCode::from(2);
     }
     let color = color_allowed();
-    let catalog = Catalog::with_stack(&project, stack.as_deref(), &targets, color);
+    let catalog = Catalog::with_stack(&project, stack.as_deref(), &launch.targets, color);
     let mut cfg = procsnap_session::SessionConfig::default().grace(grace);
     if color {
         // The UI shows colours: scripts that colour only on a terminal are asked to.
         cfg = cfg.env("FORCE_COLOR", "1");
     }
-    let host = match crate::hosting::own_or_join(&project, stack.as_deref(), cfg, "tui") {
-        Ok(crate::hosting::Live::Owner(host)) => host,
-        Ok(crate::hosting::Live::Joined(client)) => {
-            let owner = client
-                .owner
-                .as_ref()
-                .map_or_else(|| "another process".to_owned(), |o| o.describe());
-            eprintln!(
-                "procsnap tui: a session is live for this project ({owner}); follow it with `procsnap ps`, `procsnap logs NAME -f`, or join with `procsnap up`/`run`"
-            );
-            return ExitCode::from(2);
-        }
+    match crate::hosting::own_or_join(&project, stack.as_deref(), cfg, "tui") {
+        Ok(crate::hosting::Live::Owner(host)) => own(&project, host, catalog, launch, grace),
+        Ok(crate::hosting::Live::Joined(client)) => attach_with(&project, client, catalog),
         Err(e) => {
             eprintln!("procsnap: cannot start the session: {e}");
-            return ExitCode::FAILURE;
+            ExitCode::FAILURE
         }
+    }
+}
+
+/// `procsnap attach`: the UI on the project's live session; exit code 3 if there is none.
+pub fn attach(project: &Project) -> ExitCode {
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        eprintln!("procsnap attach: stdin and stdout must be a terminal");
+        return ExitCode::from(2);
+    }
+    let client = match crate::remote::connect(&project.dir) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
+    let catalog = Catalog::with_stack(project, None, &[], color_allowed());
+    attach_with(project, client, catalog)
+}
+
+/// The project's directory name, as a title (escaped: whoever named it is not trusted).
+fn title_of(project: &Project) -> String {
+    let title = project.dir.file_name().map_or_else(
+        || project.dir.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    crate::safe::escape(&title).into_owned()
+}
+
+/// The UI on the session this process owns.
+fn own(
+    project: &Project,
+    host: crate::hosting::Host,
+    catalog: Catalog,
+    launch: Launch,
+    grace: Duration,
+) -> ExitCode {
     let session = host.session.clone();
-    for t in &targets {
+    for t in &launch.targets {
         if let Err(e) = crate::hosting::define_target(&session, t) {
             eprintln!("procsnap tui: {e}");
             return ExitCode::FAILURE;
@@ -138,38 +169,113 @@ pub fn run(
     }
     let (tx, rx) = channel();
     let events = session.observe(Filter::All, Pace::Bounded(EVENT_CAPACITY));
-    let started = Ingest::spawn(events, tx.clone())
-        .and_then(|ingest| spawn_signals(tx.clone()).map(|()| ingest))
-        .and_then(|ingest| term::enter().map(|t| (ingest, t)));
-    let (ingest, (mut tty, restore)) = match started {
-        Ok(x) => x,
+    let ingest = match Ingest::spawn(events, tx.clone()) {
+        Ok(i) => i,
         Err(e) => {
-            term::restore();
             eprintln!("procsnap tui: cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
-    spawn_input(tx.clone());
     let control = Control {
-        session: session.clone(),
-        tx,
+        backend: Backend::Local(session.clone()),
+        tx: tx.clone(),
     };
     let mut first: Vec<&str> = launch.configured.iter().map(String::as_str).collect();
-    first.extend(targets.iter().map(|t| t.name.as_str()));
+    first.extend(launch.targets.iter().map(|t| t.name.as_str()));
     if !first.is_empty()
         && let Err(e) = session.start(&first, procsnap_session::Owner::Detached)
     {
-        let _ = control.tx.send(Msg::Notice(e));
+        let _ = tx.send(Msg::Notice(e));
     }
-    let title = project.dir.file_name().map_or_else(
-        || project.dir.display().to_string(),
-        |n| n.to_string_lossy().into(),
+    let (code, _) = show(control, Some(ingest), catalog, title_of(project), (tx, rx));
+    // Every path out has stopped the groups already; this catches a start still in flight.
+    session.shutdown(true);
+    session.wait_idle(grace + Duration::from_secs(5));
+    drop(host);
+    code
+}
+
+/// The UI on a session another process owns, through `client` (and a second connection for
+/// the mirror).
+fn attach_with(
+    project: &Project,
+    client: crate::control::client::Client,
+    catalog: Catalog,
+) -> ExitCode {
+    let place = match crate::control::place::Place::for_project(&project.dir) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("procsnap: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let follower = match crate::control::client::Client::connect(&place) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("procsnap: cannot reach the session: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (tx, rx) = channel();
+    let (changed, ended) = (tx.clone(), tx.clone());
+    let mirror = crate::remote::mirror::start(
+        follower,
+        move || {
+            let _ = changed.send(Msg::Changed);
+        },
+        move |why| {
+            let _ = ended.send(Msg::SessionEnded(why));
+        },
     );
+    let mirror = match mirror {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("procsnap: cannot follow the session: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let attached = Arc::new(remote::Attached::new(mirror, client));
+    let title = match &attached.owner {
+        Some(o) => format!("{} · attached to {}", title_of(project), o.describe()),
+        None => format!("{} · attached", title_of(project)),
+    };
+    let control = Control {
+        backend: Backend::Remote(attached),
+        tx: tx.clone(),
+    };
+    let (code, ended) = show(control, None, catalog, title, (tx, rx));
+    if let Some(why) = ended {
+        eprintln!("procsnap: {why}");
+    }
+    code
+}
+
+/// Runs the event loop on the terminal; the exit code, and why the session ended under an
+/// attached UI.
+fn show(
+    control: Control,
+    ingest: Option<Ingest>,
+    catalog: Catalog,
+    title: String,
+    (tx, rx): (Sender<Msg>, Receiver<Msg>),
+) -> (ExitCode, Option<String>) {
+    let entered = spawn_signals(tx.clone()).and_then(|()| term::enter());
+    let (mut tty, restore) = match entered {
+        Ok(t) => t,
+        Err(e) => {
+            term::restore();
+            eprintln!("procsnap tui: cannot start: {e}");
+            return (ExitCode::FAILURE, None);
+        }
+    };
+    spawn_input(tx);
     let mut ui = Ui {
         app: App::default(),
         catalog,
         title,
-        theme: Theme { color },
+        theme: Theme {
+            color: color_allowed(),
+        },
         offset_secs: Clock::system().offset_secs,
         control,
         ingest,
@@ -177,17 +283,17 @@ pub fn run(
         exit: None,
         code: 0,
         term_ok: true,
+        suspend: false,
+        ended: None,
     };
     ui.event_loop(&mut tty, &rx);
     drop(tty);
     drop(restore);
     let code = ui.exit.unwrap_or(1);
-    ui.ingest.stop();
-    // Every path out has stopped the groups already; this catches a start still in flight.
-    session.shutdown(true);
-    session.wait_idle(grace + Duration::from_secs(5));
-    drop(host);
-    ExitCode::from(code)
+    if let Some(ingest) = ui.ingest.take() {
+        ingest.stop();
+    }
+    (ExitCode::from(code), ui.ended.take())
 }
 
 /// Forwards terminal input to the UI thread until the terminal or the UI is gone.
@@ -208,20 +314,12 @@ fn spawn_input(tx: Sender<Msg>) {
         });
 }
 
-/// Forwards SIGTERM, SIGHUP and SIGINT to the UI thread.
+/// Forwards SIGTERM, SIGHUP, SIGINT and SIGTSTP to the UI thread.
 fn spawn_signals(tx: Sender<Msg>) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])?;
-    std::thread::Builder::new()
-        .name("procsnap-signals".into())
-        .spawn(move || {
-            for sig in signals.forever() {
-                if tx.send(Msg::Signal(sig)).is_err() {
-                    return;
-                }
-            }
-        })?;
-    Ok(())
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGTSTP};
+    crate::signals::forward(&[SIGTERM, SIGHUP, SIGINT, SIGTSTP], move |s| {
+        tx.send(Msg::Signal(s)).is_ok()
+    })
 }
 
 /// The event loop's state.
@@ -232,7 +330,8 @@ struct Ui {
     theme: Theme,
     offset_secs: i32,
     control: Control,
-    ingest: Ingest,
+    /// The local session's events (an attached UI is woken by its mirror instead).
+    ingest: Option<Ingest>,
     pacer: Pacer,
     /// Set when the loop must end, with the exit code.
     exit: Option<u8>,
@@ -240,6 +339,10 @@ struct Ui {
     code: u8,
     /// False once the terminal is gone (SIGHUP, a write error): no more drawing.
     term_ok: bool,
+    /// Ctrl-Z or SIGTSTP: suspend before the next draw.
+    suspend: bool,
+    /// Why the session this UI is attached to ended.
+    ended: Option<String>,
 }
 
 impl Ui {
@@ -262,6 +365,9 @@ impl Ui {
                     self.handle(m);
                 }
             }
+            if std::mem::take(&mut self.suspend) && self.term_ok && self.exit.is_none() {
+                self.suspend(tty);
+            }
             if self.exit.is_none() && self.pacer.due(Instant::now()) {
                 self.draw(tty);
             }
@@ -269,24 +375,42 @@ impl Ui {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let session = &self.control.session;
-        let mut snap = rows::snapshot(session.processes(), &self.catalog, self.app.sort);
-        snap.marks = orch::marks(&session.board(), Instant::now());
-        snap
+        match &self.control.backend {
+            Backend::Local(session) => {
+                let mut snap = rows::snapshot(session.processes(), &self.catalog, self.app.sort);
+                snap.marks = orch::marks(&session.board(), Instant::now());
+                snap
+            }
+            Backend::Remote(r) => rows::snapshot(r.mirror.registry(), &self.catalog, self.app.sort),
+        }
+    }
+
+    fn attached(&self) -> bool {
+        matches!(self.control.backend, Backend::Remote(_))
     }
 
     fn handle(&mut self, msg: Msg) {
         match msg {
             // Keys that mean nothing (and mouse moves) do not redraw.
             Msg::Input(ev) => match keys::action(&ev, self.app.keymap()) {
+                Some(keys::Action::Suspend) => self.suspend = true,
                 Some(action) => self.act(action),
                 None => return,
             },
             Msg::InputEnded => self.lost_terminal(1),
-            Msg::Changed => self.ingest.changed(),
-            Msg::Notice(n) => self.app.notice = Some(n),
+            Msg::Changed => {
+                if let Some(i) = &mut self.ingest {
+                    i.changed();
+                }
+            }
+            Msg::SessionEnded(why) => {
+                self.ended = Some(why);
+                self.exit = Some(1);
+            }
+            Msg::Notice(n) => self.app.say(n),
             Msg::Signal(signal_hook::consts::SIGINT) => self.act(keys::Action::Interrupt),
             Msg::Signal(signal_hook::consts::SIGHUP) => self.lost_terminal(129),
+            Msg::Signal(signal_hook::consts::SIGTSTP) => self.suspend = true,
             Msg::Signal(sig) => self.quit_by_signal(128 + sig as u8),
             Msg::Found { view, older, seq } => {
                 let snap = self.snapshot();
@@ -312,6 +436,16 @@ impl Ui {
 
     /// Applies a user action and carries out what it asks for.
     fn act(&mut self, action: keys::Action) {
+        if self.attached()
+            && matches!(
+                action,
+                keys::Action::Quit | keys::Action::QuitNow | keys::Action::Interrupt
+            )
+        {
+            // Quitting an attached UI detaches: the session's processes keep running.
+            self.exit = Some(self.code);
+            return;
+        }
         let snap = self.snapshot();
         let procs = view::pane_procs(&self.app, &snap);
         let src = Sources::of(&procs, |n| view::slot(&self.catalog, n));
@@ -342,6 +476,14 @@ impl Ui {
         }
     }
 
+    /// Hands the terminal to the shell and stops until continued; then everything is redrawn.
+    fn suspend(&mut self, tty: &mut term::Tty) {
+        if term::suspend(tty).is_err() {
+            self.lost_terminal(1);
+        }
+        self.pacer.changed();
+    }
+
     /// The terminal is gone: stop drawing, stop every group, quit with `code`.
     fn lost_terminal(&mut self, code: u8) {
         self.term_ok = false;
@@ -369,6 +511,8 @@ impl Ui {
             }
         }
         self.pacer.drawn(Instant::now(), tick);
-        self.ingest.drawn();
+        if let Some(i) = &mut self.ingest {
+            i.drawn();
+        }
     }
 }

@@ -13,23 +13,27 @@ use procsnap_session::conductor::{Board, countdown, short};
 /// A configured process's status cell, read once per frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mark {
-    pub icon: &'static str,
-    pub word: &'static str,
-    /// The status whose colour the word takes.
-    pub color: Status,
+    /// Icon, word, and the status whose colour the word takes: when its phase says more than
+    /// its process's status.
+    pub look: Option<(&'static str, &'static str, Status)>,
+    /// Restarts made by its restart policy (the restart column adds them to its process's).
+    pub restarts: u32,
+    /// Why it waits, is not ready, ended or gave up (the board's words).
+    pub reason: Option<String>,
     /// Shown in the uptime column in its place (`in 4s` during a backoff).
     pub uptime: Option<String>,
     /// When that text changes.
     pub changes_in: Option<Duration>,
 }
 
-/// The marks of the configured processes whose state says more than their process's status.
+/// The marks of the configured processes whose state says more than their process's status
+/// (a phase, policy restarts, a reason).
 pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
     board
         .units
         .iter()
         .filter_map(|u| {
-            let (icon, word, color) = match (u.phase, u.health) {
+            let look = match (u.phase, u.health) {
                 (Phase::Waiting, _) => ("…", "waiting", Status::Pending),
                 (Phase::Starting, _) => ("…", "starting", Status::Pending),
                 (Phase::Backoff { .. }, _) => ("↻", "backoff", Status::Pending),
@@ -38,6 +42,16 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
                 (Phase::Running, Health::Unknown) => ("◌", "starting", Status::Pending),
                 (Phase::Done(Outcome::Blocked), _) => ("✗", "blocked", Status::Failed),
                 (Phase::Done(Outcome::GaveUp), _) => ("✗", "gave up", Status::Failed),
+                _ if u.restarts > 0 || u.reason.is_some() => {
+                    let mark = Mark {
+                        look: None,
+                        restarts: u.restarts,
+                        reason: u.reason.clone(),
+                        uptime: None,
+                        changes_in: None,
+                    };
+                    return Some((u.name.clone(), mark));
+                }
                 _ => return None,
             };
             let (uptime, changes_in) = match u.phase {
@@ -58,9 +72,9 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
                 _ => (None, None),
             };
             let mark = Mark {
-                icon,
-                word,
-                color,
+                look: Some(look),
+                restarts: u.restarts,
+                reason: u.reason.clone(),
                 uptime,
                 changes_in,
             };
@@ -98,7 +112,6 @@ mod tests {
             reason: None,
             waiting_for: Vec::new(),
             process: None,
-            probe_failure: None,
             owner: procsnap_session::Owner::Detached,
             origin: procsnap_session::Origin::Configured,
         }
@@ -119,15 +132,21 @@ mod tests {
                     },
                     Health::Unknown,
                 ),
-                unit("web", Phase::Waiting, Health::Unknown),
+                UnitView {
+                    reason: Some("waiting for api (process_healthy)".to_owned()),
+                    ..unit("web", Phase::Waiting, Health::Unknown)
+                },
                 unit("e2e", Phase::Done(Outcome::Blocked), Health::Unknown),
-                unit("plain", Phase::Running, Health::NoCheck),
+                UnitView {
+                    restarts: 2,
+                    ..unit("plain", Phase::Running, Health::NoCheck)
+                },
             ],
             ..Board::default()
         };
         let marks = marks(&board, now);
-        assert!(
-            !marks.contains_key("plain"),
+        assert_eq!(
+            marks["plain"].look, None,
             "no check: its status says it all"
         );
         assert_eq!(marks["worker"].uptime.as_deref(), Some("in 4s"));
@@ -194,8 +213,24 @@ mod tests {
         assert!(row("e2e").contains("✗ blocked"), "{}", row("e2e"));
         assert!(row("plain").contains("● running"), "{}", row("plain"));
         assert!(
+            row("plain").contains("↻2"),
+            "policy restarts are counted: {}",
+            row("plain")
+        );
+        assert!(
             tick.is_some_and(|t| t <= Duration::from_millis(200)),
             "the countdown redraws: {tick:?}"
+        );
+        // The selected process's reason is in the log pane's title, in the board's words.
+        app.selected = crate::tui::app::Sel::Name("web".to_owned());
+        term.draw(|f| tick = draw(f, &mut app, &scene)).unwrap();
+        let screen: String = (0..20)
+            .flat_map(|y| (0..120).map(move |x| (x, y)))
+            .map(|(x, y)| term.backend().buffer()[(x, y)].symbol().to_owned())
+            .collect();
+        assert!(
+            screen.contains("· waiting for api (process_healthy)"),
+            "{screen}"
         );
     }
 }

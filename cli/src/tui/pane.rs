@@ -14,24 +14,31 @@ use super::logview::{Pos, Sources, VLine};
 use super::rows::Snapshot;
 use super::text::{clip, content, highlight, put_lines, styled, wrap};
 use super::theme::{Theme, status_mark};
+use crate::safe::escape;
 
 /// Bytes of a line styled when lines are cut at the pane's edge (a line is at most 16 KiB).
 const CUT_BYTES: usize = 4096;
 
-/// The title: which pane, its process and status.
+/// The title: which pane, its process and status, and for a configured process why it
+/// waits, is not ready, ended or gave up (the words `up` and MCP show).
 fn title(app: &App, snap: &Snapshot) -> String {
-    match app.row(snap) {
-        None => " all ".to_owned(),
-        Some(r) => match &r.proc {
-            None => format!(" {} · {} ", r.name, status_mark(None).1),
-            Some(p) => format!(
-                " {} · {} · {} ",
-                r.name,
-                p.process.label(),
-                status_mark(Some(p.state.status)).1
-            ),
-        },
+    let Some(r) = app.row(snap) else {
+        return " all ".to_owned();
+    };
+    let mut t = match &r.proc {
+        None => format!(" {} · {} ", escape(&r.name), status_mark(None).1),
+        Some(p) => format!(
+            " {} · {} · {} ",
+            escape(&r.name),
+            escape(&p.process.label()),
+            status_mark(Some(p.state.status)).1
+        ),
+    };
+    if let Some(why) = snap.marks.get(&r.name).and_then(|m| m.reason.as_deref()) {
+        // Its words may carry a command's name: shown escaped, as every name is.
+        t.push_str(&format!("· {} ", escape(why)));
     }
+    t
 }
 
 /// The right-hand title: follow or paused, and the toggles that are on.
@@ -54,6 +61,9 @@ fn flags(app: &App, src: &Sources<'_>) -> String {
 
 /// What an empty pane says.
 fn empty_hint(app: &App, snap: &Snapshot) -> &'static str {
+    if app.view().cleared {
+        return "cleared (c): new output shows here";
+    }
     match app.row(snap) {
         None if snap.rows.is_empty() => {
             "no package.json scripts or Procfile here: procsnap tui NAME=COMMAND runs one"
@@ -76,7 +86,7 @@ fn render_lines(
     let name_w = src
         .srcs
         .iter()
-        .map(|s| s.name.width())
+        .map(|s| escape(s.name).width())
         .max()
         .unwrap_or(0)
         .min(24);
@@ -103,9 +113,10 @@ fn render_lines(
         }
         if all {
             let s = &src.srcs[l.src];
-            let pad = name_w.saturating_sub(s.name.width());
+            let name = escape(s.name);
+            let pad = name_w.saturating_sub(name.width());
             spans.push(Span::styled(
-                format!("{}{:pad$} | ", s.name, ""),
+                format!("{name}{:pad$} | ", ""),
                 theme.prefix(s.slot),
             ));
         }
@@ -140,7 +151,10 @@ pub fn draw(
         .title(title(app, snap))
         .title_top(Line::from(flags(app, src)).right_aligned());
     if let Some(s) = &app.search {
-        block = block.title_bottom(Line::from(format!(" /{}/ · n older · N newer ", s.pattern)));
+        block = block.title_bottom(Line::from(format!(
+            " /{}/ · n older · N newer ",
+            escape(&s.pattern)
+        )));
     }
     let inner = block.inner(area);
     f.render_widget(block, area);

@@ -1,5 +1,6 @@
 //! The terminal: entered once, always restored — on quit, on a panic, on SIGTERM and SIGHUP
-//! (the event loop ends and restores), and on any early return (a drop guard).
+//! (the event loop ends and restores), and on any early return (a drop guard) — and handed
+//! back to the shell while the UI is suspended (Ctrl-Z, SIGTSTP), as `less` and `vim` do.
 
 use std::io::{self, BufWriter, Stdout, Write};
 use std::sync::Once;
@@ -10,7 +11,7 @@ use ratatui::crossterm::cursor::{Hide, Show};
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 
 /// The terminal the UI draws on: one buffered write per frame.
@@ -31,9 +32,40 @@ pub fn enter() -> io::Result<(Tty, Restore)> {
     install_panic_hook();
     enable_raw_mode()?;
     let guard = Restore;
-    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, Hide)?;
+    take_screen()?;
     let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, io::stdout()));
     Ok((Terminal::new(backend)?, guard))
+}
+
+/// The alternate screen (cleared), mouse capture, no cursor.
+fn take_screen() -> io::Result<()> {
+    execute!(
+        io::stdout(),
+        EnterAlternateScreen,
+        Clear(ClearType::All),
+        EnableMouseCapture,
+        Hide
+    )
+}
+
+/// Ctrl-Z: gives the terminal back as it was (main screen, cursor, cooked mode), stops this
+/// process, and once continued (`fg`, SIGCONT) takes the terminal again, cleared, and forgets
+/// `tty`'s idea of what the screen shows, so that the next draw paints all of it.
+/// (`Terminal::clear` would read the cursor position from the terminal's input, which the
+/// input thread is reading.)
+///
+/// The stop is a SIGSTOP to ourselves: SIGTSTP is handled (that is how we get here), and a
+/// SIGTSTP would be discarded anyway where our process group is orphaned. After `bg`, taking
+/// the terminal back stops us again (SIGTTOU) until `fg`, as for any terminal program.
+pub fn suspend(tty: &mut Tty) -> io::Result<()> {
+    restore();
+    signal_hook::low_level::raise(signal_hook::consts::SIGSTOP)?;
+    enable_raw_mode()?;
+    take_screen()?;
+    // Both buffers blank: the next frame is diffed against an empty screen.
+    tty.swap_buffers();
+    tty.swap_buffers();
+    Ok(())
 }
 
 /// Leaves the alternate screen, stops mouse capture, shows the cursor and leaves raw mode.

@@ -7,7 +7,6 @@
 //! screens or swallow the rest of the screen (an unterminated sequence ends with its line: lines
 //! are at most 16 KiB, cut by the supervisor). Only the lines on screen go through here.
 
-use std::borrow::Cow;
 use std::ops::Range;
 
 use ansi_to_tui::IntoText;
@@ -15,98 +14,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
-/// Tab stops every 8 columns, as terminals have them.
-const TAB: usize = 8;
-
-/// True for a character that is never shown as is: C0 controls, DEL and C1 controls.
-fn is_control(c: char) -> bool {
-    c < ' ' || ('\u{7f}'..='\u{9f}').contains(&c)
-}
-
-/// `text` with every control sequence removed, SGR sequences kept when `keep_sgr`, and tabs
-/// expanded to spaces. Borrowed when there is nothing to change.
-pub fn sanitize(text: &str, keep_sgr: bool) -> Cow<'_, str> {
-    if !text.chars().any(is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut col = 0usize;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\x1b' => {
-                let end = escape_end(text, i);
-                let seq = &text[i..end];
-                if keep_sgr && is_sgr(seq) {
-                    out.push_str(seq);
-                }
-                while chars.peek().is_some_and(|&(j, _)| j < end) {
-                    chars.next();
-                }
-            }
-            '\t' => {
-                let n = TAB - col % TAB;
-                out.extend(std::iter::repeat_n(' ', n));
-                col += n;
-            }
-            c if is_control(c) => {}
-            c => {
-                out.push(c);
-                col += c.width().unwrap_or(0);
-            }
-        }
-    }
-    Cow::Owned(out)
-}
-
-/// The text a user reads: [`sanitize`] without any SGR (what search matches against).
-pub fn plain(text: &str) -> Cow<'_, str> {
-    sanitize(text, false)
-}
-
-/// Where the escape sequence starting at byte `start` (an ESC) ends (exclusive). An
-/// unterminated sequence runs to the end of the line.
-fn escape_end(text: &str, start: usize) -> usize {
-    let b = text.as_bytes();
-    let Some(&kind) = b.get(start + 1) else {
-        return b.len();
-    };
-    match kind {
-        // CSI: parameters and intermediates, then one final byte 0x40..=0x7e.
-        b'[' => b[start + 2..]
-            .iter()
-            .position(|x| (0x40..=0x7e).contains(x))
-            .map_or(b.len(), |p| start + 2 + p + 1),
-        // OSC, DCS, SOS, PM, APC: a string ended by BEL or ESC \.
-        b']' | b'P' | b'X' | b'^' | b'_' => {
-            let body = start + 2;
-            let mut j = body;
-            while j < b.len() {
-                if b[j] == 0x07 {
-                    return j + 1;
-                }
-                if b[j] == 0x1b && b.get(j + 1) == Some(&b'\\') {
-                    return j + 2;
-                }
-                j += 1;
-            }
-            b.len()
-        }
-        // Two-byte sequences (ESC 7, ESC c, ...); a multi-byte char after ESC is kept.
-        k if k.is_ascii() => start + 2,
-        _ => start + 1,
-    }
-}
-
-/// True for `ESC [ <digits ; :> m`.
-fn is_sgr(seq: &str) -> bool {
-    seq.len() >= 3
-        && seq.starts_with("\x1b[")
-        && seq.ends_with('m')
-        && seq[2..seq.len() - 1]
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b == b';' || b == b':')
-}
+pub use crate::safe::{plain, sanitize};
 
 /// The first `limit` bytes of `text` (cut at a character boundary).
 pub fn clip(text: &str, limit: usize) -> &str {
@@ -229,31 +137,7 @@ mod tests {
     use ratatui::style::{Color, Modifier};
 
     #[test]
-    fn control_sequences_are_removed_and_colours_kept() {
-        assert!(matches!(sanitize("plain text", true), Cow::Borrowed(_)));
-        assert_eq!(sanitize("\x1b[31mred\x1b[0m", true), "\x1b[31mred\x1b[0m");
-        assert_eq!(sanitize("\x1b[31mred\x1b[0m", false), "red");
-        // Cursor moves, screen clears, titles, alternate screen: all gone.
-        assert_eq!(
-            sanitize("a\x1b[2J\x1b[Hb\x1b]0;title\x07c\x1b[?1049hd", true),
-            "abcd"
-        );
-        assert_eq!(sanitize("x\x1b]8;;http://e\x1b\\link", true), "xlink");
-        assert_eq!(
-            sanitize("bell\x07 cr\r back\x08 del\x7f", true),
-            "bell cr back del"
-        );
-        // An unterminated sequence ends with the line (no runaway state).
-        assert_eq!(sanitize("ok\x1b]0;never ends", true), "ok");
-        assert_eq!(sanitize("ok\x1b[12", true), "ok");
-        assert_eq!(sanitize("ok\x1b", true), "ok");
-    }
-
-    #[test]
-    fn tabs_go_to_the_next_stop_ignoring_colours() {
-        assert_eq!(plain("a\tb"), "a       b");
-        assert_eq!(plain("abcdefgh\tz"), "abcdefgh        z");
-        assert_eq!(sanitize("\x1b[1ma\x1b[0m\tb", false), "a       b");
+    fn tabs_expand_the_same_with_or_without_colours() {
         assert_eq!(
             content(&styled("\x1b[1ma\x1b[0m\tb", true)),
             plain("\x1b[1ma\x1b[0m\tb")

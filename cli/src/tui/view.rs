@@ -8,17 +8,22 @@ use procsnap::Process;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::Paragraph;
 
 use super::app::{App, Mode, Sel};
 use super::clock::{Clock, uptime_changes_in};
+use super::help::{self, HINTS, SHORT_HINTS};
 use super::logview::Sources;
 use super::rows::{Catalog, Snapshot};
 use super::theme::Theme;
 use super::{list, pane};
+use crate::safe::escape;
 
 /// From this many columns on, the list sits left of the log pane; below, above it.
 pub const WIDE: u16 = 120;
+
+/// The shortest list pane on top: its borders, the header and one row.
+const MIN_LIST: u16 = 4;
 
 /// Where the parts of the screen go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,9 +56,10 @@ pub fn areas(area: Rect, app: &App, rows: usize, list_width: usize) -> Areas {
             Layout::horizontal([Constraint::Length(w), Constraint::Min(0)]).areas(rest);
         (list, log)
     } else {
-        // Header, borders and rows; at most a third of the height.
+        // Header, borders and rows; at most a third of the height, but always room for one
+        // row (the selected one) under the header when the terminal has it.
         let want = rows as u16 + 3;
-        let h = want.min(rest.height / 3).max(3.min(rest.height));
+        let h = want.min((rest.height / 3).max(MIN_LIST.min(rest.height)));
         let [list, log] = Layout::vertical([Constraint::Length(h), Constraint::Min(0)]).areas(rest);
         (list, log)
     };
@@ -96,6 +102,7 @@ pub struct Scene<'a> {
 /// until an uptime on screen changes (`None`: nothing on screen changes by itself).
 pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time::Duration> {
     let snap = scene.snap;
+    app.expire_notice(snap);
     let a = areas(f.area(), app, snap.rows.len() + 1, list::wanted_width(snap));
     let procs = pane_procs(app, snap);
     let src = Sources::of(&procs, |n| slot(scene.catalog, n));
@@ -111,7 +118,7 @@ pub fn draw(f: &mut Frame, app: &mut App, scene: &Scene<'_>) -> Option<std::time
         f.render_widget(Paragraph::new(line), area);
     }
     if app.help {
-        help(f, scene.theme);
+        help::draw(f, scene.theme);
     }
     a.list.and_then(|_| next_tick(snap, &scene.clock))
 }
@@ -130,23 +137,16 @@ fn next_tick(snap: &Snapshot, clock: &Clock) -> Option<std::time::Duration> {
         .min()
 }
 
-/// The key hints on a wide terminal.
-const HINTS: &str = "j/k select · ⏎ log · r start/restart · s stop · x kill · R restart all · / search · o sort · z zoom · ? help · q quit";
-
-/// The key hints below [`WIDE`] columns.
-const SHORT_HINTS: &str =
-    "j/k select · ⏎ log · r run · s stop · x kill · / search · ? help · q quit";
-
 fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
     match &app.mode {
         Mode::Search(text) => Line::from(vec![
             Span::styled("/", theme.prompt()),
-            Span::raw(text.clone()),
+            Span::raw(escape(text).into_owned()),
             Span::styled("█", theme.dim()),
             Span::styled("   Enter searches · Esc cancels", theme.dim()),
         ]),
         Mode::Confirm { live } => Line::styled(
-            format!("stop {live} processes and quit? (q/y to confirm)"),
+            format!("stop {} and quit? (q/y to confirm)", processes(*live)),
             theme.prompt(),
         ),
         Mode::Quitting { killing: false } => Line::styled(
@@ -157,56 +157,16 @@ fn bottom_line(app: &App, theme: Theme, wide: bool) -> Line<'static> {
             Line::styled("killing every process group…", theme.prompt())
         }
         Mode::Normal => match &app.notice {
-            Some(n) => Line::styled(n.clone(), theme.bold()),
+            Some(n) => Line::styled(escape(n).into_owned(), theme.bold()),
             None => Line::styled(if wide { HINTS } else { SHORT_HINTS }, theme.dim()),
         },
     }
 }
 
-/// The keys table (also in the README).
-pub const KEYS: &[(&str, &str)] = &[
-    ("j/k ↓/↑", "select (list) · scroll (log pane)"),
-    ("g/G", "first/last row · top/end of the log"),
-    ("Enter/Tab, Esc", "focus the log pane, back to the list"),
-    ("PgUp/PgDn", "scroll the log a page"),
-    ("r", "start the selected script (restart if running)"),
-    ("s", "stop: TERM, grace, then KILL of the group"),
-    ("x", "kill the group at once (SIGKILL)"),
-    ("R", "restart every running process"),
-    ("/ n N", "regex search; n older, N newer match"),
-    ("F/End", "follow the output again"),
-    ("w t", "wrap lines · timestamps"),
-    ("c", "clear the pane (the log is kept)"),
-    ("z", "zoom the log pane"),
-    ("o", "sort: declared, name, status, started"),
-    ("H", "hide/show the key hints"),
-    ("?", "this help"),
-    ("q", "quit, stopping every group (asks while any runs)"),
-    ("Q, Ctrl-C ×2", "quit without asking"),
-];
-
-fn help(f: &mut Frame, theme: Theme) {
-    let area = f.area();
-    let w = 72.min(area.width);
-    let h = (KEYS.len() as u16 + 2).min(area.height);
-    let r = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
-    let lines: Vec<Line<'static>> = KEYS
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<15}"), theme.bold()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    f.render_widget(Clear, r);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" keys · any key closes ")),
-        r,
-    );
+/// `1 process`, `2 processes`.
+pub fn processes(n: usize) -> String {
+    match n {
+        1 => "1 process".to_owned(),
+        n => format!("{n} processes"),
+    }
 }

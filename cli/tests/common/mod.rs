@@ -176,11 +176,21 @@ impl Mcp {
 
     /// Starts `<binary> mcp --dir <dir> <extra...>` (another build of procsnap, say).
     pub fn start_binary(binary: &Path, dir: &Path, extra: &[&str]) -> Mcp {
+        Mcp::spawn(binary, dir, extra, &[])
+    }
+
+    /// [`Mcp::start`] with variables `envs` set for the server.
+    pub fn start_with_env(dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Mcp {
+        Mcp::spawn(Path::new(BIN), dir, extra, envs)
+    }
+
+    fn spawn(binary: &Path, dir: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Mcp {
         let mut child = Command::new(binary)
             .arg("mcp")
             .arg("--dir")
             .arg(dir)
             .args(extra)
+            .envs(envs.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

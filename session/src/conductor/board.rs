@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use procsnap::ProcId;
+use procsnap::orchestrate::{Health, Orchestrator, Outcome, Phase, Report, Restart, UnitId};
 
 use crate::def::{Origin, Stack};
 use crate::job::Owner;
-use procsnap::orchestrate::{Health, Orchestrator, Outcome, Phase, Report, Restart};
 
 /// One configured process as the front ends show it.
 #[derive(Clone, Debug)]
@@ -24,10 +24,9 @@ pub struct UnitView {
     /// During a backoff: when the next process starts.
     pub next_restart: Option<Instant>,
     pub last_delay: Option<Duration>,
-    /// Why it ended, was blocked or gave up.
+    /// Why it waits, is not ready, ended, was blocked or gave up: the words every face
+    /// shows (see [`reason`]).
     pub reason: Option<String>,
-    /// Why its last readiness probe failed, while it fails.
-    pub probe_failure: Option<String>,
     /// While waiting: the dependencies not met yet, with their conditions.
     pub waiting_for: Vec<(String, &'static str)>,
     /// Its newest process.
@@ -84,6 +83,8 @@ pub struct Board {
     pub shutting_down: bool,
     /// A process under `exit_on_failure` failed.
     pub exit_requested: bool,
+    /// The exit code that failure asks for (its process's own).
+    pub exit_code: Option<i32>,
     /// Some process ended in failure for good (failed, gave up, blocked).
     pub any_failed: bool,
     /// Counts changes.
@@ -106,7 +107,6 @@ impl Board {
         current_owners: (&[Option<ProcId>], &[Owner]),
         manual_restarts: &[u32],
         stack: &Stack,
-        probes: &super::probe::Probes,
         version: u64,
     ) -> Board {
         let plan = orch.plan();
@@ -126,8 +126,7 @@ impl Board {
                     restart: cfg.restart,
                     next_restart: s.next_restart(),
                     last_delay: s.last_delay(),
-                    reason: s.reason().map(str::to_owned),
-                    probe_failure: probes.failure(u).map(str::to_owned),
+                    reason: reason(orch, u),
                     waiting_for: if s.phase() == Phase::Waiting {
                         orch.waiting_for(u)
                     } else {
@@ -144,10 +143,50 @@ impl Board {
             settled: orch.is_settled(),
             shutting_down: orch.is_shutting_down(),
             exit_requested: orch.exit_requested(),
+            exit_code: orch.exit_code(),
             any_failed: orch.any_failed(),
             version,
         }
     }
+}
+
+/// Why `unit` is where it is, in the words `up`, the terminal UI and MCP all show: what it
+/// waits for (with each dependency's own trouble), why it is not ready (its probe's last
+/// failures), why it ended, was blocked or gave up.
+pub fn reason(orch: &Orchestrator, unit: UnitId) -> Option<String> {
+    let s = orch.unit(unit);
+    if s.phase() == Phase::Waiting {
+        let deps = orch.waiting_for(unit);
+        if !deps.is_empty() {
+            return Some(waiting(&deps, &|name| trouble(orch, name)));
+        }
+    }
+    s.reason().map(str::to_owned)
+}
+
+/// What is wrong with the dependency called `name` while something waits for it: its probe
+/// fails (and why), or it is in a restart backoff (and how its last run ended). A dependency
+/// that is merely not ready yet is no trouble.
+fn trouble(orch: &Orchestrator, name: &str) -> Option<String> {
+    let s = orch.unit(orch.plan().find(name)?);
+    match s.phase() {
+        Phase::Running if s.health() == Health::NotReady => s.reason().map(str::to_owned),
+        Phase::Backoff { .. } => s.reason().map(|r| format!("{r}; restarting")),
+        _ => None,
+    }
+}
+
+/// `waiting for db (process_healthy: readiness probe failed 1 time in a row (connection
+/// refused)), cache (process_started)`.
+fn waiting(deps: &[(String, &'static str)], trouble: &dyn Fn(&str) -> Option<String>) -> String {
+    let deps: Vec<String> = deps
+        .iter()
+        .map(|(n, c)| match trouble(n) {
+            Some(t) => format!("{n} ({c}: {t})"),
+            None => format!("{n} ({c})"),
+        })
+        .collect();
+    format!("waiting for {}", deps.join(", "))
 }
 
 /// How a notice reads: good news, bad news, or neither (for colours).
@@ -166,18 +205,14 @@ pub struct Notice {
     pub tone: Tone,
 }
 
-/// The notice for `report` about `name` (whose restart limit is `max`, 0 for none).
-pub fn notice(name: &str, report: &Report, max: u32) -> Notice {
+/// The notice for `report` about `unit`, in the words of [`reason`].
+pub fn notice(orch: &Orchestrator, unit: UnitId, report: &Report) -> Notice {
+    let name = &orch.plan().unit(unit).name;
+    let max = orch.plan().unit(unit).max_restarts;
     let (text, tone) = match report {
-        Report::Waiting(deps) => {
-            let deps: Vec<String> = deps.iter().map(|(n, c)| format!("{n} ({c})")).collect();
-            (format!("waiting for {}", deps.join(", ")), Tone::Info)
-        }
+        Report::Waiting(deps) => (waiting(deps, &|n| trouble(orch, n)), Tone::Info),
         Report::Ready => ("ready".to_owned(), Tone::Good),
-        Report::NotReady => (
-            "not ready (its readiness probe keeps failing)".to_owned(),
-            Tone::Bad,
-        ),
+        Report::NotReady(why) => (format!("not ready: {why}"), Tone::Bad),
         Report::Restarting { delay, restart } => {
             let of = if max > 0 {
                 format!("restart {restart} of {max}")
@@ -210,22 +245,45 @@ mod tests {
 
     #[test]
     fn notices_read_well() {
+        use procsnap::orchestrate::{Condition, Plan, ProbeTiming, UnitConfig};
+        let plan = Plan::new(vec![
+            UnitConfig::new("db").probe(ProbeTiming::default()),
+            UnitConfig::new("api").depends_on("db", Condition::Healthy),
+            UnitConfig::new("w").max_restarts(3),
+        ])
+        .unwrap();
+        let [db, api, w] = ["db", "api", "w"].map(|n| plan.find(n).unwrap());
+        let mut orch = Orchestrator::new(plan);
         let n = notice(
-            "w",
+            &orch,
+            w,
             &Report::Restarting {
                 delay: Duration::from_secs(4),
                 restart: 2,
             },
-            3,
         );
         assert_eq!(n.text, "restarting in 4s (restart 2 of 3)");
-        let n = notice(
-            "api",
-            &Report::Waiting(vec![("db".into(), "process_log_ready")]),
-            0,
+        let waiting = Report::Waiting(vec![("db".into(), "process_healthy")]);
+        assert_eq!(
+            notice(&orch, api, &waiting).text,
+            "waiting for db (process_healthy)"
         );
-        assert_eq!(n.text, "waiting for db (process_log_ready)");
-        assert_eq!(notice("x", &Report::Ready, 0).tone, Tone::Good);
+        assert_eq!(notice(&orch, w, &Report::Ready).tone, Tone::Good);
+        // A dependency's trouble is part of the wait, in the board's words too.
+        let now = Instant::now();
+        orch.request_all(now);
+        orch.step(now);
+        orch.started(db, now);
+        orch.step(now);
+        orch.probe_result(db, Err("connection refused".into()), now);
+        let want = "waiting for db (process_healthy: readiness probe failed 1 time in a row \
+                    (connection refused))";
+        assert_eq!(notice(&orch, api, &waiting).text, want);
+        assert_eq!(reason(&orch, api).as_deref(), Some(want));
+        assert_eq!(
+            reason(&orch, db).as_deref(),
+            Some("readiness probe failed 1 time in a row (connection refused)")
+        );
     }
 
     #[test]

@@ -17,6 +17,17 @@ use crate::job::Owner;
 use crate::observer::{Filter, ObsShared, SessionEvent};
 use crate::session::SessionConfig;
 
+/// What happens to a unit once its process's stop has ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Again {
+    /// Nothing.
+    No,
+    /// It starts again (a start was asked for while it was stopping).
+    Start,
+    /// It starts again as a restart (counted).
+    Restart,
+}
+
 /// The conductor's thread state.
 pub(crate) struct Driver {
     pub(crate) sup: Arc<Supervisor>,
@@ -29,7 +40,7 @@ pub(crate) struct Driver {
     pub(crate) owners: Vec<Owner>,
     /// Units to start again once their process's stop has ended (a restart, or a start asked
     /// for while it was stopping).
-    pub(crate) again: Vec<bool>,
+    pub(crate) again: Vec<Again>,
     /// Restarts asked for by people, per unit (the policy counts its own).
     pub(crate) manual_restarts: Vec<u32>,
     /// Which unit a process belongs to (`None`: not one of ours).
@@ -111,8 +122,7 @@ impl Driver {
                 outcome,
             } => {
                 if self.current[unit.index()] == Some(process) {
-                    self.probes.record(unit, &outcome);
-                    self.orch.probe_result(unit, outcome.is_ok(), now);
+                    self.orch.probe_result(unit, outcome, now);
                 }
                 true
             }
@@ -129,8 +139,8 @@ impl Driver {
                 }
                 false
             }
-            Msg::Define { proc, reply } => {
-                let defined = self.define(*proc);
+            Msg::Define { procs, reply } => {
+                let defined = self.define(procs);
                 self.publish();
                 let _ = reply.send(defined);
                 false
@@ -166,7 +176,7 @@ impl Driver {
             }
             Msg::Shutdown { kill } => {
                 self.orch.shutdown(now);
-                self.again.iter_mut().for_each(|a| *a = false);
+                self.again.iter_mut().for_each(|a| *a = Again::No);
                 if kill {
                     let sup = self.sup.clone();
                     spawn_stop(move || sup.stop_all(Duration::ZERO));
@@ -186,11 +196,22 @@ impl Driver {
             match self.live_process(u) {
                 Some((id, Status::Stopping)) => {
                     // Started again when the stop ends: the same in every face.
-                    self.again[u.index()] = true;
+                    if self.again[u.index()] == Again::No {
+                        self.again[u.index()] = Again::Start;
+                    }
                     answers[i] = Some(Started::Pending { previous: Some(id) });
                 }
                 Some((id, _)) if self.orch.unit(u).phase().is_live() => {
                     answers[i] = Some(Started::Running(id));
+                }
+                None if self.ending(u) => {
+                    // Its process has finished and its final event is on its way: it starts
+                    // anew once the end is taken (a finished process is never a duplicate).
+                    if self.again[u.index()] == Again::No {
+                        self.again[u.index()] = Again::Start;
+                    }
+                    let previous = self.current[u.index()];
+                    answers[i] = Some(Started::Pending { previous });
                 }
                 _ => fresh.push(u),
             }
@@ -239,6 +260,15 @@ impl Driver {
         }
     }
 
+    /// True when `u`'s policy still has its process running or stopping, while the process
+    /// itself has finished: its final event is queued behind the state change.
+    fn ending(&self, u: UnitId) -> bool {
+        matches!(
+            self.orch.unit(u).phase(),
+            Phase::Starting | Phase::Running | Phase::Stopping
+        ) && self.current[u.index()].is_some()
+    }
+
     /// The unit's newest process and its status, if it has not finished.
     fn live_process(&self, u: UnitId) -> Option<(ProcId, Status)> {
         let id = self.current[u.index()]?;
@@ -247,31 +277,35 @@ impl Driver {
         (!status.is_finished()).then_some((id, status))
     }
 
-    /// Adds a dependency-free name (a script, an ad-hoc command), or updates one that is not
-    /// configured and not running.
-    fn define(&mut self, proc: Proc) -> Result<UnitId, String> {
-        if let Some(u) = self.orch.plan().find(&proc.name) {
-            let old = &self.stack.procs[u.index()];
-            if old.origin == crate::def::Origin::Configured {
-                return Ok(u); // a configured process shadows a script of the same name
-            }
-            if old.spec != proc.spec || old.command != proc.command {
-                Arc::make_mut(&mut self.stack).procs[u.index()] = proc;
-                self.share_stack();
-            }
-            return Ok(u);
-        }
-        let cfg = procsnap::orchestrate::UnitConfig::new(proc.name.clone());
-        let u = self.orch.add_unit(cfg).map_err(|e| e.to_string())?;
+    /// Adds dependency-free names (scripts, ad-hoc commands), or updates those that are not
+    /// configured and not running; the catalog is shared once, after all of them.
+    fn define(&mut self, procs: Vec<Proc>) -> Result<(), String> {
+        let mut result = Ok(());
         let stack = Arc::make_mut(&mut self.stack);
-        stack.procs.push(proc);
+        for proc in procs {
+            if let Some(u) = self.orch.plan().find(&proc.name) {
+                let old = &mut stack.procs[u.index()];
+                // A configured process shadows a script of the same name.
+                if old.origin != crate::def::Origin::Configured {
+                    *old = proc;
+                }
+                continue;
+            }
+            let cfg = procsnap::orchestrate::UnitConfig::new(proc.name.clone());
+            match self.orch.add_unit(cfg) {
+                Ok(_) => {
+                    stack.procs.push(proc);
+                    self.current.push(None);
+                    self.owners.push(Owner::Detached);
+                    self.again.push(Again::No);
+                    self.manual_restarts.push(0);
+                }
+                Err(e) => result = Err(e.to_string()),
+            }
+        }
         stack.plan = self.orch.plan().clone();
-        self.current.push(None);
-        self.owners.push(Owner::Detached);
-        self.again.push(false);
-        self.manual_restarts.push(0);
         self.share_stack();
-        Ok(u)
+        result
     }
 
     fn share_stack(&self) {
@@ -282,7 +316,7 @@ impl Driver {
     fn stop_process(&mut self, id: ProcId, kill: bool, by: Option<&str>) -> Stopping {
         let unit = self.unit_of(id);
         if let Some(u) = unit {
-            self.again[u.index()] = false;
+            self.again[u.index()] = Again::No;
             if self.current[u.index()] == Some(id) || self.current[u.index()].is_none() {
                 let pending = matches!(
                     self.orch.unit(u).phase(),
@@ -331,14 +365,15 @@ impl Driver {
         let Some(u) = self.unit_of(id) else {
             return Err("not a process of this session".to_owned());
         };
-        self.manual_restarts[u.index()] = self.manual_restarts[u.index()].saturating_add(1);
         self.note_by(u, "restart", by);
         if self.live_process(u).is_some() {
-            self.again[u.index()] = true;
+            // Counted when the new process starts, once the stop has ended.
+            self.again[u.index()] = Again::Restart;
             let current = self.current[u.index()].unwrap_or(id);
             self.stop_with_shutdown(current, Some(u), false);
             return Ok(None);
         }
+        self.manual_restarts[u.index()] = self.manual_restarts[u.index()].saturating_add(1);
         let owner = self.owners[u.index()];
         match self.request(&[u], owner, now).pop() {
             Some(Started::New(id) | Started::Running(id)) => Ok(Some(id)),
@@ -356,7 +391,7 @@ impl Driver {
             .filter(|u| self.owners[u.index()] == owner)
             .collect();
         for u in units {
-            self.again[u.index()] = false;
+            self.again[u.index()] = Again::No;
             self.orch.cancel(u);
             if let Some((id, _)) = self.live_process(u) {
                 self.stop_with_shutdown(id, Some(u), false);
@@ -432,7 +467,14 @@ impl Driver {
             true
         } else if state.is_finished() && current == Some(id) {
             self.orch.exited(unit, state.status, state.exit, now);
-            if std::mem::take(&mut self.again[unit.index()]) {
+            // Retention holds at every instant, not only at the next start.
+            super::retain::prune(self.sup.registry(), &self.cfg);
+            let again = std::mem::replace(&mut self.again[unit.index()], Again::No);
+            if again == Again::Restart {
+                let n = &mut self.manual_restarts[unit.index()];
+                *n = n.saturating_add(1);
+            }
+            if again != Again::No {
                 let owner = self.owners[unit.index()];
                 self.orch.request_many(&[unit], now);
                 self.owners[unit.index()] = owner;
@@ -519,8 +561,7 @@ impl Driver {
                 }
             }
             Action::Report(u, r) => {
-                let max = self.orch.plan().unit(u).max_restarts;
-                let n = notice(&self.stack.procs[u.index()].name, &r, max);
+                let n = notice(&self.orch, u, &r);
                 self.note(u, n);
             }
             _ => {}
@@ -575,7 +616,6 @@ impl Driver {
             (&self.current, &self.owners),
             &self.manual_restarts,
             &self.stack,
-            &self.probes,
             self.version,
         );
         *lock(&self.shared.board) = board;

@@ -45,7 +45,7 @@ use crate::def::{Proc, Stack};
 use crate::job::{JobId, Owner};
 use crate::observer::ObsShared;
 
-pub(crate) use driver::Driver;
+pub(crate) use driver::{Again, Driver};
 pub(crate) use probe::Probes;
 
 /// Undelivered events the conductor's subscription holds before the supervisor stops reading
@@ -95,8 +95,8 @@ pub(crate) enum Msg {
         reply: Option<SyncSender<Vec<Started>>>,
     },
     Define {
-        proc: Box<Proc>,
-        reply: SyncSender<Result<UnitId, String>>,
+        procs: Vec<Proc>,
+        reply: SyncSender<Result<(), String>>,
     },
     Stop {
         id: ProcId,

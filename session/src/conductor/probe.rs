@@ -4,7 +4,7 @@
 //! connect and request on a short-lived thread. Nothing polls.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -36,8 +36,6 @@ pub(crate) struct Probes {
     /// Started on the first exec probe.
     sup: Option<(Arc<Supervisor>, Subscription<SupervisorEvent>)>,
     active: HashMap<ProcId, Active>,
-    /// Why each unit's last probe failed (cleared when one passes).
-    failures: HashMap<UnitId, String>,
     /// Whether the probe supervisor should run a watchdog.
     pub(crate) watchdog: bool,
 }
@@ -67,9 +65,9 @@ impl Probes {
                 let on_thread = tx.clone();
                 let run = move || {
                     let outcome = match http_get(&host, port, &path, timeout) {
-                        Ok(true) => Ok(()),
-                        Ok(false) => Err(format!("http://{host}:{port}{path}: status not 2xx/3xx")),
-                        Err(e) => Err(format!("http://{host}:{port}{path}: {e}")),
+                        Ok(code) if (200..400).contains(&code) => Ok(()),
+                        Ok(code) => Err(format!("HTTP {code}")),
+                        Err(e) => Err(e),
                     };
                     let _ = on_thread.send(Msg::ProbeDone {
                         unit,
@@ -137,19 +135,6 @@ impl Probes {
         Ok(sup)
     }
 
-    /// Remembers why `unit`'s probe failed, or forgets it when one passed.
-    pub(crate) fn record(&mut self, unit: UnitId, outcome: &Result<(), String>) {
-        match outcome {
-            Ok(()) => self.failures.remove(&unit),
-            Err(why) => self.failures.insert(unit, why.clone()),
-        };
-    }
-
-    /// Why `unit`'s last probe failed, if it did.
-    pub(crate) fn failure(&self, unit: UnitId) -> Option<&str> {
-        self.failures.get(&unit).map(String::as_str)
-    }
-
     /// Takes the ends of exec probes to the policy; true if it was told something.
     pub(crate) fn take_events(
         &mut self,
@@ -168,13 +153,9 @@ impl Probes {
             {
                 let outcome = match (state.status, state.exit) {
                     (Status::Success, _) => Ok(()),
-                    (_, Some(Exit::Code(c))) => {
-                        Err(format!("the probe command exited with code {c}"))
-                    }
-                    (_, Some(Exit::Signal(s))) => {
-                        Err(format!("the probe command was killed by signal {s}"))
-                    }
-                    _ => Err("the probe command failed".to_owned()),
+                    (_, Some(Exit::Code(c))) => Err(format!("exit code {c}")),
+                    (_, Some(Exit::Signal(s))) => Err(format!("killed by signal {s}")),
+                    _ => Err("failed".to_owned()),
                 };
                 ended.push((a, outcome));
             }
@@ -198,8 +179,7 @@ impl Probes {
         if current[a.unit.index()] != Some(a.process) {
             return false;
         }
-        self.record(a.unit, &outcome);
-        orch.probe_result(a.unit, outcome.is_ok(), Instant::now());
+        orch.probe_result(a.unit, outcome, Instant::now());
         true
     }
 
@@ -243,19 +223,30 @@ impl Probes {
                 .spawn(move || {
                     let _ = sup.stop(id, Duration::ZERO);
                 });
-            let why = format!(
-                "the probe command timed out after {}",
-                super::short(a.timeout)
-            );
+            let why = timed_out(a.timeout);
             told |= self.finish(a, Err(why), orch, current);
         }
         told
     }
 }
 
-/// `GET path` over HTTP/1.1 to `host:port`: `Ok(true)` for a status from 200 to 399, within
-/// `timeout` for everything (name lookup aside: `localhost` and addresses need none).
-pub fn http_get(host: &str, port: u16, path: &str, timeout: Duration) -> Result<bool, String> {
+fn timed_out(timeout: Duration) -> String {
+    format!("timed out after {}", super::short(timeout))
+}
+
+/// A socket error in a few words: `connection refused`, `timed out after 1s`, …
+fn io_words(e: &io::Error, timeout: Duration) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        io::ErrorKind::ConnectionReset => "connection reset".to_owned(),
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => timed_out(timeout),
+        _ => e.to_string(),
+    }
+}
+
+/// `GET path` over HTTP/1.1 to `host:port`: the response's status code, within `timeout`
+/// for everything (name lookup aside: `localhost` and addresses need none).
+pub fn http_get(host: &str, port: u16, path: &str, timeout: Duration) -> Result<u16, String> {
     let end = Instant::now() + timeout;
     let left = || end.saturating_duration_since(Instant::now());
     let addrs = (host, port)
@@ -264,12 +255,12 @@ pub fn http_get(host: &str, port: u16, path: &str, timeout: Duration) -> Result<
     let mut last = String::from("no address");
     for addr in addrs {
         if left().is_zero() {
-            return Err("timed out".to_owned());
+            return Err(timed_out(timeout));
         }
         let mut stream = match TcpStream::connect_timeout(&addr, left()) {
             Ok(s) => s,
             Err(e) => {
-                last = e.to_string();
+                last = io_words(&e, timeout);
                 continue;
             }
         };
@@ -278,19 +269,22 @@ pub fn http_get(host: &str, port: u16, path: &str, timeout: Duration) -> Result<
             "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: procsnap\r\n\
              Accept: */*\r\nConnection: close\r\n\r\n"
         );
+        let words = |e: io::Error| io_words(&e, timeout);
         stream
             .set_write_timeout(Some(left().max(Duration::from_millis(1))))
-            .map_err(|e| e.to_string())?;
-        stream
-            .write_all(request.as_bytes())
-            .map_err(|e| e.to_string())?;
-        return read_status(&mut stream, &left).map(|code| (200..400).contains(&code));
+            .map_err(words)?;
+        stream.write_all(request.as_bytes()).map_err(words)?;
+        return read_status(&mut stream, &left, timeout);
     }
     Err(last)
 }
 
 /// Reads up to the end of the status line and returns its code.
-fn read_status(stream: &mut TcpStream, left: &dyn Fn() -> Duration) -> Result<u16, String> {
+fn read_status(
+    stream: &mut TcpStream,
+    left: &dyn Fn() -> Duration,
+    timeout: Duration,
+) -> Result<u16, String> {
     let mut head = Vec::with_capacity(64);
     let mut buf = [0u8; 256];
     while !head.contains(&b'\n') {
@@ -299,15 +293,15 @@ fn read_status(stream: &mut TcpStream, left: &dyn Fn() -> Duration) -> Result<u1
         }
         let wait = left();
         if wait.is_zero() {
-            return Err("timed out".to_owned());
+            return Err(timed_out(timeout));
         }
         stream
             .set_read_timeout(Some(wait))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| io_words(&e, timeout))?;
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(io_words(&e, timeout)),
         };
         if n == 0 {
             break;
@@ -346,11 +340,11 @@ mod tests {
     fn http_statuses_decide() {
         let t = Duration::from_secs(5);
         let ok = serve("HTTP/1.1 204 No Content\r\n\r\n");
-        assert_eq!(http_get("127.0.0.1", ok, "/", t), Ok(true));
+        assert_eq!(http_get("127.0.0.1", ok, "/", t), Ok(204));
         let redirect = serve("HTTP/1.0 302 Found\r\nLocation: /x\r\n\r\n");
-        assert_eq!(http_get("localhost", redirect, "/", t), Ok(true));
+        assert_eq!(http_get("localhost", redirect, "/", t), Ok(302));
         let bad = serve("HTTP/1.1 503 Service Unavailable\r\n\r\n");
-        assert_eq!(http_get("127.0.0.1", bad, "/health", t), Ok(false));
+        assert_eq!(http_get("127.0.0.1", bad, "/health", t), Ok(503));
         let junk = serve("hello\r\n");
         assert!(http_get("127.0.0.1", junk, "/", t).is_err());
     }
@@ -360,13 +354,16 @@ mod tests {
         let free = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = free.local_addr().unwrap().port();
         drop(free);
-        assert!(http_get("127.0.0.1", port, "/", Duration::from_secs(2)).is_err());
+        assert_eq!(
+            http_get("127.0.0.1", port, "/", Duration::from_secs(2)),
+            Err("connection refused".to_owned())
+        );
         // Accepts (the kernel does) but never answers.
         let silent = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = silent.local_addr().unwrap().port();
         let start = Instant::now();
         let r = http_get("127.0.0.1", port, "/", Duration::from_millis(300));
-        assert!(r.is_err(), "{r:?}");
+        assert_eq!(r, Err("timed out after 300ms".to_owned()));
         assert!(start.elapsed() < Duration::from_secs(3));
         drop(silent);
     }

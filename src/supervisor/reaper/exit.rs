@@ -9,7 +9,7 @@ use super::{
     BLIND_POLL, Exit, FALLBACK_POLL, KILL_PATIENCE, ORPHAN_POLL, Pid, READ_BUDGET, Reaper, Shared,
     deadline, term_group,
 };
-use crate::state::Event;
+use crate::state::{Event, Status};
 use crate::sys;
 
 impl Reaper {
@@ -195,12 +195,18 @@ impl Reaper {
                 pipe.fd
             })
         });
-        let (exit, at) = c.exit.unwrap_or((Exit::Unknown, SystemTime::now()));
-        if let Ok(u) = c
-            .process
-            .cell()
-            .update(|s| s.apply(Event::Exited { exit, at }))
-        {
+        let (leader_exit, at) = c.exit.unwrap_or((Exit::Unknown, SystemTime::now()));
+        let kill_ended = c.kill_ended;
+        if let Ok(u) = c.process.cell().update(|s| {
+            // A stop that had to SIGKILL what outlived the leader ended with that SIGKILL,
+            // whatever the leader's own status; a process that ended by itself keeps it.
+            let exit = if kill_ended && s.status == Status::Stopping {
+                Exit::Signal(libc::SIGKILL)
+            } else {
+                leader_exit
+            };
+            s.apply(Event::Exited { exit, at })
+        }) {
             self.shared.publish_state(&c.process, u.new);
         }
         // Retract the group from the watchdog's table: one 1-byte `pwrite`, which wakes

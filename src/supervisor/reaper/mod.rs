@@ -145,6 +145,9 @@ struct Child {
     kill_at: Option<Instant>,
     /// When SIGKILL went to the group.
     killed_at: Option<Instant>,
+    /// That SIGKILL found live members after the leader had exited: it is what ended the
+    /// process, and a stopped process reports it as its exit (see `finalize`).
+    kill_ended: bool,
     /// When the group was first seen alive after the leader was reaped.
     lingering_since: Option<Instant>,
     /// The group was seen empty after the leader was reaped: it is never signalled again
@@ -397,6 +400,7 @@ impl Reaper {
             term_sent: false,
             kill_at: None,
             killed_at: None,
+            kill_ended: false,
             lingering_since: None,
             group_empty: false,
             strays: 0,
@@ -467,9 +471,7 @@ impl Reaper {
             // A kill: SIGKILL at once, no SIGTERM first (its handlers would get to run).
             c.term_sent = true;
             if c.killed_at.is_none() {
-                if !c.group_empty {
-                    let _ = sys::killpg(c.pid, libc::SIGKILL);
-                }
+                kill_group(c);
                 c.killed_at = Some(now);
                 c.kill_at = None;
                 self.kill_strays(Some(id));
@@ -527,9 +529,7 @@ impl Reaper {
             c.timed = false;
             if c.kill_at.is_some_and(|at| now >= at) && c.killed_at.is_none() {
                 // The leader is unreaped, or the group was non-empty at the last probe.
-                if !c.group_empty {
-                    let _ = sys::killpg(c.pid, libc::SIGKILL);
-                }
+                kill_group(c);
                 c.killed_at = Some(now);
                 c.kill_at = None;
                 self.kill_strays(Some(id));
@@ -653,6 +653,22 @@ impl Reaper {
             Err(_) => self.watchdog_retry = Some((dead, Instant::now() + WATCHDOG_RETRY)),
         }
     }
+}
+
+/// SIGKILL to the group of `c` (unless it was seen empty). When the leader has already exited,
+/// first looks whether any member is alive (not a zombie): if so, this kill is what ends the
+/// process (`kill_ended`). One pass over /proc, only for a stop that reached its deadline
+/// with the leader gone.
+fn kill_group(c: &mut Child) {
+    if c.group_empty {
+        return;
+    }
+    if c.exit.is_some() {
+        let pgid = c.pid.as_raw();
+        let live = procfs::groups_with_live_members(&HashSet::from([pgid]));
+        c.kill_ended |= live.contains(&pgid);
+    }
+    let _ = sys::killpg(c.pid, libc::SIGKILL);
 }
 
 /// SIGTERM to the whole group (unless it was seen empty), then SIGCONT so that stopped

@@ -2,21 +2,24 @@
 
 use procsnap::Status;
 
-use super::{App, Command, Ctx};
+use super::{App, Cause, Command, Ctx};
 
 impl App {
     /// `r`: start the selected script, or restart its running process. A process that is
     /// stopping starts again once its stop has ended (the session's rule, as in every face).
     pub(super) fn start(&mut self, ctx: &Ctx<'_>) -> Vec<Command> {
         let Some(row) = self.row(ctx.snap) else {
-            self.notice = Some("select a script to start it (r)".into());
+            self.say("select a script to start it (r)");
             return Vec::new();
         };
         if let Some(p) = &row.proc {
             match p.state.status {
                 Status::Running => return vec![Command::Restart(p.process.id())],
                 Status::Pending => {
-                    self.notice = Some(format!("{} is {}", row.name, p.state.status));
+                    self.say_about(
+                        format!("{} is {}", row.name, p.state.status),
+                        Cause::row(row),
+                    );
                     return Vec::new();
                 }
                 _ => {}
@@ -36,7 +39,7 @@ impl App {
                 spec,
             }],
             Err(why) => {
-                self.notice = Some(why);
+                self.say(why);
                 Vec::new()
             }
         }
@@ -45,7 +48,7 @@ impl App {
     /// `s` / `x` on the selected process.
     pub(super) fn stop(&mut self, kill: bool, ctx: &Ctx<'_>) -> Vec<Command> {
         let Some(row) = self.row(ctx.snap) else {
-            self.notice = Some("select a process to stop it".into());
+            self.say("select a process to stop it");
             return Vec::new();
         };
         match &row.proc {
@@ -54,14 +57,15 @@ impl App {
                 if kill {
                     vec![Command::Kill(id)]
                 } else if p.state.status == Status::Stopping {
-                    self.notice = Some(format!("{} is already stopping (x kills)", row.name));
+                    let text = format!("{} is already stopping (x kills)", row.name);
+                    self.say_about(text, Cause::row(row));
                     Vec::new()
                 } else {
                     vec![Command::Stop(id)]
                 }
             }
             _ => {
-                self.notice = Some(format!("{} is not running", row.name));
+                self.say_about(format!("{} is not running", row.name), Cause::row(row));
                 Vec::new()
             }
         }

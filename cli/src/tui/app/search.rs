@@ -44,7 +44,7 @@ impl App {
                         });
                         return self.search_step(true, ctx);
                     }
-                    Err(e) => self.notice = Some(format!("invalid regex /{text}/: {e}")),
+                    Err(e) => self.say(format!("invalid regex /{text}/: {e}")),
                 }
             }
             _ => {}
@@ -55,7 +55,7 @@ impl App {
     /// `n` (older) / `N` (newer): from the current match, else from the pane's bottom line.
     pub(super) fn search_step(&mut self, older: bool, _ctx: &Ctx<'_>) -> Vec<Command> {
         let Some(search) = &self.search else {
-            self.notice = Some("no search yet (/ to search)".into());
+            self.say("no search yet (/ to search)");
             return Vec::new();
         };
         let view = self.view();
@@ -90,7 +90,8 @@ impl App {
             }
             None => {
                 let dir = if older { "older" } else { "newer" };
-                self.notice = Some(format!("no {dir} match for /{}/", search.pattern));
+                let text = format!("no {dir} match for /{}/", search.pattern);
+                self.say(text);
             }
         }
     }

@@ -5,6 +5,10 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::{Exit, Status};
 
+mod added;
+mod compat;
+mod once;
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s)
 }
@@ -416,7 +420,7 @@ fn probes_run_on_their_timing_and_decide_readiness_by_thresholds() {
     assert_eq!(f.step(2.0), [Action::Probe(web)]);
     assert!(f.step(2.5).is_empty(), "one probe at a time");
     assert_eq!(f.orch.next_wake(), None);
-    f.orch.probe_result(web, true, f.at(2.1));
+    f.orch.probe_result(web, Ok(()), f.at(2.1));
     assert_eq!(
         f.orch.unit(web).health(),
         Health::Unknown,
@@ -427,19 +431,21 @@ fn probes_run_on_their_timing_and_decide_readiness_by_thresholds() {
         [Action::Probe(web)],
         "period after the last result"
     );
-    f.orch.probe_result(web, true, f.at(3.2));
+    f.orch.probe_result(web, Ok(()), f.at(3.2));
     assert_eq!(f.orch.unit(web).health(), Health::Ready);
     assert_eq!(f.step(3.2), [f.start("e2e")]);
     // Two failures in a row: not ready any more.
     f.step(4.2);
-    f.orch.probe_result(web, false, f.at(4.3));
+    f.orch
+        .probe_result(web, Err("exit code 1".into()), f.at(4.3));
     assert_eq!(f.orch.unit(web).health(), Health::Ready);
     f.step(5.3);
-    f.orch.probe_result(web, false, f.at(5.4));
+    f.orch
+        .probe_result(web, Err("exit code 1".into()), f.at(5.4));
     assert_eq!(f.orch.unit(web).health(), Health::NotReady);
     assert!(!f.orch.unit(web).is_ready());
     // A result nobody asked for (a stale probe of an old process) changes nothing.
-    f.orch.probe_result(web, true, f.at(5.5));
+    f.orch.probe_result(web, Ok(()), f.at(5.5));
     assert_eq!(f.orch.unit(web).health(), Health::NotReady);
 }
 
@@ -494,28 +500,6 @@ fn a_spawn_failure_counts_as_a_failed_run() {
     assert_eq!(f.step(1.0), [Action::Start(w)]);
     f.orch.spawn_failed(w, f.at(1.0));
     assert_eq!(f.phase("w"), Phase::Done(Outcome::GaveUp));
-}
-
-#[test]
-fn asking_again_after_the_end_starts_a_fresh_run_with_its_dependencies() {
-    let mut f = Fixture::new(vec![
-        UnitConfig::new("gen"),
-        on_failure("web", 1.0, 1).depends_on("gen", Condition::CompletedSuccessfully),
-    ]);
-    f.orch.request_all(f.t0);
-    f.step(0.0);
-    f.started("gen", 0.0);
-    f.exit("gen", 0, 0.1);
-    f.step(0.1);
-    f.started("web", 0.1);
-    f.stopped("web", 0.5);
-    assert!(f.orch.is_settled());
-    assert!(!f.orch.request(f.id("web"), f.at(1.0)));
-    assert_eq!(f.step(1.0), [f.start("gen")], "gen runs again first");
-    assert_eq!(f.phase("web"), Phase::Waiting);
-    f.started("gen", 1.0);
-    f.exit("gen", 0, 1.1);
-    assert_eq!(f.step(1.1), [f.start("web")]);
 }
 
 #[test]
