@@ -7,6 +7,7 @@
 #   scripts/arch.sh                        # both (about 10 minutes on 2 cores, builds included)
 #   ARCH_TARGETS=aarch64 scripts/arch.sh   # one of them
 #   ARCH_TEST_SECONDS=600 scripts/arch.sh  # the limit for each test (default 300)
+#   ARCH_FILTER=scale:: scripts/arch.sh     # only the tests whose binary::name contains this
 #
 # Installs what it lacks: the Rust targets (rustup) and, through apt-get, qemu-user, the
 # aarch64 and i686 cross gccs and their C libraries. Not gcc-multilib: on Debian it conflicts
@@ -26,6 +27,7 @@ cd "$(dirname "$0")/.."
 
 targets=${ARCH_TARGETS:-"i686 aarch64"}
 limit=${ARCH_TEST_SECONDS:-300}
+filter=${ARCH_FILTER:-}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR_CROSS:-target/cross}
 export CARGO_TARGET_I686_UNKNOWN_LINUX_GNU_LINKER=i686-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
@@ -109,6 +111,7 @@ for t in $targets; do
         mapfile -t tests < <("${run[@]}" "$exe" --list --format terse 2>/dev/null | sed -n 's/: test$//p')
         for name in "${tests[@]}"; do
             where="$(basename "$exe" | sed 's/-[0-9a-f]*$//')::$name"
+            [[ $where == *"$filter"* ]] || continue
             rc=0
             one_test "$exe" "$name" || rc=$?
             if [ $rc -eq 124 ] && [ -n "${run[*]}" ]; then
