@@ -396,12 +396,6 @@ impl Session {
             self.sup.signal_all(signal);
         }
     }
-
-    /// Stops every group at once with `grace` and waits for them (the last step of a
-    /// session's end, after [`shutdown`](Self::shutdown)).
-    pub fn stop_all(&self, grace: Duration) {
-        self.sup.stop_all(grace);
-    }
 }
 
 impl Drop for Session {
