@@ -122,12 +122,13 @@ extern "C" fn on_sigchld(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut
         // Acquire: pairs with the AcqRel CAS in `listen`.
         let fd = cell.load(Ordering::Acquire);
         if fd >= 0 {
+            // A slot freed concurrently may hold an fd closed and reused by then; the
+            // listener's owner drops the `Listener` (freeing the slot) before closing the
+            // eventfd, so a write to a reused number needs a signal delivered in that instant,
+            // and writes 8 bytes to whatever it is.
             // SAFETY: `one` is valid for reads of 8 bytes; `fd` is a listener's eventfd (a
             // write to it cannot block: it is non-blocking, and a saturated counter is
-            // readable anyway). A slot freed concurrently may hold an fd closed and reused by
-            // then; the listener's owner drops the `Listener` (freeing the slot) before closing
-            // the eventfd, so a write to a reused number needs a signal delivered in that
-            // instant, and writes 8 bytes to whatever it is.
+            // readable anyway), or the reused number described above.
             let _ = unsafe { libc::write(fd, one.as_ptr().cast(), 8) };
         }
     }
