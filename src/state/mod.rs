@@ -67,6 +67,26 @@ impl Status {
         }
     }
 
+    /// The status whose [`as_str`](Self::as_str) is `s` (for a client reading the wire
+    /// strings back); `None` for any other text.
+    ///
+    /// ```
+    /// use procsnap::Status;
+    /// assert_eq!(Status::parse("stopping"), Some(Status::Stopping));
+    /// assert_eq!(Status::parse("Stopping"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "pending" => Status::Pending,
+            "running" => Status::Running,
+            "stopping" => Status::Stopping,
+            "stopped" => Status::Stopped,
+            "failed" => Status::Failed,
+            "success" => Status::Success,
+            _ => return None,
+        })
+    }
+
     /// True for the terminal states `Stopped`, `Failed` and `Success`.
     ///
     /// ```

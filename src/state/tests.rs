@@ -60,6 +60,10 @@ fn wire_strings() {
         Status::Success,
     ];
     let names: Vec<_> = all.iter().map(|s| s.as_str()).collect();
+    for s in all {
+        assert_eq!(Status::parse(s.as_str()), Some(s), "{s:?} reads back");
+    }
+    assert_eq!(Status::parse(""), None);
     assert_eq!(
         names,
         [

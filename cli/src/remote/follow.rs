@@ -25,19 +25,6 @@ use crate::style::Prefixer;
 /// How long one request waits for events: also how soon a signal is seen.
 const WAIT_MS: u64 = 200;
 
-fn status_of(s: &str) -> Option<Status> {
-    [
-        Status::Pending,
-        Status::Running,
-        Status::Stopping,
-        Status::Stopped,
-        Status::Failed,
-        Status::Success,
-    ]
-    .into_iter()
-    .find(|st| st.as_str() == s)
-}
-
 /// The exit of a state event.
 fn exit_of(ev: &WireEvent) -> Option<Exit> {
     match (ev.exit_code, ev.signal) {
@@ -188,7 +175,7 @@ fn print(
             let _ = out.write_all(&line);
         }
         "state" => {
-            let Some(status) = ev.status.as_deref().and_then(status_of) else {
+            let Some(status) = ev.status.as_deref().and_then(Status::parse) else {
                 return false;
             };
             if status.is_finished() {
