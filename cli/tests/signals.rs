@@ -211,3 +211,57 @@ fn a_script_waiting_for_terminal_input_is_said_to_wait() {
     assert_eq!(status.exit_code(), 130, "{}", output());
     assert_eq!(group_members(pgid), Vec::<u32>::new());
 }
+
+/// What a script writes while it answers the stop (a cleanup that reports a lot) is all
+/// printed, before its status line: the stop never cuts its last words short.
+#[test]
+fn every_line_written_while_stopping_is_printed() {
+    const LINES: usize = 3000;
+    let talk = format!(
+        "trap 'i=0; while [ $i -lt {LINES} ]; do echo bye $i; i=$((i+1)); done; exit 0' TERM; \
+         echo $$ > web.pid; while :; do sleep 0.05; done"
+    );
+    let p = TempProject::procfile(&[("web", talk.as_str())]);
+    let mut child = Command::new(BIN)
+        .args([
+            "run",
+            "--dir",
+            p.path().to_str().unwrap(),
+            "--color",
+            "never",
+            "web",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_file = p.path().join("web.pid");
+    assert!(eventually(TIMEOUT, || read_pid(&pid_file).is_some()));
+    kill("TERM", child.id() as i64);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143), "{out}");
+    let byes: Vec<&str> = out.lines().filter(|l| l.contains("| bye ")).collect();
+    assert_eq!(
+        byes.len(),
+        LINES,
+        "lines lost:\n{}",
+        &out[out.len().saturating_sub(2000)..]
+    );
+    assert_eq!(
+        byes.last(),
+        Some(&format!("web | bye {}", LINES - 1).as_str())
+    );
+    let status_line = out.lines().position(|l| l.contains("web | stopped"));
+    let last_bye = out
+        .lines()
+        .position(|l| l.contains(&format!("bye {}", LINES - 1)));
+    assert!(status_line > last_bye, "the status line comes last:\n{out}");
+}

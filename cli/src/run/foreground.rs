@@ -176,7 +176,6 @@ impl Foreground {
             name: p.name().to_owned(),
             slot,
             prefix: self.prefixer.prefix(p.name(), slot),
-            stale_seen: false,
             tty_looks: 0,
         };
         self.tracked.insert(id, t);
@@ -234,22 +233,16 @@ impl Foreground {
     }
 
     /// Reports the processes whose state cell says finished without waiting for their final
-    /// event: at once when `now` (an interrupt while stdout is blocked, so the events wait
-    /// behind output nobody takes), else only if the event is still missing one tick later (a
-    /// safety net: the event is published microseconds after the cell is updated).
-    pub(super) fn report_from_cells(&mut self, now: bool) {
+    /// events, which wait behind output that a stuck stdout does not take.
+    pub(super) fn report_from_cells(&mut self) {
         // One listing under one pin (a reader for this pass: the loop sleeps in between).
         let mut reader = procsnap::Reader::new();
         let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
         for (p, state) in reader.list(self.session.processes()) {
-            let Some(t) = self.tracked.get_mut(&p.id()) else {
-                continue;
-            };
-            if state.is_finished() {
-                if now || t.stale_seen {
-                    finished.push((t.slot, p.id(), *state));
-                }
-                t.stale_seen = true;
+            if let Some(t) = self.tracked.get(&p.id())
+                && state.is_finished()
+            {
+                finished.push((t.slot, p.id(), *state));
             }
         }
         drop(reader);

@@ -31,7 +31,7 @@ use foreground::Foreground;
 use std::hash::Hasher;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use procsnap::CommandSpec;
 use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGTERM, SIGTSTP};
@@ -45,8 +45,11 @@ use procsnap_session::{Filter, Origin, Pace, Session};
 const HIGH_WATER: usize = 1024;
 /// Events taken from the subscription at once.
 const EVENT_BATCH: usize = 512;
-/// The longest sleep while idle: a safety net, since a published event wakes the loop at once.
+/// The longest sleep while idle (a published event wakes the loop at once): how often a stuck
+/// stdout and processes waiting for the terminal are looked at.
 const IDLE_TICK: Duration = Duration::from_secs(1);
+/// After an interrupt, how long stdout may take nothing before the loop stops waiting for it.
+const STDOUT_STUCK: Duration = Duration::from_secs(1);
 /// After an interrupt, how long leftover output may take to be written before we exit anyway.
 const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
 
@@ -189,8 +192,6 @@ struct Tracked {
     slot: usize,
     /// `name  | `, coloured, written before each of its lines.
     prefix: String,
-    /// On the idle tick: its state cell said finished, but its final event had not arrived.
-    stale_seen: bool,
     /// Looks in a row that found it waiting for terminal input (said at the second).
     tty_looks: u8,
 }
@@ -331,18 +332,21 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
         let settled = fg.settled();
         let drained = fg.take_events(&events);
         fg.watch_terminal();
-        let interrupted = fg.interrupt != Interrupt::None;
-        if settled && (drained || interrupted) && fg.all_reported() {
+        fg.out.stage();
+        // Interrupted while stdout takes nothing (a paused pager): the final states are read
+        // from the cells instead of from the events queued behind the output, which is given
+        // up after FINAL_WRITE_LIMIT. Output that flows, however slowly, is all printed.
+        let stuck =
+            fg.interrupt != Interrupt::None && fg.out.stalled_for(Instant::now()) >= STDOUT_STUCK;
+        if stuck {
+            fg.report_from_cells();
+        }
+        if settled && (drained || stuck) && fg.all_reported() {
             break;
         }
-        fg.out.stage();
         if fg.out.broken() && fg.interrupt == Interrupt::None {
             // Nobody reads our output any more (`procsnap run … | head`): stop like SIGTERM.
             fg.interrupt(Interrupt::Pipe);
-        }
-        if fg.interrupt != Interrupt::None && fg.out.pending.is_some() {
-            // Interrupted while stdout is blocked: the final states need not wait for it.
-            fg.report_from_cells(true);
         }
         // Sleep until an event arrives (the observer wakes us), a signal, the writer taking a
         // chunk, or the slow tick; go on at once if more events can be taken.
@@ -359,7 +363,7 @@ async fn run_async(session: Arc<Session>, launch: Launch, color: bool) -> ExitCo
             _ = fg.out.send_pending() => {}
             _ = std::future::ready(()), if more => {}
             _ = wake.notified(), if !more => {}
-            _ = tokio::time::sleep(IDLE_TICK), if !more => fg.report_from_cells(false),
+            _ = tokio::time::sleep(IDLE_TICK), if !more => {}
         }
     }
     let limit = (fg.interrupt != Interrupt::None).then_some(FINAL_WRITE_LIMIT);

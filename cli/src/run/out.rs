@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Output formatted before it is handed to the writer thread.
 pub(super) const CHUNK_BYTES: usize = 256 * 1024;
@@ -27,6 +27,8 @@ pub(super) struct Out {
     broken: Arc<AtomicBool>,
     /// Resolves (with an error) when the writer thread ends.
     done: tokio::sync::oneshot::Receiver<()>,
+    /// Since when the writer has had no room for the waiting chunk.
+    full_since: Option<Instant>,
 }
 
 impl Out {
@@ -63,6 +65,7 @@ impl Out {
             tx: Some(tx),
             broken,
             done,
+            full_since: None,
         }
     }
 
@@ -80,6 +83,17 @@ impl Out {
         self.broken.load(Ordering::Relaxed)
     }
 
+    /// How long stdout has taken nothing: the writer holds its chunks and has no room for the
+    /// waiting one (zero while output flows, however slowly).
+    pub(super) fn stalled_for(&mut self, now: Instant) -> Duration {
+        let full = self.pending.is_some() && self.tx.as_ref().is_some_and(|tx| tx.capacity() == 0);
+        if !full {
+            self.full_since = None;
+            return Duration::ZERO;
+        }
+        now.saturating_duration_since(*self.full_since.get_or_insert(now))
+    }
+
     /// Makes the formatted output the next chunk for the writer, unless one is waiting already.
     pub(super) fn stage(&mut self) {
         if self.pending.is_none() && !self.buf.is_empty() {
@@ -94,7 +108,10 @@ impl Out {
             return std::future::pending().await;
         };
         match tx.reserve().await {
-            Ok(permit) => permit.send(self.pending.take().expect("checked above")),
+            Ok(permit) => {
+                permit.send(self.pending.take().expect("checked above"));
+                self.full_since = None; // stdout took something
+            }
             Err(_) => {
                 // The writer thread is gone: nothing can be written any more.
                 self.broken.store(true, Ordering::Relaxed);
