@@ -103,7 +103,12 @@ fn a_second_signal_kills_at_once() {
     let pgid = m.pid_of(run["processId"].as_str().unwrap());
     let server = m.child.id() as i64;
     kill("TERM", server);
-    std::thread::sleep(Duration::from_millis(300));
+    // Two signals sent before the first is taken would be one (signals do not queue).
+    assert!(
+        eventually(TIMEOUT, || m.stderr().contains("stopping all processes")),
+        "{}",
+        m.stderr()
+    );
     assert!(
         !group_members(pgid).is_empty(),
         "the grace period is running"
