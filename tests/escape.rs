@@ -79,6 +79,16 @@ impl Pid {
             .unwrap_or(false)
     }
 
+    /// Its `/proc` stat line and whether it carries a tag, for failure messages.
+    fn describe(&self) -> String {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0)).unwrap_or_default();
+        let environ = std::fs::read(format!("/proc/{}/environ", self.0)).unwrap_or_default();
+        let tagged = environ
+            .split(|&b| b == 0)
+            .any(|e| e.starts_with(b"PROCSNAP_"));
+        format!("{stat} (environ {} bytes, tagged: {tagged})", environ.len())
+    }
+
     /// Its group and session differ from `leader`'s: it really left.
     fn left_group_of(&self, leader: i32) -> bool {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0)).unwrap_or_default();
@@ -127,7 +137,11 @@ fn stop_takes_descendants_that_left_the_group() {
         let (id, esc) = spawn_escaper(&sup, how, script, &dir);
         let state = sup.stop(id, Duration::from_secs(2)).unwrap();
         assert_eq!(state.status, Status::Stopped);
-        assert!(!esc.alive(), "{how}: the escapee survived the stop");
+        assert!(
+            !esc.alive(),
+            "{how}: the escapee survived the stop: {}",
+            esc.describe()
+        );
     }
 }
 

@@ -43,14 +43,21 @@ pub(crate) fn groups_with_live_members(pgids: &HashSet<i32>) -> HashSet<i32> {
     live
 }
 
-/// The value of the environment variable `name` (`PROCSNAP_…`, without `=`) as a number, in
-/// every process that carries it and whose environment we may read (ours, same user), as
-/// `(pid, value)`; zombies have no environment left and never appear. Our own process is
-/// skipped.
-pub(crate) fn tagged(name: &[u8]) -> Vec<(i32, u64)> {
-    let mut found = Vec::new();
+/// What a pass over `/proc` found: the processes that carry the tag `name` (`PROCSNAP_…`,
+/// without `=`) and whose environment we may read (ours, same user), as `(pid, value)`, and
+/// the processes caught in the middle of an `exec`, whose environment could not be told yet.
+/// Zombies have no environment left and never appear; our own process is skipped.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub(crate) tagged: Vec<(i32, u64)>,
+    pub(crate) in_exec: Vec<i32>,
+}
+
+/// One pass over `/proc` for the tag `name` (see [`Scan`]).
+pub(crate) fn scan_tagged(name: &[u8]) -> Scan {
+    let mut scan = Scan::default();
     let Ok(dir) = std::fs::read_dir("/proc") else {
-        return found;
+        return scan;
     };
     let me = std::process::id() as i32;
     let mut buf = Vec::new();
@@ -65,20 +72,85 @@ pub(crate) fn tagged(name: &[u8]) -> Vec<(i32, u64)> {
         if pid == me {
             continue;
         }
-        if let Some(value) = tag_of(pid, name, &mut buf) {
-            found.push((pid, value));
+        match read_tag(pid, name, &mut buf) {
+            Tag::Carries(value) => scan.tagged.push((pid, value)),
+            Tag::InExec => scan.in_exec.push(pid),
+            Tag::Absent => {}
         }
     }
-    found
+    scan
+}
+
+/// The tag `name` of one process, as far as `/proc` can tell now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tag {
+    Carries(u64),
+    /// Not carried, not readable (another user's process), or the process is gone.
+    Absent,
+    /// In the middle of an `exec`: the new program's environment is not in place yet (see
+    /// [`read_tag`]). Asked again a moment later, it says.
+    InExec,
+}
+
+/// The tag `name` of `pid`; `buf` is scratch.
+///
+/// Between the moment an `exec` installs the new program's memory and the moment it writes
+/// the environment there (microseconds, longer when the CPU is busy), `/proc/PID/environ`
+/// reads as empty, as it does for a kernel thread, a zombie, and a program started with an
+/// empty environment. `/proc/PID/stat` tells them apart: in that window the new memory's
+/// `env_end` (field 51) is still 0, while a program with an empty environment has it set.
+pub(crate) fn read_tag(pid: i32, name: &[u8], buf: &mut Vec<u8>) -> Tag {
+    if !read_environ(pid, buf) {
+        return Tag::Absent;
+    }
+    if buf.is_empty() {
+        if !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat_in_exec(&stat))
+        {
+            // Past the window by now (or never in it): this read sees the new environment.
+            if !read_environ(pid, buf) {
+                return Tag::Absent;
+            }
+        } else {
+            return Tag::InExec;
+        }
+    }
+    find_tag(buf, name).map_or(Tag::Absent, Tag::Carries)
 }
 
 /// The value of `name` in the environment of `pid`, if it carries it; `buf` is scratch.
 pub(crate) fn tag_of(pid: i32, name: &[u8], buf: &mut Vec<u8>) -> Option<u64> {
+    match read_tag(pid, name, buf) {
+        Tag::Carries(value) => Some(value),
+        Tag::Absent | Tag::InExec => None,
+    }
+}
+
+/// Reads `/proc/pid/environ` into `buf`; false if it cannot be read (gone, not ours).
+fn read_environ(pid: i32, buf: &mut Vec<u8>) -> bool {
     use std::io::Read;
     buf.clear();
-    let mut file = std::fs::File::open(format!("/proc/{pid}/environ")).ok()?;
-    file.read_to_end(buf).ok()?;
-    find_tag(buf, name)
+    std::fs::File::open(format!("/proc/{pid}/environ"))
+        .and_then(|mut file| file.read_to_end(buf))
+        .is_ok()
+}
+
+/// A `/proc/PID/stat` line of a user process (not a zombie, not a kernel thread) whose
+/// memory has no environment placed yet (`env_end` 0): one in the middle of an `exec`.
+fn stat_in_exec(stat: &str) -> bool {
+    /// `PF_EXITING` and `PF_KTHREAD` in the `flags` field: an exiting process has dropped
+    /// its memory, a kernel thread never had any.
+    const EXITING_OR_KERNEL: u64 = 0x0000_0004 | 0x0020_0000;
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    // Fields from the state (field 3) on: flags is field 9, env_end field 51.
+    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    let live = fields
+        .first()
+        .is_some_and(|s| !matches!(*s, "Z" | "X" | "x"));
+    live && field(9).is_some_and(|f| f & EXITING_OR_KERNEL == 0) && field(51) == Some(0)
 }
 
 /// `name=DIGITS` among the NUL-separated `KEY=VALUE` entries of `environ`.
@@ -118,6 +190,48 @@ mod tests {
         assert_eq!(parse_stat("garbage"), None);
     }
 
+    /// A stat line: `state`, `flags` (field 9) and `env_end` (field 51); the rest zeros.
+    fn stat_line(state: &str, flags: u64, env_end: u64) -> String {
+        let mut fields = vec!["0".to_owned(); 52 - 2];
+        fields[0] = state.to_owned();
+        fields[9 - 3] = flags.to_string();
+        fields[51 - 3] = env_end.to_string();
+        format!("42 (a) b (c)) {}", fields.join(" "))
+    }
+
+    #[test]
+    fn only_a_user_process_without_environment_placed_is_in_exec() {
+        assert!(stat_in_exec(&stat_line("R", 0x0040_0000, 0)));
+        assert!(stat_in_exec(&stat_line("D", 0, 0)));
+        // An empty environment that is in place: env_end set.
+        assert!(!stat_in_exec(&stat_line("S", 0x0040_0000, 0x7ffe_0000)));
+        assert!(!stat_in_exec(&stat_line("Z", 0, 0)), "a zombie");
+        assert!(
+            !stat_in_exec(&stat_line("I", 0x0020_8040, 0)),
+            "a kernel thread"
+        );
+        assert!(!stat_in_exec(&stat_line("R", 0x0040_0004, 0)), "exiting");
+        // A kernel without the field (before 3.5), or a line cut short: not told apart.
+        assert!(!stat_in_exec("42 (a) R 1 42 42 0 -1 0"));
+        assert!(!stat_in_exec("garbage"));
+    }
+
+    /// A process of ours that is not in an `exec`: its tag, or absent; never "in exec".
+    #[test]
+    fn a_settled_process_reads_as_carrying_or_absent() {
+        let me = std::process::id() as i32;
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_tag(me, b"PROCSNAP_NOT_SET_ANYWHERE", &mut buf),
+            Tag::Absent
+        );
+        assert_eq!(
+            read_tag(i32::MAX, b"PROCSNAP_X", &mut buf),
+            Tag::Absent,
+            "no such pid"
+        );
+    }
+
     #[test]
     fn tags_are_found_whole_and_by_name() {
         let env = b"A=1\0PROCSNAP_AB=17\0XPROCSNAP_AB=3\0PROCSNAP_ABC=9\0";
@@ -139,10 +253,10 @@ mod tests {
         // posix_spawn returns once the child's exec has begun; its new environment is in
         // place a moment later.
         let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        let mut found = tagged(b"PROCSNAP_PROCFS_TEST");
+        let mut found = scan_tagged(b"PROCSNAP_PROCFS_TEST").tagged;
         while found.is_empty() && std::time::Instant::now() < end {
             std::thread::yield_now();
-            found = tagged(b"PROCSNAP_PROCFS_TEST");
+            found = scan_tagged(b"PROCSNAP_PROCFS_TEST").tagged;
         }
         assert_eq!(
             state_and_group(pid).map(|s| s.1),

@@ -100,7 +100,8 @@ fn signal_all_spares_a_group_known_to_be_empty() {
         std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim_end() == "sleep")
     };
     let start = Instant::now();
-    while crate::supervisor::procfs::tagged(sup.shared.tag.name().as_bytes())
+    while crate::supervisor::procfs::scan_tagged(sup.shared.tag.name().as_bytes())
+        .tagged
         .iter()
         .filter(|(pid, _)| sleeping(pid))
         .count()

@@ -96,11 +96,14 @@ impl Reaper {
         }
         if c.group_empty && c.strays == 0 {
             if c.term_sent && !c.strays_confirmed {
-                // A stray that was in the middle of an `exec` during the first pass (its
-                // environment unreadable for a few microseconds) is found by this one.
+                // A stray that left the group while the first pass was made is found by
+                // this one.
                 c.strays_confirmed = true;
                 self.to_confirm.insert(id);
                 return;
+            }
+            if self.confirm_after_exec.contains(&id) {
+                return; // the confirming pass met a process in an `exec`: its tag decides
             }
             self.finalize(id);
             return;

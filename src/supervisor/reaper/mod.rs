@@ -201,6 +201,12 @@ struct Reaper {
     /// Stopped children whose group just emptied: one more pass at the end of the round
     /// confirms that no stray is left before they are finalised.
     to_confirm: HashSet<u64>,
+    /// Processes a pass found in the middle of an `exec`, by pid: looked at again every
+    /// `EXEC_RECHECK` until their tag can be read.
+    in_exec: HashMap<i32, strays::InExec>,
+    /// Stopped children whose confirming pass found a process in the middle of an `exec`:
+    /// finalised once no such process is left (it may be a stray of theirs).
+    confirm_after_exec: HashSet<u64>,
     /// When strays were last looked for on behalf of the children being stopped.
     last_stray_scan: Option<Instant>,
     /// The final sweep of everything tagged, once shutting down with no child left.
@@ -250,6 +256,8 @@ fn looping(shared: Arc<Shared>) {
         next_stray: strays::FIRST_STRAY,
         stopped: HashSet::new(),
         to_confirm: HashSet::new(),
+        in_exec: HashMap::new(),
+        confirm_after_exec: HashSet::new(),
         last_stray_scan: None,
         sweep: None,
         orphans: Vec::new(),
@@ -329,6 +337,9 @@ impl Reaper {
             if let Some(d) = d {
                 wait = Some(wait.map_or(d, |w| w.min(d)));
             }
+        }
+        if !self.in_exec.is_empty() {
+            wait = Some(wait.map_or(strays::EXEC_RECHECK, |w| w.min(strays::EXEC_RECHECK)));
         }
         for at in self
             .watchdog_retry
@@ -566,15 +577,21 @@ impl Reaper {
     }
 
     /// One pass over /proc for the stopped children whose group emptied in this round, then
-    /// finalises those that have no stray.
+    /// finalises those that have no stray. While a process is in the middle of an `exec` (its
+    /// tag unreadable: it may be a stray that is running its next program), they wait for
+    /// its tag.
     fn confirm_no_strays(&mut self) {
-        if self.to_confirm.is_empty() {
+        let now = Instant::now();
+        if !self.to_confirm.is_empty() {
+            let ids = std::mem::take(&mut self.to_confirm);
+            self.find_strays(Some(&ids));
+            self.confirm_after_exec.extend(ids);
+        }
+        self.recheck_in_exec(now);
+        if !self.in_exec.is_empty() || self.confirm_after_exec.is_empty() {
             return;
         }
-        let ids = std::mem::take(&mut self.to_confirm);
-        self.find_strays(Some(&ids));
-        let now = Instant::now();
-        for id in ids {
+        for id in std::mem::take(&mut self.confirm_after_exec) {
             if self.children.contains_key(&id) {
                 self.check_group(id, now);
             }

@@ -10,8 +10,12 @@
 //! another process), and its pidfd joins the epoll. The process counts as running until its
 //! group is empty **and** every stray is gone; at the KILL deadline its strays get SIGKILL too.
 //! While it is being stopped, the pass is repeated every [`PROC_SCAN_EVERY`](super) (strays of
-//! strays, processes that escaped after the first pass). A stray that exits is reaped through
-//! its pidfd if it is our own child (`waitid(P_PIDFD)`), else by its parent.
+//! strays, processes that escaped after the first pass), and once more when its group has
+//! emptied, before it is finalised. A process that a pass meets in the middle of an `exec`
+//! cannot tell its tag yet (see `procfs::read_tag`): it is read again every
+//! [`EXEC_RECHECK`], and the stops being confirmed wait for it (a stray that was starting its
+//! next program). A stray that exits is reaped through its pidfd if it is our own child
+//! (`waitid(P_PIDFD)`), else by its parent.
 //!
 //! When the supervisor shuts down (every process finished), a last pass takes every process
 //! still carrying our tag, whatever its process: the escapees of scripts that ended on their
@@ -22,11 +26,23 @@
 
 use std::collections::HashSet;
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{KILL_PATIENCE, READABLE, Reaper, SPECIAL, deadline};
 use crate::supervisor::procfs;
 use crate::sys;
+
+/// How long a process may stay in the middle of one `exec` before it is no longer waited for.
+const EXEC_PATIENCE: Duration = Duration::from_secs(1);
+/// How often a process in the middle of an `exec` is looked at again.
+pub(super) const EXEC_RECHECK: Duration = Duration::from_millis(1);
+
+/// A process found in the middle of an `exec` by a pass, whose tag is not known yet.
+pub(super) struct InExec {
+    since: Instant,
+    /// The owners it was looked for on behalf of (`None`: every id, the final sweep).
+    owners: Option<HashSet<u64>>,
+}
 
 /// A process of ours outside its owner's group.
 pub(super) struct Stray {
@@ -48,25 +64,77 @@ pub(super) const FIRST_STRAY: u64 = 2;
 impl Reaper {
     /// One pass over `/proc`: adopts each process tagged with one of `owners` that is outside
     /// that owner's group, or, with `None`, every process tagged with any id (the final sweep).
+    /// A process caught in the middle of an `exec` is looked at again shortly (see
+    /// [`recheck_in_exec`](Reaper::recheck_in_exec)).
     pub(super) fn find_strays(&mut self, owners: Option<&HashSet<u64>>) {
         let name = self.shared.tag.name().as_bytes().to_vec();
-        for (pid, id) in procfs::tagged(&name) {
+        let scan = procfs::scan_tagged(&name);
+        for (pid, id) in scan.tagged {
+            self.consider(pid, id, owners, &name);
+        }
+        let now = Instant::now();
+        for pid in scan.in_exec {
             if self.stray_pids.contains(&pid) {
                 continue;
             }
-            let owner = match owners {
-                None => None,
-                Some(set) if set.contains(&id) => Some(id),
-                Some(_) => continue,
-            };
-            if let Some(c) = owner.and_then(|o| self.children.get(&o)) {
-                let in_group = pid == c.pid.as_raw()
-                    || procfs::state_and_group(pid).is_some_and(|(_, g)| g == c.pid.as_raw());
-                if in_group {
-                    continue; // the group's own signals reach it
+            let entry = self.in_exec.entry(pid).or_insert_with(|| InExec {
+                since: now,
+                owners: Some(HashSet::new()),
+            });
+            // Looked for on behalf of every owner of every pass that found it so.
+            match (&mut entry.owners, owners) {
+                (Some(set), Some(more)) => set.extend(more),
+                (all, _) => *all = None,
+            }
+        }
+    }
+
+    /// Adopts `pid`, tagged with `id`, if it is looked for (`owners`; `None`: every id) and is
+    /// not in its owner's group.
+    fn consider(&mut self, pid: i32, id: u64, owners: Option<&HashSet<u64>>, name: &[u8]) {
+        if self.stray_pids.contains(&pid) {
+            return;
+        }
+        let owner = match owners {
+            None => None,
+            Some(set) if set.contains(&id) => Some(id),
+            Some(_) => return,
+        };
+        if let Some(c) = owner.and_then(|o| self.children.get(&o)) {
+            let in_group = pid == c.pid.as_raw()
+                || procfs::state_and_group(pid).is_some_and(|(_, g)| g == c.pid.as_raw());
+            if in_group {
+                return; // the group's own signals reach it
+            }
+        }
+        self.adopt(pid, id, owner, name);
+    }
+
+    /// Reads again the tags of the processes that were in the middle of an `exec` during a
+    /// pass, adopting those looked for; one still in it after [`EXEC_PATIENCE`] (stuck in the
+    /// kernel) is given up on.
+    pub(super) fn recheck_in_exec(&mut self, now: Instant) {
+        if self.in_exec.is_empty() {
+            return;
+        }
+        let name = self.shared.tag.name().as_bytes().to_vec();
+        let mut buf = Vec::new();
+        let pids: Vec<i32> = self.in_exec.keys().copied().collect();
+        for pid in pids {
+            match procfs::read_tag(pid, &name, &mut buf) {
+                procfs::Tag::InExec => {
+                    if now >= self.in_exec[&pid].since + EXEC_PATIENCE {
+                        self.in_exec.remove(&pid);
+                    }
+                }
+                procfs::Tag::Absent => {
+                    self.in_exec.remove(&pid);
+                }
+                procfs::Tag::Carries(id) => {
+                    let owners = self.in_exec.remove(&pid).and_then(|e| e.owners);
+                    self.consider(pid, id, owners.as_ref(), &name);
                 }
             }
-            self.adopt(pid, id, owner, &name);
         }
     }
 
@@ -181,9 +249,9 @@ impl Reaper {
                 kill_at,
                 killed_at: None,
             });
-            return self.strays.is_empty();
+            return self.strays.is_empty() && self.in_exec.is_empty();
         };
-        if self.strays.is_empty() {
+        if self.strays.is_empty() && self.in_exec.is_empty() {
             return true;
         }
         let (kill_at, killed_at) = sweep;
