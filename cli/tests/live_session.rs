@@ -238,7 +238,7 @@ fn an_idle_mcp_bridges_once_up_starts_and_answers_at_once_when_the_owner_ends() 
     let start = Instant::now();
     let e = m.tool_error("scripts_status", json!({}));
     assert!(e.contains("the session ended: its owner, pid"), "{e}");
-    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(start.elapsed() < Duration::from_secs(10));
     let status = m.ok("scripts_status", json!({}));
     assert_eq!(status["processes"], json!([]), "{status}");
 }
@@ -325,7 +325,7 @@ fn a_sigkilled_owner_leaves_nothing_and_a_new_owner_starts_over_its_socket() {
     let start = Instant::now();
     let e = m.tool_error("scripts_status", json!({}));
     assert!(e.contains("the session ended"), "{e}");
-    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(start.elapsed() < Duration::from_secs(10));
     // A new owner binds over the dead one's socket.
     let owner = p.face(&["up", "--color", "never"]);
     owner.wait_for("web | web up");

@@ -376,20 +376,21 @@ fn a_stable_run_resets_the_backoff() {
     assert_eq!(out.status.code(), Some(1), "{}", out.stdout);
     let runs = times(&p, "runs");
     assert_eq!(runs.len(), 4, "{}", out.stdout);
+    // The delays as decided, then as waited: a timer never fires early (how late it fires
+    // depends on the machine's load, so only lower bounds are checked).
+    for said in [
+        "w | restarting in 500ms (restart 1 of 3)",
+        "w | restarting in 1s (restart 2 of 3)",
+        // Reset after the stable run: not 2s.
+        "w | restarting in 500ms (restart 3 of 3)",
+    ] {
+        assert!(out.stdout.contains(said), "{said}: {}", out.stdout);
+    }
     let gaps: Vec<f64> = runs.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps[0] >= 0.48 && gaps[0] < 1.4, "{gaps:?}");
-    assert!(gaps[1] >= 0.98 && gaps[1] < 1.9, "doubled: {gaps:?}");
-    // 1.2 s of run + 0.5 s (reset), not 1.2 + 2 s.
-    assert!(
-        gaps[2] >= 1.68 && gaps[2] < 2.9,
-        "reset after a stable run: {gaps:?}"
-    );
-    assert!(
-        out.stdout
-            .contains("w | restarting in 500ms (restart 3 of 3)"),
-        "{}",
-        out.stdout
-    );
+    assert!(gaps[0] >= 0.48, "{gaps:?}");
+    assert!(gaps[1] >= 0.98, "doubled: {gaps:?}");
+    // 1.2 s of run + 0.5 s.
+    assert!(gaps[2] >= 1.68, "reset after a stable run: {gaps:?}");
 }
 
 /// Each mistake stops `up` before anything starts (exit 2), naming the file and the line.
@@ -446,7 +447,9 @@ fn a_yaml_bomb_is_refused_at_once() {
     let out = procsnap(&["up", "--dir", p.path().to_str().unwrap()], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", out.stderr);
     assert!(out.stderr.contains("alias bomb"), "{}", out.stderr);
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // A guard against a hang, not a measurement (BENCHMARKS.md has the figure): expanded, this
+    // document is 387 million nodes.
+    assert!(start.elapsed() < Duration::from_secs(60));
     assert!(!p.path().join("started").exists());
 }
 

@@ -276,7 +276,9 @@ fn an_alias_bomb_is_an_error_fast() {
     let start = std::time::Instant::now();
     let e = d.error().to_string();
     assert!(e.contains("alias bomb"), "{e}");
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // A guard against a hang, not a measurement (BENCHMARKS.md has the figure): expanded, this
+    // document is 100 million nodes.
+    assert!(start.elapsed() < Duration::from_secs(60));
 }
 
 /// process-compose's order: .env < the shell < top-level environment < env_file < the
