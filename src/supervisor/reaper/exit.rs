@@ -6,8 +6,8 @@ use std::os::fd::AsFd;
 use std::time::{Instant, SystemTime};
 
 use super::{
-    BLIND_POLL, Exit, FALLBACK_POLL, KILL_PATIENCE, ORPHAN_POLL, Pid, READ_BUDGET, Reaper, Shared,
-    deadline, term_group,
+    BLIND_POLL, Exit, FALLBACK_POLL, KILL_PATIENCE, LINGER_POLL, ORPHAN_POLL, Pid, READ_BUDGET,
+    Reaper, Shared, deadline, term_group,
 };
 use crate::state::{Event, Status};
 use crate::sys;
@@ -108,7 +108,7 @@ impl Reaper {
             self.finalize(id);
             return;
         }
-        c.lingering_since.get_or_insert(now);
+        c.next_scan.get_or_insert((now + LINGER_POLL, LINGER_POLL));
         if !c.term_sent {
             term_group(c, libc::SIGTERM);
             c.kill_at = Some(deadline(now, grace));

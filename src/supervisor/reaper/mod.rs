@@ -109,9 +109,11 @@ pub(super) fn deadline(now: Instant, grace: Duration) -> Instant {
     let grace = grace.min(MAX_GRACE);
     now.checked_add(grace).unwrap_or(now)
 }
-/// A group that lingers this long after its leader was reaped is also checked in /proc
-/// (see [`procfs`]), at most once per `PROC_SCAN_EVERY`.
-const PROC_SCAN_AFTER: Duration = Duration::from_millis(20);
+/// A group that lingers after its leader was reaped is also checked in /proc (see
+/// [`procfs`]): at the first probe after `LINGER_POLL`, then at gaps that double up to
+/// `PROC_SCAN_EVERY`. A group whose only members are zombies nobody reaps yet (an init that
+/// reaps orphans late) is over at once; one with live members costs a few passes, then one per
+/// `PROC_SCAN_EVERY`.
 const PROC_SCAN_EVERY: Duration = Duration::from_millis(50);
 /// Bytes read from one pipe per readiness report, so that one flooding child cannot starve
 /// the others (epoll is level-triggered: the rest is read on the next round).
@@ -148,8 +150,9 @@ struct Child {
     /// That SIGKILL found live members after the leader had exited: it is what ended the
     /// process, and a stopped process reports it as its exit (see `finalize`).
     kill_ended: bool,
-    /// When the group was first seen alive after the leader was reaped.
-    lingering_since: Option<Instant>,
+    /// When the group, alive after the leader was reaped, is next looked at in /proc, and
+    /// the gap before that look.
+    next_scan: Option<(Instant, Duration)>,
     /// The group was seen empty after the leader was reaped: it is never signalled again
     /// (its id may be reused), while its strays may still be alive.
     group_empty: bool,
@@ -175,7 +178,6 @@ struct Reaper {
     /// Children with a deadline or a lingering group: only these are looked at by the timer,
     /// so thousands of idle children cost nothing per wake-up.
     timed: Vec<u64>,
-    last_scan: Option<Instant>,
     buf: Vec<u8>,
     /// The lines of one read, before and after they are stored (reused buffers).
     fitted: Vec<(Arc<str>, bool)>,
@@ -243,7 +245,6 @@ fn looping(shared: Arc<Shared>) {
         events: EpollBuffer::new(256),
         children: HashMap::new(),
         timed: Vec::new(),
-        last_scan: None,
         buf: vec![0; 64 * 1024],
         fitted: Vec::new(),
         stored: Vec::new(),
@@ -412,7 +413,7 @@ impl Reaper {
             kill_at: None,
             killed_at: None,
             kill_ended: false,
-            lingering_since: None,
+            next_scan: None,
             group_empty: false,
             strays: 0,
             strays_confirmed: false,
@@ -619,28 +620,32 @@ impl Reaper {
         }
     }
 
-    /// The lingering groups (leader reaped, group not empty for `PROC_SCAN_AFTER`) that have no
-    /// live member left, from one pass over /proc at most every `PROC_SCAN_EVERY`.
+    /// The lingering groups (leader reaped, group not empty) that have no live member left,
+    /// from one pass over /proc once one of them is due (see `PROC_SCAN_EVERY`).
     fn scan_lingering(&mut self, entries: &[u64], now: Instant) -> HashSet<i32> {
-        if self.last_scan.is_some_and(|t| now < t + PROC_SCAN_EVERY) {
-            return HashSet::new();
-        }
-        let lingering: HashSet<i32> = entries
+        let lingering = |c: &&Child| !c.group_empty && c.next_scan.is_some();
+        let due = entries
             .iter()
             .filter_map(|id| self.children.get(id))
-            .filter(|c| {
-                !c.group_empty
-                    && c.lingering_since
-                        .is_some_and(|t| now >= t + PROC_SCAN_AFTER)
-            })
-            .map(|c| c.pid.as_raw())
-            .collect();
-        if lingering.is_empty() {
-            return lingering;
+            .filter(lingering)
+            .any(|c| c.next_scan.is_some_and(|(at, _)| now >= at));
+        if !due {
+            return HashSet::new();
         }
-        self.last_scan = Some(now);
-        let live = procfs::groups_with_live_members(&lingering);
-        lingering.difference(&live).copied().collect()
+        // One pass answers for every lingering group, due or not.
+        let mut groups = HashSet::new();
+        for id in entries {
+            let Some(c) = self.children.get_mut(id) else {
+                continue;
+            };
+            if let Some((_, gap)) = c.next_scan.filter(|_| !c.group_empty) {
+                let gap = (gap * 2).min(PROC_SCAN_EVERY);
+                c.next_scan = Some((now + gap, gap));
+                groups.insert(c.pid.as_raw());
+            }
+        }
+        let live = procfs::groups_with_live_members(&groups);
+        groups.difference(&live).copied().collect()
     }
 
     fn on_watchdog_exit(&mut self) {
