@@ -291,6 +291,30 @@ fn a_second_up_joins_and_its_ctrl_c_stops_only_what_it_started() {
     );
 }
 
+/// A joined `up` ends as the owner's would: a run that failed and that its policy restarted
+/// is no failure of the job; a process that fails for good is (exit 1).
+#[test]
+fn a_joined_up_judges_its_job_by_the_outcome_not_by_each_run() {
+    let p = Project::new(
+        "processes:
+  web:
+    command: echo web up; exec sleep 300
+  flaky:
+    command: \"if [ -e once ]; then echo fine; exit 0; fi; touch once; echo broken; exit 3\"\n    disabled: true\n    availability:\n      restart: on_failure\n      backoff_seconds: 0\n      max_restarts: 2\n  broken:\n    command: exit 4\n    disabled: true\n",
+    );
+    let owner = p.face(&["up", "--color", "never"]);
+    owner.wait_for("web | web up");
+    let mut second = p.face(&["up", "--color", "never", "flaky"]);
+    let status = second.wait(TIMEOUT).expect("the joined up ends");
+    let out = second.output();
+    assert!(out.contains("flaky | failed with code 3"), "{out}");
+    assert!(out.contains("flaky | fine"), "{out}");
+    assert_eq!(status.code(), Some(0), "restarted, then fine: {out}");
+    let mut third = p.face(&["up", "--color", "never", "broken"]);
+    let status = third.wait(TIMEOUT).expect("the joined up ends");
+    assert_eq!(status.code(), Some(1), "{}", third.output());
+}
+
 #[test]
 fn a_sigkilled_owner_leaves_nothing_and_a_new_owner_starts_over_its_socket() {
     let p = Project::new(

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use procsnap::ProcId;
+use procsnap::orchestrate::Phase;
 use procsnap_session::{
     Filter, JobId, Observer, Owner, Pace, Session, SessionEvent, Started, Tone,
 };
@@ -144,7 +145,7 @@ pub struct WireEvent {
     pub status: Option<String>,
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
-    pub duration_ms: Option<u64>,
+    pub duration_us: Option<u64>,
     /// For a state change: the pid, the start and end times (RFC 3339), the restarts so far.
     pub pid: Option<u32>,
     pub start_time: Option<String>,
@@ -161,6 +162,10 @@ pub struct SessionEvents {
     pub events: Vec<WireEvent>,
     /// Nothing of this job is waiting, starting, running or stopping (job scope).
     pub settled: bool,
+    /// A process of this job ended in failure for good (job scope): a failed run that its
+    /// policy restarted does not count.
+    #[serde(default)]
+    pub failed: bool,
     /// The session is shutting down: its owner is ending.
     pub closing: bool,
     /// Events dropped for this client so far (all scope).
@@ -206,7 +211,7 @@ pub fn wire(session: &Session, ev: SessionEvent) -> Option<WireEvent> {
                 status: Some(state.status.as_str().to_owned()),
                 exit_code: state.exit.and_then(|e| e.code()),
                 signal: state.exit.and_then(|e| e.signal()),
-                duration_ms: state.duration().map(|d| d.as_millis() as u64),
+                duration_us: state.duration().map(|d| d.as_micros() as u64),
                 pid: state.pid,
                 start_time: state.started_at.map(crate::timefmt::rfc3339),
                 end_time: state.ended_at.map(crate::timefmt::rfc3339),
@@ -322,16 +327,16 @@ impl Server {
             };
             let raw = observer.wait(MAX_EVENTS, wait);
             let board = session.board();
-            let settled = job.is_none_or(|j| {
+            let mine = || {
                 board
                     .units
                     .iter()
-                    .filter(|u| u.owner == Owner::Job(j))
-                    .all(|u| !u.phase.is_live())
-            });
+                    .filter(move |u| job.is_some_and(|j| u.owner == Owner::Job(j)))
+            };
             SessionEvents {
                 events: raw.into_iter().filter_map(|e| wire(&session, e)).collect(),
-                settled,
+                settled: job.is_none() || mine().all(|u| !u.phase.is_live()),
+                failed: mine().any(|u| matches!(u.phase, Phase::Done(o) if o.is_failure())),
                 closing: board.shutting_down || observer.is_closed(),
                 dropped: observer.dropped(),
             }

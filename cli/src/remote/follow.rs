@@ -62,6 +62,7 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
     let prefixer = Prefixer::new(names.iter().map(String::as_str), color);
     let slot = |name: &str| names.iter().position(|n| n == name).unwrap_or(0);
     let mut out = std::io::stdout().lock();
+    // A name that could not start.
     let mut failed = false;
     let started = client.call("session_start", json!({"names": names, "job": true}));
     match started {
@@ -97,7 +98,7 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
         }
     }
     let mut interrupt: Option<i32> = None;
-    loop {
+    let job_failed = loop {
         while let Ok(sig) = signals.try_recv() {
             if interrupt.is_some() && sig != signal_hook::consts::SIGHUP {
                 let _ = writeln!(out, "procsnap: leaving (the session stops this job)");
@@ -132,7 +133,7 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
         };
         let empty = batch.events.is_empty();
         for ev in &batch.events {
-            failed |= print(&mut out, &prefixer, &slot, ev);
+            print(&mut out, &prefixer, &slot, ev);
         }
         if out.flush().is_err() {
             // Nobody reads our output any more: end the job, as `run` does.
@@ -140,27 +141,23 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
             return ExitCode::from(141);
         }
         if batch.settled && empty {
-            break;
+            // A process of the job failed for good: the session judges, by its policy.
+            break batch.failed;
         }
         if batch.closing && empty {
             eprintln!("procsnap: {}", ended(&client));
             return ExitCode::FAILURE;
         }
-    }
-    match (failed, interrupt) {
+    };
+    match (failed || job_failed, interrupt) {
         (true, _) => ExitCode::FAILURE,
         (false, Some(sig)) => ExitCode::from(128 + sig as u8),
         (false, None) => ExitCode::SUCCESS,
     }
 }
 
-/// Prints one event; true if it says a process failed.
-fn print(
-    out: &mut impl Write,
-    prefixer: &Prefixer,
-    slot: &dyn Fn(&str) -> usize,
-    ev: &WireEvent,
-) -> bool {
+/// Prints one event.
+fn print(out: &mut impl Write, prefixer: &Prefixer, slot: &dyn Fn(&str) -> usize, ev: &WireEvent) {
     let name = ev.name.as_deref().unwrap_or("?");
     let (shown, slot) = (escape(name), slot(name));
     match ev.kind.as_str() {
@@ -176,16 +173,15 @@ fn print(
         }
         "state" => {
             let Some(status) = ev.status.as_deref().and_then(Status::parse) else {
-                return false;
+                return;
             };
             if status.is_finished() {
-                let ran = ev.duration_ms.map(Duration::from_millis);
+                let ran = ev.duration_us.map(Duration::from_micros);
                 let _ = writeln!(
                     out,
                     "{}",
                     prefixer.status(&shown, slot, status, exit_of(ev), ran)
                 );
-                return status == Status::Failed;
             }
         }
         "notice" => {
@@ -199,5 +195,4 @@ fn print(
         }
         _ => {}
     }
-    false
 }
