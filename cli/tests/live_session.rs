@@ -198,6 +198,42 @@ fn an_agent_and_the_developer_share_one_session() {
     assert_eq!(v["processes"].as_array().unwrap().len(), 4, "{v}");
 }
 
+/// An agent's calls through the bridge do not wait for each other: while a `scripts_run`
+/// waits for readiness, a `scripts_status` is answered.
+#[test]
+fn a_bridged_call_that_waits_holds_up_no_other_call() {
+    let p = Project::new(
+        "processes:\n  web:\n    command: echo web up; exec sleep 300\n  slow:\n    command: \"while [ ! -e go ]; do sleep 0.05; done; echo slow ready; exec sleep 300\"\n    ready_log_line: slow ready\n    disabled: true\n",
+    );
+    let up = p.face(&["up", "--color", "never"]);
+    up.wait_for("web | web up");
+    let mut m = p.mcp();
+    m.ok("scripts_status", json!({})); // bridged from here on
+    let waits = m.id();
+    m.send(
+        &json!({"jsonrpc": "2.0", "id": waits, "method": "tools/call",
+        "params": {"name": "scripts_run", "arguments": {"name": "slow", "waitReady": true}}}),
+    );
+    assert!(
+        eventually(TIMEOUT, || p.verb(&["ps"]).stdout.contains("slow-2")),
+        "the run never reached the owner"
+    );
+    let status = m.id();
+    m.send(
+        &json!({"jsonrpc": "2.0", "id": status, "method": "tools/call",
+        "params": {"name": "scripts_status", "arguments": {"name": "web"}}}),
+    );
+    let answer = m.response(status);
+    assert!(answer.to_string().contains("web-1"), "{answer}");
+    assert!(
+        !m.other.iter().any(|v| v.get("id") == Some(&json!(waits))),
+        "the waiting call was answered first"
+    );
+    std::fs::write(p.p.path().join("go"), "").unwrap();
+    let ran = m.response(waits);
+    assert!(ran.to_string().contains("slow-2"), "{ran}");
+}
+
 #[test]
 fn control_verbs_without_a_session_say_so_and_start_nothing() {
     let p = Project::new(STACK);

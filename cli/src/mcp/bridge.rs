@@ -5,7 +5,10 @@
 //! an idle server must not own the project. Each tool call then goes, in this order:
 //!
 //! 1. to the project's live session, if another process owns one (a bridge: the call is sent
-//!    over the control socket as it came, and its answer returned as it is);
+//!    over the control socket as it came, and its answer returned as it is). Each call in
+//!    flight has a connection of its own, so one that waits (`scripts_run` with `waitReady`)
+//!    holds up no other; the `session_*` calls share one, since a job belongs to the
+//!    connection that made it;
 //! 2. here, if this server owns the project's session;
 //! 3. here too when no session is live — and a call that must start something first makes
 //!    this server the owner: it takes the project's lock and listens, so the developer's
@@ -28,6 +31,9 @@ use procsnap_session::Session;
 /// Tools that start something: with no live session, they make this server the owner.
 const STARTS: [&str; 2] = ["scripts_run", "session_start"];
 
+/// Idle connections to the owner kept for the next calls.
+const IDLE_CONNECTIONS: usize = 4;
+
 /// Where a call goes.
 pub enum Route {
     /// Answered by the live session's owner: its answer.
@@ -37,7 +43,9 @@ pub enum Route {
 }
 
 struct State {
-    client: Option<Client>,
+    /// Idle connections to the live owner. A forwarded call holds one of its own for as long
+    /// as it takes (a `scripts_run` that waits for readiness holds up no other call).
+    idle: Vec<Client>,
     /// This server's listener, once it owns the project's session.
     listener: Option<Listener>,
 }
@@ -48,6 +56,9 @@ pub struct Bridge {
     session: Arc<Session>,
     config: Option<std::path::PathBuf>,
     state: Mutex<State>,
+    /// The connection of the `session_*` calls: a job belongs to the connection that made
+    /// it, so they all go through one, one at a time.
+    jobs: Mutex<Option<Client>>,
 }
 
 impl Bridge {
@@ -63,9 +74,10 @@ impl Bridge {
             session,
             config,
             state: Mutex::new(State {
-                client: None,
+                idle: Vec::new(),
                 listener: None,
             }),
+            jobs: Mutex::new(None),
         }
     }
 
@@ -74,52 +86,61 @@ impl Bridge {
         let Some(place) = self.place.clone() else {
             return Route::Here;
         };
-        let mut state = self.state.lock().await;
-        if state.listener.is_some() {
-            return Route::Here;
+        let name = request.name.to_string();
+        let args = request
+            .arguments
+            .clone()
+            .map_or(Value::Object(Default::default()), Value::Object);
+        if name.starts_with("session_") {
+            let mut jobs = self.jobs.lock().await;
+            let client = match jobs.take() {
+                Some(c) => c,
+                None => match self.connect(place, &name).await {
+                    Some(c) => c,
+                    None => return Route::Here,
+                },
+            };
+            let (client, response) = forward(client, name, args).await;
+            *jobs = client;
+            return Route::Forwarded(response);
         }
-        let starts = STARTS.contains(&request.name.as_ref());
-        if state.client.is_none() {
-            let (client, listener) = self.find_owner(place, starts).await;
-            state.client = client;
-            state.listener = listener;
-            if state.client.is_none() {
+        let idle = {
+            let mut state = self.state.lock().await;
+            if state.listener.is_some() {
                 return Route::Here;
             }
-        }
-        let mut client = state.client.take().expect("connected above");
-        let (name, args) = (
-            request.name.to_string(),
-            request
-                .arguments
-                .clone()
-                .map_or(Value::Object(Default::default()), Value::Object),
-        );
-        let (client, answer) = tokio::task::spawn_blocking(move || {
-            let answer = client.call_raw(&name, args);
-            (client, answer)
-        })
-        .await
-        .expect("the forwarding task does not panic");
-        let response = match answer {
-            Ok(result) => match serde_json::from_value::<CallToolResult>(result) {
-                Ok(r) => r,
-                Err(e) => error(format!(
-                    "the session's owner answered something unreadable: {e}"
-                )),
-            },
-            Err(CallError::Gone) => {
-                let why = super::super::remote::ended(&client);
-                // Not kept: the next call finds a new owner, or serves here.
-                return Route::Forwarded(error(format!("{why}; call again to go on")).into());
-            }
-            Err(CallError::Protocol(code, message)) => {
-                error(format!("the session refused the call: {message} ({code})"))
-            }
-            Err(CallError::Tool(m)) => error(m),
+            state.idle.pop()
         };
-        state.client = Some(client);
-        Route::Forwarded(response.into())
+        let client = match idle {
+            Some(c) => c,
+            None => match self.connect(place, &name).await {
+                Some(c) => c,
+                None => return Route::Here,
+            },
+        };
+        let (client, response) = forward(client, name, args).await;
+        let mut state = self.state.lock().await;
+        match client {
+            Some(c) if state.idle.len() < IDLE_CONNECTIONS => state.idle.push(c),
+            Some(_) => {}
+            // The owner is gone: so are the other connections to it.
+            None => state.idle.clear(),
+        }
+        Route::Forwarded(response)
+    }
+
+    /// A new connection to the live owner; with none, and a call `name` that starts
+    /// something, makes this server the owner. `None`: the call is served here.
+    async fn connect(&self, place: Place, name: &str) -> Option<Client> {
+        let mut state = self.state.lock().await;
+        if state.listener.is_some() {
+            return None;
+        }
+        let (client, listener) = self.find_owner(place, STARTS.contains(&name)).await;
+        if listener.is_some() {
+            state.listener = listener;
+        }
+        client
     }
 
     /// Connects to the live owner of `place`; with none and a call that `starts`
@@ -155,6 +176,38 @@ impl Bridge {
         .await
         .unwrap_or((None, None))
     }
+}
+
+/// Sends the call `name` over `client`: the answer, and the client unless its owner is gone.
+async fn forward(
+    mut client: Client,
+    name: String,
+    args: Value,
+) -> (Option<Client>, CallToolResponse) {
+    let (client, answer) = tokio::task::spawn_blocking(move || {
+        let answer = client.call_raw(&name, args);
+        (client, answer)
+    })
+    .await
+    .expect("the forwarding task does not panic");
+    let response = match answer {
+        Ok(result) => match serde_json::from_value::<CallToolResult>(result) {
+            Ok(r) => r,
+            Err(e) => error(format!(
+                "the session's owner answered something unreadable: {e}"
+            )),
+        },
+        Err(CallError::Gone) => {
+            let why = super::super::remote::ended(&client);
+            // Not kept: the next call finds a new owner, or serves here.
+            return (None, error(format!("{why}; call again to go on")).into());
+        }
+        Err(CallError::Protocol(code, message)) => {
+            error(format!("the session refused the call: {message} ({code})"))
+        }
+        Err(CallError::Tool(m)) => error(m),
+    };
+    (Some(client), response.into())
 }
 
 /// An error result with `text`.
