@@ -94,10 +94,15 @@ fn stop_kills_a_term_ignoring_child_after_grace() {
 #[test]
 fn a_stop_that_needed_sigkill_says_sigkill() {
     let sup = Fixture::new();
-    let script = "(trap '' TERM; while :; do sleep 0.05; done) & echo started; wait";
+    let script = "(trap '' TERM; echo armed; while :; do sleep 0.05; done) & wait";
     let p = sup.spawn("half", CommandSpec::shell(script)).unwrap();
     let pg = pgid_of(&p);
-    assert!(wait_children(pg, 1));
+    // A TERM before the member's trap is set would end it too.
+    assert!(common::eventually(Duration::from_secs(10), || p
+        .logs()
+        .tail(1)
+        .first()
+        .is_some_and(|l| &*l.text == "armed")));
     let s = sup.stop(p.id(), Duration::from_millis(300)).unwrap();
     assert_eq!(s.status, Status::Stopped);
     assert_eq!(s.exit, Some(Exit::Signal(libc::SIGKILL)), "{s:?}");

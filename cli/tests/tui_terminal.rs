@@ -141,11 +141,11 @@ fn small_terminals_show_the_selected_row() {
 fn a_row_ends_with_the_signal_that_ended_the_process() {
     let p = TempProject::procfile(&[(
         "half",
-        "(trap '' TERM; while true; do sleep 0.1; done) & echo started; wait",
+        "(trap '' TERM; echo armed; while true; do sleep 0.1; done) & wait",
     )]);
     let mut t = Tui::start(p.path(), &["--grace", "1", "half"], (100, 30), &[]);
     let pid = t.pid_of("half");
-    t.wait_for("started");
+    t.wait_for("armed"); // a TERM before the job's trap is set would end it too
     t.send("j");
     t.send("s");
     let row = t.wait_row("half", "stopped");
