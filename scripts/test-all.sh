@@ -11,7 +11,7 @@ trap 'rm -f "$log"' EXIT
 step() { printf '\n==== %s ====\n' "$*"; }
 
 step "unit, integration and doc tests (workspace)"
-cargo test --workspace 2>&1 | tee -a "$log"
+cargo test --workspace --no-fail-fast 2>&1 | tee -a "$log"
 
 step "the core off Linux (states, cells, registry, logs, events): cargo check for macOS"
 if rustup target add x86_64-apple-darwin >/dev/null 2>&1; then
