@@ -212,3 +212,48 @@ fn back_to_back_starts_of_a_quick_name_are_never_refused() {
     }
     assert!(!seen.is_empty());
 }
+
+/// A reader that falls behind a crash loop gets every event of every run, and can name each
+/// run, also the runs retention dropped meanwhile (it keeps 5 per name).
+#[test]
+fn a_reader_behind_retention_still_names_every_run() {
+    let cfg = Config::new(
+        "behind",
+        "processes:\n  crash:\n    command: echo run; exit 1\n    availability:\n      restart: always\n      backoff_seconds: 0\n      max_restarts: 20\n",
+    );
+    let session = open(&cfg);
+    let job = session.new_job();
+    let events = session.observe(Filter::Owner(Owner::Job(job)), Pace::Lossless(4096));
+    session.start(&["crash"], Owner::Job(job)).unwrap();
+    // Read nothing until the loop is over.
+    assert!(
+        session
+            .wait_for(Duration::from_secs(20), |b| {
+                b.unit("crash")
+                    .is_some_and(|u| !u.phase.is_live())
+                    .then_some(())
+            })
+            .is_ok(),
+        "the crash loop never ended"
+    );
+    let kept = Reader::new().list(session.processes()).count();
+    assert!(kept <= 5, "retention keeps {kept} runs");
+    let (mut lines, mut ends) = (0, 0);
+    for ev in events.drain(usize::MAX) {
+        let id = match ev {
+            SessionEvent::Line { id, .. } => {
+                lines += 1;
+                id
+            }
+            SessionEvent::State { id, state } => {
+                ends += usize::from(state.is_finished());
+                id
+            }
+            _ => continue,
+        };
+        assert_eq!(session.name_of(id).as_deref(), Some("crash"), "{id}");
+        assert_eq!(session.label_of(id), Some(format!("crash-{id}")));
+    }
+    // The first run and its 20 restarts: each said its line and ended, once.
+    assert_eq!((lines, ends), (21, 21));
+}

@@ -120,6 +120,7 @@ impl Session {
             board: Mutex::new(Board::default()),
             changed: Condvar::new(),
             stack: Mutex::new(stack.clone()),
+            departed: Default::default(),
         });
         let events = sup.subscribe_lossless(HIGH_WATER);
         let waker = tx.clone();
@@ -179,6 +180,23 @@ impl Session {
     /// Every process of the session (live, and the finished runs kept), read-only.
     pub fn processes(&self) -> &Processes {
         self.sup.registry()
+    }
+
+    /// The name of process `id`: in [`processes`](Self::processes), or one of the newest
+    /// dropped by retention (an observer may still hold events about it).
+    pub fn name_of(&self, id: ProcId) -> Option<String> {
+        match self.processes().get(id) {
+            Some(p) => Some(p.name().to_owned()),
+            None => self.shared.departed.name(id),
+        }
+    }
+
+    /// The label (`name-N`) of process `id`, as [`name_of`](Self::name_of) finds it.
+    pub fn label_of(&self, id: ProcId) -> Option<String> {
+        match self.processes().get(id) {
+            Some(p) => Some(p.label()),
+            None => self.shared.departed.label(id),
+        }
     }
 
     /// What the session can run, as of now (scripts defined later included).

@@ -178,12 +178,9 @@ pub struct JobEnded {
     pub ended: bool,
 }
 
-/// A process's label and name, if the session still has it.
+/// A process's label and name, if the session still has them.
 fn who(session: &Session, id: ProcId) -> (Option<String>, Option<String>) {
-    match session.processes().get(id) {
-        Some(p) => (Some(p.label()), Some(p.name().to_owned())),
-        None => (None, None),
-    }
+    (session.label_of(id), session.name_of(id))
 }
 
 /// `ev` as sent.
@@ -359,7 +356,7 @@ impl Server {
 }
 
 fn started_name(session: &Session, name: &str, a: Started) -> StartedName {
-    let label = |id: ProcId| session.processes().get(id).map(|p| p.label());
+    let label = |id: ProcId| session.label_of(id);
     let (outcome, process_id, message) = match a {
         Started::New(id) => ("new", label(id), None),
         Started::Running(id) => ("running", label(id), Some("already running".to_owned())),

@@ -168,14 +168,15 @@ impl Foreground {
         if self.tracked.contains_key(&id) || self.reported.contains(&id) {
             return;
         }
-        let Some(p) = self.session.processes().get(id) else {
+        // Also a process already dropped by retention: its events waited behind others.
+        let Some(name) = self.session.name_of(id) else {
             return;
         };
-        let slot = self.slots.get(p.name()).copied().unwrap_or(0);
+        let slot = self.slots.get(&name).copied().unwrap_or(0);
         let t = Tracked {
-            name: p.name().to_owned(),
+            prefix: self.prefixer.prefix(&name, slot),
+            name,
             slot,
-            prefix: self.prefixer.prefix(p.name(), slot),
             tty_looks: 0,
         };
         self.tracked.insert(id, t);

@@ -467,7 +467,7 @@ impl Driver {
         } else if state.is_finished() && current == Some(id) {
             self.orch.exited(unit, state.status, state.exit, now);
             // Retention holds at every instant, not only at the next start.
-            super::retain::prune(self.sup.registry(), &self.cfg);
+            super::retain::prune(self.sup.registry(), &self.cfg, &self.shared.departed);
             let again = std::mem::replace(&mut self.again[unit.index()], Again::No);
             if again == Again::Restart {
                 let n = &mut self.manual_restarts[unit.index()];
@@ -519,11 +519,13 @@ impl Driver {
         if let Some(&u) = self.units_of.get(&id) {
             return u;
         }
-        let unit = self
-            .sup
-            .registry()
-            .get(id)
-            .and_then(|p| self.orch.plan().find(p.name()));
+        // A process dropped by retention while its last events were on their way here still
+        // belongs to its unit (and its job's observers get them).
+        let name = match self.sup.registry().get(id) {
+            Some(p) => Some(p.name().to_owned()),
+            None => self.shared.departed.name(id),
+        };
+        let unit = name.and_then(|n| self.orch.plan().find(&n));
         self.units_of.insert(id, unit);
         unit
     }
@@ -592,7 +594,7 @@ impl Driver {
                 self.units_of.insert(id, Some(unit));
                 self.current[unit.index()] = Some(id);
                 self.orch.started(unit, now);
-                super::retain::prune(self.sup.registry(), &self.cfg);
+                super::retain::prune(self.sup.registry(), &self.cfg, &self.shared.departed);
                 self.units_of
                     .retain(|id, _| self.sup.registry().get(*id).is_some());
             }

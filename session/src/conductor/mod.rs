@@ -123,6 +123,7 @@ pub(crate) struct Shared {
     pub(crate) board: Mutex<Board>,
     pub(crate) changed: Condvar,
     pub(crate) stack: Mutex<Arc<Stack>>,
+    pub(crate) departed: retain::Departed,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
