@@ -564,3 +564,112 @@ fn a_crash_loop_keeps_five_finished_runs_in_every_face() {
     let newest = s["processes"].as_array().unwrap().last().unwrap().clone();
     assert!(newest["restarts"].as_u64().unwrap() > 50, "{newest}");
 }
+
+/// The state letter of `pid` in /proc (`T`: stopped).
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+/// Ctrl-Z in a `run` that joined a session suspends its job's processes with it, as in a
+/// `run` of its own, and nobody else's; `fg` resumes them.
+#[test]
+fn ctrl_z_in_a_joined_run_suspends_its_job() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    use std::io::{Read, Write};
+
+    let p = Project::new(
+        "processes:\n  web:\n    command: echo web up; exec sleep 300\n  work:\n    command: \"echo $$$$ > work.pid; while :; do sleep 0.05; done\"\n    disabled: true\n",
+    );
+    let owner = p.face(&["up", "--color", "never"]);
+    owner.wait_for("web | web up");
+    let web = pid_in(&p.verb(&["ps"]).stdout, "web-1");
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(BIN);
+    cmd.args(["run", "--dir", p.dir(), "work"]);
+    for (k, v) in p.env() {
+        cmd.env(k, v);
+    }
+    let mut child = pty.slave.spawn_command(cmd).unwrap();
+    let joined = child.process_id().unwrap();
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let seen = Arc::new(Mutex::new(String::new()));
+    let sink = seen.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n @ 1..) = reader.read(&mut buf) {
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let mut term = pty.master.take_writer().unwrap();
+    let pid_file = p.p.path().join("work.pid");
+    let work = poll_for(TIMEOUT, || {
+        std::fs::read_to_string(&pid_file)
+            .ok()?
+            .trim()
+            .parse::<u32>()
+            .ok()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "work never started:\n{}\nowner:\n{}\nps:\n{}",
+            seen.lock().unwrap(),
+            owner.output(),
+            p.verb(&["ps"]).stdout
+        )
+    });
+    term.write_all(b"\x1a").unwrap(); // Ctrl-Z
+    term.flush().unwrap();
+    assert!(
+        eventually(TIMEOUT, || proc_state(joined) == Some('T')),
+        "the joined run is not suspended"
+    );
+    assert!(
+        eventually(TIMEOUT, || group_members(work).iter().all(|&m| proc_state(
+            m
+        ) == Some(
+            'T'
+        ))),
+        "its job is not suspended: {:?}",
+        group_members(work)
+            .iter()
+            .map(|&m| proc_state(m))
+            .collect::<Vec<_>>()
+    );
+    assert_ne!(
+        proc_state(web),
+        Some('T'),
+        "another job's process was suspended"
+    );
+    kill("CONT", i64::from(joined)); // what `fg` sends
+    assert!(
+        eventually(TIMEOUT, || {
+            let now = group_members(work);
+            now.contains(&work) && now.iter().all(|&m| proc_state(m) != Some('T'))
+        }),
+        "not resumed"
+    );
+    term.write_all(b"\x03").unwrap(); // Ctrl-C ends the job
+    term.flush().unwrap();
+    let status = poll_for(TIMEOUT, || child.try_wait().ok().flatten());
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    assert_eq!(status.map(|s| s.exit_code()), Some(130));
+    assert!(group_members(work).is_empty());
+    assert!(alive(web));
+}

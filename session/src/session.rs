@@ -414,6 +414,20 @@ impl Session {
             self.sup.signal_all(signal);
         }
     }
+
+    /// Sends `signal` to the group of every live process of `job` (job control for a client
+    /// whose job runs here: SIGTSTP, SIGCONT); the others are left alone.
+    pub fn signal_job(&self, job: JobId, signal: i32) {
+        let Some(signal) = procsnap::Signal::from_raw(signal) else {
+            return;
+        };
+        let board = self.board();
+        let mine = board.units.iter().filter(|u| u.owner == Owner::Job(job));
+        for id in mine.filter_map(|u| u.process) {
+            // One that ended meanwhile has nothing to signal.
+            let _ = self.sup.signal(id, signal);
+        }
+    }
 }
 
 impl Drop for Session {

@@ -86,6 +86,19 @@ pub struct SessionInfo {
     pub started: String,
 }
 
+/// `session_signal_job` parameters.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SignalParams {
+    /// `SIGTSTP` (suspend) or `SIGCONT` (resume).
+    pub signal: String,
+}
+
+/// `session_signal_job` result.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct JobSignalled {
+    pub signalled: bool,
+}
+
 /// `session_start` parameters.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct StartParams {
@@ -340,6 +353,32 @@ impl Server {
         })
         .await?;
         Ok(Json(answer))
+    }
+
+    #[tool(
+        description = "Job control for this client's job: SIGTSTP suspends the process group of each of its live processes, SIGCONT resumes them (a joined `run` on Ctrl-Z and `fg`). Nobody else's processes are touched."
+    )]
+    async fn session_signal_job(
+        &self,
+        Parameters(p): Parameters<SignalParams>,
+    ) -> Result<Json<JobSignalled>, String> {
+        let signal = match procsnap::Signal::from_name(&p.signal) {
+            Some(s) if s == procsnap::Signal::TSTP || s == procsnap::Signal::CONT => s,
+            _ => {
+                return Err(format!(
+                    "signal {:?}: expected SIGTSTP or SIGCONT",
+                    p.signal
+                ));
+            }
+        };
+        let job = lock(&self.conn()?.job).as_ref().map(|(id, _)| *id);
+        if let Some(id) = job {
+            let session = self.session.clone();
+            blocking(move || session.signal_job(id, signal.as_raw())).await?;
+        }
+        Ok(Json(JobSignalled {
+            signalled: job.is_some(),
+        }))
     }
 
     #[tool(

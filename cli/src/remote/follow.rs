@@ -7,6 +7,7 @@
 //! processes, never anybody else's. Ctrl-C, SIGTERM or SIGHUP ends the job — what it started
 //! stops, what it adopted keeps running — and the status lines follow as usual; a second
 //! Ctrl-C or SIGTERM leaves at once (the owner still stops the job, since its client is gone).
+//! Ctrl-Z suspends the job's processes with this process, `fg` resumes them.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use procsnap::{Exit, Status};
 use serde_json::json;
+use signal_hook::consts::{SIGCONT, SIGHUP, SIGINT, SIGSTOP, SIGTERM, SIGTSTP};
 
 use super::ended;
 use crate::control::client::{CallError, Client};
@@ -34,12 +36,25 @@ fn exit_of(ev: &WireEvent) -> Option<Exit> {
     }
 }
 
-/// SIGINT, SIGTERM and SIGHUP, forwarded.
+/// SIGINT, SIGTERM, SIGHUP, SIGTSTP and SIGCONT, forwarded.
 fn signals() -> std::io::Result<Receiver<i32>> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let (tx, rx) = channel();
-    crate::signals::forward(&[SIGINT, SIGTERM, SIGHUP], move |s| tx.send(s).is_ok())?;
+    crate::signals::forward(&[SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGCONT], move |s| {
+        tx.send(s).is_ok()
+    })?;
     Ok(rx)
+}
+
+/// Ctrl-Z (SIGTSTP): suspends the job's processes in the session, then this process (SIGSTOP:
+/// our own SIGTSTP is handled here); `fg`/`bg` (SIGCONT): resumes them. A shell's job is
+/// suspended whole, as with a `run` of its own.
+fn job_control(client: &mut Client, sig: i32) -> Result<(), CallError> {
+    let name = if sig == SIGTSTP { "SIGTSTP" } else { "SIGCONT" };
+    client.call("session_signal_job", json!({"signal": name}))?;
+    if sig == SIGTSTP {
+        let _ = signal_hook::low_level::raise(SIGSTOP);
+    }
+    Ok(())
 }
 
 /// Runs `names` as this process's job in the session `client` reaches, printing its output
@@ -100,12 +115,19 @@ pub fn run(mut client: Client, names: &[String], color: bool) -> ExitCode {
     let mut interrupt: Option<i32> = None;
     let job_failed = loop {
         while let Ok(sig) = signals.try_recv() {
-            if interrupt.is_some() && sig != signal_hook::consts::SIGHUP {
+            if sig == SIGTSTP || sig == SIGCONT {
+                if let Err(CallError::Gone) = job_control(&mut client, sig) {
+                    eprintln!("procsnap: {}", ended(&client));
+                    return ExitCode::FAILURE;
+                }
+                continue;
+            }
+            if interrupt.is_some() && sig != SIGHUP {
                 let _ = writeln!(out, "procsnap: leaving (the session stops this job)");
                 return ExitCode::from(128 + sig as u8);
             }
             if interrupt.is_none() {
-                if sig == signal_hook::consts::SIGINT {
+                if sig == SIGINT {
                     let _ = writeln!(out, "procsnap: stopping this job (Ctrl-C again to leave)");
                 }
                 interrupt = Some(sig);
