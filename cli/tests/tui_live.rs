@@ -99,8 +99,9 @@ fn attach_shows_and_drives_the_session_and_quitting_detaches() {
     t.wait_for("attached to procsnap up (pid");
     t.wait_for("hello-web");
     let web = t.pid_of("web");
-    // r restarts it in the owner's session.
-    t.send("gj");
+    // r restarts it in the owner's session (rows as in the owner's UI: its configuration's
+    // ticker first, then the Procfile's web).
+    t.send("gjj");
     t.send("r");
     let row = t.wait_row("web", "↻1");
     assert!(!row.contains(&web.to_string()), "a new process: {row}");
@@ -119,4 +120,60 @@ fn attach_shows_and_drives_the_session_and_quitting_detaches() {
     assert_eq!(status.exit_code(), 1);
     let _ = owner.wait();
     assert!(eventually(Duration::from_secs(10), || !alive(web)));
+}
+
+/// An attached UI lists what the owner's UI lists (its configuration's processes, also one
+/// that never ran) and shows what it shows of a configured process beyond its process's
+/// status: ready once its ready line came, a restart backoff with its countdown.
+#[test]
+fn attach_shows_readiness_and_backoff_marks() {
+    let (p, run) = project();
+    p.write(
+        "procsnap.yaml",
+        "processes:\n  db:\n    command: echo db accepting; exec sleep 300\n    ready_log_line: db accepting\n  crash:\n    command: echo crashing; exit 1\n    availability:\n      restart: always\n      backoff_seconds: 60\n  later:\n    command: exec sleep 300\n    disabled: true\n",
+    );
+    let env = [("XDG_RUNTIME_DIR", run.to_str().unwrap())];
+    let mut owner = Command::new(BIN)
+        .args([
+            "up",
+            "--color",
+            "never",
+            "--dir",
+            p.path().to_str().unwrap(),
+        ])
+        .envs(env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let args = vec![
+        "attach".to_owned(),
+        "--dir".to_owned(),
+        p.path().to_str().unwrap().to_owned(),
+    ];
+    let live = || {
+        Command::new(BIN)
+            .args(["ps", "--dir", p.path().to_str().unwrap()])
+            .envs(env)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(eventually(LIMIT, live), "the owner never listened");
+    let attached = || {
+        let mut t = Tui::spawn(BIN, &args, (120, 30), &env);
+        t.wait_for("attached to procsnap up (pid");
+        t
+    };
+    let mut t = attached();
+    // Seen on attaching, and as it changes: the backoff counts down.
+    t.wait_row("db", "ready");
+    // What the owner can run is listed as in its own UI, also what never ran.
+    t.wait_row("later", "idle");
+    let row = t.wait_row("crash", "backoff");
+    assert!(row.contains("in "), "{row}");
+    t.send("q");
+    assert!(t.wait_exit(LIMIT).is_some());
+    let _ = owner.kill();
+    let _ = owner.wait();
 }

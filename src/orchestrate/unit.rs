@@ -51,6 +51,29 @@ impl Phase {
         }
     }
 
+    /// Reads back [`as_str`](Self::as_str); a `backoff` phase ends at `until` (the words carry
+    /// no instant).
+    ///
+    /// ```
+    /// use procsnap::orchestrate::{Outcome, Phase};
+    /// use std::time::Instant;
+    /// let now = Instant::now();
+    /// assert_eq!(Phase::parse("gave-up", now), Some(Phase::Done(Outcome::GaveUp)));
+    /// assert_eq!(Phase::parse("backoff", now), Some(Phase::Backoff { until: now }));
+    /// assert_eq!(Phase::parse("Running", now), None);
+    /// ```
+    pub fn parse(s: &str, until: Instant) -> Option<Phase> {
+        Some(match s {
+            "idle" => Phase::Idle,
+            "waiting" => Phase::Waiting,
+            "starting" => Phase::Starting,
+            "running" => Phase::Running,
+            "stopping" => Phase::Stopping,
+            "backoff" => Phase::Backoff { until },
+            other => Phase::Done(Outcome::parse(other)?),
+        })
+    }
+
     /// True while something is still to happen: waiting, starting, running, stopping or in
     /// backoff.
     ///
@@ -101,6 +124,25 @@ impl Outcome {
         }
     }
 
+    /// Reads back [`as_str`](Self::as_str).
+    ///
+    /// ```
+    /// use procsnap::orchestrate::Outcome;
+    /// assert_eq!(Outcome::parse("gave-up"), Some(Outcome::GaveUp));
+    /// assert_eq!(Outcome::parse("gave up"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Outcome> {
+        Some(match s {
+            "succeeded" => Outcome::Succeeded,
+            "failed" => Outcome::Failed,
+            "gave-up" => Outcome::GaveUp,
+            "stopped" => Outcome::Stopped,
+            "blocked" => Outcome::Blocked,
+            "cancelled" => Outcome::Cancelled,
+            _ => return None,
+        })
+    }
+
     /// True for the outcomes that make a run fail: failed, gave up, blocked.
     ///
     /// ```
@@ -141,6 +183,23 @@ impl Health {
             Health::Ready => "ready",
             Health::NotReady => "not-ready",
         }
+    }
+
+    /// Reads back [`as_str`](Self::as_str).
+    ///
+    /// ```
+    /// use procsnap::orchestrate::Health;
+    /// assert_eq!(Health::parse("not-ready"), Some(Health::NotReady));
+    /// assert_eq!(Health::parse("ok"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Health> {
+        Some(match s {
+            "none" => Health::NoCheck,
+            "unknown" => Health::Unknown,
+            "ready" => Health::Ready,
+            "not-ready" => Health::NotReady,
+            _ => return None,
+        })
     }
 }
 

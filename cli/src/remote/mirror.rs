@@ -3,6 +3,9 @@
 //! client connection (the past from `scripts_status` and `logs_stream`, then every event from
 //! `session_events {scope: "all"}`). The UI reads it exactly as it reads a local session.
 //!
+//! The owner's configured processes (their phases: waiting, ready, in a backoff…) come from
+//! its `scripts_status`, again after each change of its board.
+//!
 //! Each mirrored process keeps the owner's `processId` for the commands sent back; its state
 //! goes through the same lifecycle (`Registry::apply`), so it can only show what the owner's
 //! process went through. Output lines are those of the owner's rings, deduplicated by their
@@ -10,15 +13,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
+use procsnap::orchestrate::{Health, Phase};
 use procsnap::{CommandSpec, Event, Exit, ProcId, Registry, Status, Stream};
 use serde_json::json;
 
 use crate::control::client::{CallError, Client};
 use crate::mcp::session_tools::{SessionEvents, WireEvent};
 use crate::timefmt::parse_rfc3339;
-use crate::wire::{LogsStream, ProcessInfo, ScriptsStatus};
+use crate::wire::{LogsStream, ProcessInfo, ScriptsStatus, UnitStatus};
 
 /// Lines of each process's past output shown on attaching.
 const SEED_LINES: usize = 500;
@@ -32,11 +36,36 @@ struct Entry {
     seq: u64,
 }
 
+/// A configured process as the owner's `scripts_status` reports it: its phase beyond its
+/// process's status (waiting, ready, in a backoff…).
+pub struct Unit {
+    pub name: String,
+    pub phase: Phase,
+    pub health: Health,
+    pub restarts: u32,
+    pub reason: Option<String>,
+}
+
+impl Unit {
+    /// `u` as reported at `now`; `None` if it says a phase or health this version cannot read.
+    fn of(u: &UnitStatus, now: Instant) -> Option<Unit> {
+        let until = now + Duration::from_millis(u.next_restart_in_ms.unwrap_or(0));
+        Some(Unit {
+            name: u.name.clone(),
+            phase: Phase::parse(&u.phase, until)?,
+            health: Health::parse(&u.health)?,
+            restarts: u.restarts,
+            reason: u.reason.clone(),
+        })
+    }
+}
+
 /// See the [module docs](self).
 pub struct Mirror {
     registry: Registry,
     by_label: Mutex<HashMap<String, Entry>>,
     labels: Mutex<HashMap<ProcId, String>>,
+    units: Mutex<Vec<Unit>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -59,7 +88,32 @@ impl Mirror {
             registry: Registry::new(),
             by_label: Mutex::new(HashMap::new()),
             labels: Mutex::new(HashMap::new()),
+            units: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Runs `f` on the owner's configured processes, as last reported.
+    pub fn with_units<T>(&self, f: impl FnOnce(&[Unit]) -> T) -> T {
+        f(&lock(&self.units))
+    }
+
+    /// Takes the owner's configured processes from its `scripts_status`.
+    fn set_units(&self, status: &ScriptsStatus) {
+        let now = Instant::now();
+        *lock(&self.units) = status
+            .orchestrated
+            .iter()
+            .filter_map(|u| Unit::of(u, now))
+            .collect();
+    }
+
+    /// Asks the owner for its configured processes again (their phases changed).
+    fn refresh_units(&self, client: &mut Client) -> Result<(), CallError> {
+        let status = client.call("scripts_status", json!({}))?;
+        if let Ok(status) = serde_json::from_value::<ScriptsStatus>(status) {
+            self.set_units(&status);
+        }
+        Ok(())
     }
 
     /// The mirrored processes.
@@ -229,6 +283,7 @@ pub fn start(
     client.call("session_events", json!({"scope": "all"}))?;
     let status: ScriptsStatus = serde_json::from_value(client.call("scripts_status", json!({}))?)
         .map_err(|e| CallError::Tool(e.to_string()))?;
+    mirror.set_units(&status);
     for info in &status.processes {
         mirror.seed_process(info);
         let logs = client.call(
@@ -267,6 +322,15 @@ pub fn start(
                 let mut closing = batch.closing;
                 for ev in &batch.events {
                     closing |= on_thread.apply(ev);
+                }
+                // The owner's board changed: phases, readiness, a backoff's end.
+                if batch.events.iter().any(|e| e.kind == "board")
+                    && let Err(e) = on_thread.refresh_units(&mut client)
+                {
+                    break match e {
+                        CallError::Gone => crate::remote::ended(&client),
+                        e => e.to_string(),
+                    };
                 }
                 if !batch.events.is_empty() {
                     changed();

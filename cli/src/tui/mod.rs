@@ -139,7 +139,16 @@ pub fn attach(project: &Project) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let catalog = Catalog::with_stack(project, None, &[], color_allowed());
+    // What the owner can run, listed as in its own UI: its configuration first (the file it
+    // loaded, whatever `--config` it was given). One that cannot be read now is left out:
+    // the owner's processes are listed all the same.
+    let config = client.owner.as_ref().and_then(|o| o.config.clone());
+    let stack = config.and_then(|c| {
+        crate::compose::load(project, Some(std::path::Path::new(&c)))
+            .ok()
+            .flatten()
+    });
+    let catalog = Catalog::with_stack(project, stack.as_ref(), &[], color_allowed());
     attach_with(project, client, catalog)
 }
 
@@ -378,10 +387,16 @@ impl Ui {
         match &self.control.backend {
             Backend::Local(session) => {
                 let mut snap = rows::snapshot(session.processes(), &self.catalog, self.app.sort);
-                snap.marks = orch::marks(&session.board(), Instant::now());
+                snap.marks = orch::board_marks(&session.board(), Instant::now());
                 snap
             }
-            Backend::Remote(r) => rows::snapshot(r.mirror.registry(), &self.catalog, self.app.sort),
+            Backend::Remote(r) => {
+                let mut snap = rows::snapshot(r.mirror.registry(), &self.catalog, self.app.sort);
+                snap.marks = r.mirror.with_units(|units| {
+                    orch::marks(units.iter().map(orch::UnitLook::from), Instant::now())
+                });
+                snap
+            }
         }
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use procsnap::Status;
 use procsnap::orchestrate::{Health, Outcome, Phase};
 
-use procsnap_session::conductor::{Board, countdown, short};
+use procsnap_session::conductor::{Board, UnitView, countdown, short};
 
 /// A configured process's status cell, read once per frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,12 +26,50 @@ pub struct Mark {
     pub changes_in: Option<Duration>,
 }
 
+/// What a mark is made of: a configured process as a session's board shows it, or as the
+/// owner of an attached session reports it (see [`crate::remote::mirror`]).
+pub struct UnitLook<'a> {
+    pub name: &'a str,
+    pub phase: Phase,
+    pub health: Health,
+    /// Restarts made by its restart policy.
+    pub restarts: u32,
+    pub reason: Option<&'a str>,
+}
+
+impl<'a> From<&'a UnitView> for UnitLook<'a> {
+    fn from(u: &'a UnitView) -> UnitLook<'a> {
+        UnitLook {
+            name: &u.name,
+            phase: u.phase,
+            health: u.health,
+            restarts: u.restarts,
+            reason: u.reason.as_deref(),
+        }
+    }
+}
+
+impl<'a> From<&'a crate::remote::mirror::Unit> for UnitLook<'a> {
+    fn from(u: &'a crate::remote::mirror::Unit) -> UnitLook<'a> {
+        UnitLook {
+            name: &u.name,
+            phase: u.phase,
+            health: u.health,
+            restarts: u.restarts,
+            reason: u.reason.as_deref(),
+        }
+    }
+}
+
+/// The marks of a session's configured processes (see [`marks`]).
+pub fn board_marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
+    marks(board.units.iter().map(UnitLook::from), now)
+}
+
 /// The marks of the configured processes whose state says more than their process's status
 /// (a phase, policy restarts, a reason).
-pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
-    board
-        .units
-        .iter()
+pub fn marks<'a>(units: impl Iterator<Item = UnitLook<'a>>, now: Instant) -> HashMap<String, Mark> {
+    units
         .filter_map(|u| {
             let look = match (u.phase, u.health) {
                 (Phase::Waiting, _) => ("…", "waiting", Status::Pending),
@@ -46,11 +84,11 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
                     let mark = Mark {
                         look: None,
                         restarts: u.restarts,
-                        reason: u.reason.clone(),
+                        reason: u.reason.map(str::to_owned),
                         uptime: None,
                         changes_in: None,
                     };
-                    return Some((u.name.clone(), mark));
+                    return Some((u.name.to_owned(), mark));
                 }
                 _ => return None,
             };
@@ -74,11 +112,11 @@ pub fn marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
             let mark = Mark {
                 look: Some(look),
                 restarts: u.restarts,
-                reason: u.reason.clone(),
+                reason: u.reason.map(str::to_owned),
                 uptime,
                 changes_in,
             };
-            Some((u.name.clone(), mark))
+            Some((u.name.to_owned(), mark))
         })
         .collect()
 }
@@ -93,7 +131,6 @@ mod tests {
     use crate::tui::view::{Scene, draw};
     use procsnap::orchestrate::Restart;
     use procsnap::{CommandSpec, Event, Registry};
-    use procsnap_session::conductor::UnitView;
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use std::time::UNIX_EPOCH;
@@ -144,7 +181,7 @@ mod tests {
             ],
             ..Board::default()
         };
-        let marks = marks(&board, now);
+        let marks = board_marks(&board, now);
         assert_eq!(
             marks["plain"].look, None,
             "no check: its status says it all"

@@ -632,3 +632,41 @@ fn random_lives_keep_the_invariants() {
         assert!(f.orch.is_settled(), "a shutdown always settles");
     }
 }
+
+/// Every phase, outcome and health reads back from its word (a variant added without its
+/// word in `parse` fails here).
+#[test]
+fn words_read_back() {
+    let now = Instant::now();
+    let outcomes = [
+        Outcome::Succeeded,
+        Outcome::Failed,
+        Outcome::GaveUp,
+        Outcome::Stopped,
+        Outcome::Blocked,
+        Outcome::Cancelled,
+    ];
+    let mut phases = vec![
+        Phase::Idle,
+        Phase::Waiting,
+        Phase::Starting,
+        Phase::Running,
+        Phase::Stopping,
+        Phase::Backoff { until: now },
+    ];
+    phases.extend(outcomes.map(Phase::Done));
+    for p in phases {
+        assert_eq!(Phase::parse(p.as_str(), now), Some(p));
+    }
+    for o in outcomes {
+        assert_eq!(Outcome::parse(o.as_str()), Some(o));
+    }
+    for h in [
+        Health::NoCheck,
+        Health::Unknown,
+        Health::Ready,
+        Health::NotReady,
+    ] {
+        assert_eq!(Health::parse(h.as_str()), Some(h));
+    }
+}
