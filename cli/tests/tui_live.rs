@@ -160,12 +160,8 @@ fn attach_shows_readiness_and_backoff_marks() {
             .is_ok_and(|o| o.status.success())
     };
     assert!(eventually(LIMIT, live), "the owner never listened");
-    let attached = || {
-        let mut t = Tui::spawn(BIN, &args, (120, 30), &env);
-        t.wait_for("attached to procsnap up (pid");
-        t
-    };
-    let mut t = attached();
+    let mut t = Tui::spawn(BIN, &args, (120, 30), &env);
+    t.wait_for("attached to procsnap up (pid");
     // Seen on attaching, and as it changes: the backoff counts down.
     t.wait_row("db", "ready");
     // What the owner can run is listed as in its own UI, also what never ran.
