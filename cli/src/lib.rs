@@ -40,5 +40,6 @@ pub mod signals;
 pub mod style;
 pub mod timefmt;
 pub mod transport;
+pub mod tty;
 pub mod tui;
 pub mod wire;

@@ -187,3 +187,24 @@ fn hostile_names_are_shown_escaped() {
     t.send("Q");
     assert!(t.wait_exit(LIMIT).is_some());
 }
+
+/// A script that reads the terminal (`read x < /dev/tty`) is stopped by the kernel (the UI
+/// keeps the terminal); its row says that it waits for the terminal, not that it runs, and
+/// its log pane's title says what to do.
+#[test]
+fn a_script_waiting_for_the_terminal_is_shown_so() {
+    let p = TempProject::procfile(&[
+        ("ask", "echo asking; read x < /dev/tty; echo got $x"),
+        ("other", "exec sleep 300"),
+    ]);
+    let mut t = Tui::start(p.path(), &["--grace", "1", "ask", "other"], (120, 30), &[]);
+    t.wait_for("asking");
+    let row = t.wait_row("ask", "needs tty");
+    assert!(!row.contains("running"), "{row}");
+    assert!(t.row("other").is_some_and(|r| r.contains("running")));
+    t.send("gj"); // the first row: ask
+    t.wait_for("run it in a shell");
+    t.send("q");
+    t.send("y");
+    assert!(t.wait_exit(LIMIT).is_some());
+}

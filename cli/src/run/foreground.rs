@@ -13,9 +13,9 @@ use procsnap_session::{JobId, Notice, Observer, Owner, Session, SessionEvent, St
 use signal_hook::consts::{SIGCONT, SIGSTOP, SIGTSTP};
 
 use super::out::Out;
-use super::tty;
 use super::{EVENT_BATCH, IdHasher, Interrupt, Tracked};
 use crate::style::{Prefixer, write_line};
+use crate::tty;
 
 /// How many reported processes are remembered (their final events arrive at most an
 /// observer's queue after a report from their cells).
@@ -36,8 +36,8 @@ pub(super) struct Foreground {
     pub(super) interrupt: Interrupt,
     kills_sent: bool,
     failed_to_start: bool,
-    /// When the processes were last looked at for waiting on the terminal.
-    tty_looked: Option<Instant>,
+    /// Which processes wait for the terminal.
+    tty: tty::Watch,
 }
 
 impl Foreground {
@@ -60,7 +60,7 @@ impl Foreground {
             interrupt: Interrupt::None,
             kills_sent: false,
             failed_to_start: false,
-            tty_looked: None,
+            tty: tty::Watch::default(),
         }
     }
 
@@ -177,38 +177,34 @@ impl Foreground {
             prefix: self.prefixer.prefix(&name, slot),
             name,
             slot,
-            tty_looks: 0,
         };
         self.tracked.insert(id, t);
     }
 
     /// Says, once per wait, of each unfinished process that it waits for terminal input (see
-    /// [`tty`]); looks at most once per [`tty::EVERY`].
+    /// [`tty`]).
     pub(super) fn watch_terminal(&mut self) {
         let now = Instant::now();
-        if self.tty_looked.is_some_and(|t| now < t + tty::EVERY) {
+        if !self.tty.due(now) {
             return;
         }
-        self.tty_looked = Some(now);
-        let mut waiting = Vec::new();
-        for (id, t) in self.tracked.iter_mut() {
-            let pid = self
-                .session
-                .processes()
-                .get(*id)
-                .and_then(|p| p.state().snapshot().pid);
-            if !pid.is_some_and(tty::waits_for_terminal) {
-                t.tty_looks = 0;
-                continue;
+        // The pid of each process shown, with its name and slot.
+        let shown: HashMap<u32, (String, usize)> = self
+            .tracked
+            .iter()
+            .filter_map(|(id, t)| {
+                let pid = self.session.processes().get(*id)?.state().snapshot().pid?;
+                Some((pid, (t.name.clone(), t.slot)))
+            })
+            .collect();
+        let Some(waiting) = self.tty.look(shown.keys().copied(), now) else {
+            return;
+        };
+        for (pid, first) in waiting {
+            if let Some((name, slot)) = shown.get(&pid).filter(|_| first) {
+                let line = self.prefixer.note(name, *slot, tty::WAITING, "33");
+                out_writeln!(self.out, "{line}");
             }
-            t.tty_looks = t.tty_looks.saturating_add(1);
-            if t.tty_looks == 2 {
-                waiting.push((t.name.clone(), t.slot));
-            }
-        }
-        for (name, slot) in waiting {
-            let line = self.prefixer.note(&name, slot, tty::WAITING, "33");
-            out_writeln!(self.out, "{line}");
         }
     }
 

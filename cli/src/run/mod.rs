@@ -24,7 +24,6 @@
 #[macro_use]
 mod out;
 mod foreground;
-mod tty;
 
 use foreground::Foreground;
 
@@ -192,8 +191,6 @@ struct Tracked {
     slot: usize,
     /// `name  | `, coloured, written before each of its lines.
     prefix: String,
-    /// Looks in a row that found it waiting for terminal input (said at the second).
-    tty_looks: u8,
 }
 
 /// Hashes a [`ProcId`] (a unique number) with one multiplication: looked up once per line.

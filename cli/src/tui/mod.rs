@@ -40,6 +40,7 @@ pub mod text;
 pub mod theme;
 pub mod view;
 
+use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -294,6 +295,8 @@ fn show(
         term_ok: true,
         suspend: false,
         ended: None,
+        tty: crate::tty::Watch::default(),
+        waiting_tty: HashSet::new(),
     };
     ui.event_loop(&mut tty, &rx);
     drop(tty);
@@ -352,6 +355,9 @@ struct Ui {
     suspend: bool,
     /// Why the session this UI is attached to ended.
     ended: Option<String>,
+    /// Which processes wait for the terminal, looked at when drawing, and their pids.
+    tty: crate::tty::Watch,
+    waiting_tty: HashSet<u32>,
 }
 
 impl Ui {
@@ -384,6 +390,42 @@ impl Ui {
     }
 
     fn snapshot(&self) -> Snapshot {
+        let mut snap = self.snapshot_of_session();
+        if !self.waiting_tty.is_empty() {
+            for row in &snap.rows {
+                let Some(p) = &row.proc else { continue };
+                if !p.state.is_finished()
+                    && p.state
+                        .pid
+                        .is_some_and(|pid| self.waiting_tty.contains(&pid))
+                {
+                    let mark = orch::waiting_for_terminal(snap.marks.get(&row.name));
+                    snap.marks.insert(row.name.clone(), mark);
+                }
+            }
+        }
+        snap
+    }
+
+    /// Looks, when a look is due, for the processes that wait for the terminal.
+    fn watch_terminal(&mut self) {
+        let now = Instant::now();
+        if !self.tty.due(now) {
+            return;
+        }
+        let snap = self.snapshot_of_session();
+        let live = snap
+            .all
+            .iter()
+            .map(|p| p.state().snapshot())
+            .filter(|s| !s.is_finished())
+            .filter_map(|s| s.pid);
+        if let Some(waiting) = self.tty.look(live, now) {
+            self.waiting_tty = waiting.into_iter().map(|(pid, _)| pid).collect();
+        }
+    }
+
+    fn snapshot_of_session(&self) -> Snapshot {
         match &self.control.backend {
             Backend::Local(session) => {
                 let mut snap = rows::snapshot(session.processes(), &self.catalog, self.app.sort);
@@ -508,6 +550,7 @@ impl Ui {
     fn draw(&mut self, tty: &mut term::Tty) {
         let mut tick = None;
         if self.term_ok {
+            self.watch_terminal();
             let snap = self.snapshot();
             self.app.mark_seen(&snap);
             let scene = view::Scene {

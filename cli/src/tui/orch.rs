@@ -61,6 +61,18 @@ impl<'a> From<&'a crate::remote::mirror::Unit> for UnitLook<'a> {
     }
 }
 
+/// The mark of a process that waits for the terminal (see [`crate::tty`]), over what its
+/// configured process's mark said.
+pub fn waiting_for_terminal(mark: Option<&Mark>) -> Mark {
+    Mark {
+        look: Some(("⏸", "needs tty", Status::Pending)),
+        restarts: mark.map_or(0, |m| m.restarts),
+        reason: Some(crate::tty::WAITING_UI.to_owned()),
+        uptime: None,
+        changes_in: None,
+    }
+}
+
 /// The marks of a session's configured processes (see [`marks`]).
 pub fn board_marks(board: &Board, now: Instant) -> HashMap<String, Mark> {
     marks(board.units.iter().map(UnitLook::from), now)
