@@ -56,6 +56,9 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 
 /// How long the last replies may take to reach a client once every group is stopped.
 const FINAL_WRITE_LIMIT: Duration = Duration::from_secs(1);
+/// How long a reply may wait for the stdio client to read before it is dropped: a day (see
+/// `serve`).
+const STDIO_STALL: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl Server {
     /// The project as it is on disk now: package.json and the Procfile are re-read on each
@@ -392,7 +395,15 @@ async fn serve_async(project: Project, stack: Option<Arc<Stack>>, grace: Duratio
     };
 
     let (stdin, stdout) = rmcp::transport::stdio_pipes();
-    let mut connection = Connection::start(server, stdin, stdout, transport::Limits::default());
+    // The agent on stdio is this server's only client, often the session's owner: one that
+    // stops reading for a while (paused, busy) is waited for, not dropped (which would end
+    // the session under the developer's attached UI); meanwhile its requests wait unread and
+    // the socket's clients are served. A client of the socket is dropped after the stall.
+    let limits = transport::Limits {
+        stall: STDIO_STALL,
+        ..transport::Limits::default()
+    };
+    let mut connection = Connection::start(server, stdin, stdout, limits);
     let (why, code) = tokio::select! {
         ended = connection.finished() => {
             let code = match ended {
