@@ -104,15 +104,14 @@ pub(crate) fn read_tag(pid: i32, name: &[u8], buf: &mut Vec<u8>) -> Tag {
         return Tag::Absent;
     }
     if buf.is_empty() {
-        if !std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| stat_in_exec(&stat))
-        {
-            // Past the window by now (or never in it): this read sees the new environment.
-            if !read_environ(pid, buf) {
-                return Tag::Absent;
-            }
-        } else {
+        let in_exec = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat_in_exec(&stat));
+        if in_exec {
             return Tag::InExec;
+        }
+        // Past the window by now (or never in it): this read sees the new environment.
+        if !read_environ(pid, buf) {
+            return Tag::Absent;
         }
     }
     find_tag(buf, name).map_or(Tag::Absent, Tag::Carries)
