@@ -104,14 +104,13 @@ pub(crate) fn read_tag(pid: i32, name: &[u8], buf: &mut Vec<u8>) -> Tag {
         return Tag::Absent;
     }
     if buf.is_empty() {
-        let in_exec = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| stat_in_exec(&stat));
-        if in_exec {
-            return Tag::InExec;
-        }
-        // Past the window by now (or never in it): this read sees the new environment.
-        if !read_environ(pid, buf) {
-            return Tag::Absent;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        match memory_of(&stat) {
+            Memory::InExec => return Tag::InExec,
+            Memory::None => return Tag::Absent,
+            // Past the window by now (or never in it): this read sees the new environment.
+            Memory::Settled if !read_environ(pid, buf) => return Tag::Absent,
+            Memory::Settled => {}
         }
     }
     find_tag(buf, name).map_or(Tag::Absent, Tag::Carries)
@@ -134,22 +133,35 @@ fn read_environ(pid: i32, buf: &mut Vec<u8>) -> bool {
         .is_ok()
 }
 
-/// A `/proc/PID/stat` line of a user process (not a zombie, not a kernel thread) whose
-/// memory has no environment placed yet (`env_end` 0): one in the middle of an `exec`.
-fn stat_in_exec(stat: &str) -> bool {
+/// What a process's memory is, as its `/proc/PID/stat` line tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Memory {
+    /// None: a kernel thread, a zombie, an exiting process, or one gone (an unreadable line).
+    None,
+    /// A user process's, without its environment placed yet (`env_end` 0): in an `exec`.
+    InExec,
+    /// A user process's, in place (or a kernel too old to say, before 3.5).
+    Settled,
+}
+
+fn memory_of(stat: &str) -> Memory {
     /// `PF_EXITING` and `PF_KTHREAD` in the `flags` field: an exiting process has dropped
     /// its memory, a kernel thread never had any.
     const EXITING_OR_KERNEL: u64 = 0x0000_0004 | 0x0020_0000;
     let Some((_, rest)) = stat.rsplit_once(')') else {
-        return false;
+        return Memory::None;
     };
     // Fields from the state (field 3) on: flags is field 9, env_end field 51.
     let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
-    let live = fields
-        .first()
-        .is_some_and(|s| !matches!(*s, "Z" | "X" | "x"));
-    live && field(9).is_some_and(|f| f & EXITING_OR_KERNEL == 0) && field(51) == Some(0)
+    let dead = fields.first().is_none_or(|s| matches!(*s, "Z" | "X" | "x"));
+    if dead || field(9).is_none_or(|f| f & EXITING_OR_KERNEL != 0) {
+        return Memory::None;
+    }
+    match field(51) {
+        Some(0) => Memory::InExec,
+        _ => Memory::Settled,
+    }
 }
 
 /// `name=DIGITS` among the NUL-separated `KEY=VALUE` entries of `environ`.
@@ -200,19 +212,29 @@ mod tests {
 
     #[test]
     fn only_a_user_process_without_environment_placed_is_in_exec() {
-        assert!(stat_in_exec(&stat_line("R", 0x0040_0000, 0)));
-        assert!(stat_in_exec(&stat_line("D", 0, 0)));
+        assert_eq!(memory_of(&stat_line("R", 0x0040_0000, 0)), Memory::InExec);
+        assert_eq!(memory_of(&stat_line("D", 0, 0)), Memory::InExec);
         // An empty environment that is in place: env_end set.
-        assert!(!stat_in_exec(&stat_line("S", 0x0040_0000, 0x7ffe_0000)));
-        assert!(!stat_in_exec(&stat_line("Z", 0, 0)), "a zombie");
-        assert!(
-            !stat_in_exec(&stat_line("I", 0x0020_8040, 0)),
+        assert_eq!(
+            memory_of(&stat_line("S", 0x0040_0000, 0x7ffe_0000)),
+            Memory::Settled
+        );
+        assert_eq!(memory_of(&stat_line("Z", 0, 0)), Memory::None, "a zombie");
+        assert_eq!(
+            memory_of(&stat_line("I", 0x0020_8040, 0)),
+            Memory::None,
             "a kernel thread"
         );
-        assert!(!stat_in_exec(&stat_line("R", 0x0040_0004, 0)), "exiting");
-        // A kernel without the field (before 3.5), or a line cut short: not told apart.
-        assert!(!stat_in_exec("42 (a) R 1 42 42 0 -1 0"));
-        assert!(!stat_in_exec("garbage"));
+        assert_eq!(
+            memory_of(&stat_line("R", 0x0040_0004, 0)),
+            Memory::None,
+            "exiting"
+        );
+        // A kernel without the field (before 3.5): not told apart. A line cut short, or none
+        // (the process is gone): no memory.
+        assert_eq!(memory_of("42 (a) R 1 42 42 0 -1 0"), Memory::Settled);
+        assert_eq!(memory_of("42 (a) R"), Memory::None);
+        assert_eq!(memory_of(""), Memory::None);
     }
 
     /// A process of ours that is not in an `exec`: its tag, or absent; never "in exec".
