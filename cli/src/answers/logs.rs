@@ -27,7 +27,7 @@ pub const MAX_LIMIT: usize = 10_000;
 /// The most a log reply is as sent: the whole JSON-RPC line, at most 4 MiB whatever `limit`
 /// says (for request ids under 1 KiB). rmcp sends a tool's result twice, as
 /// `structuredContent` and as the same JSON in a text content block, so an entry counts its JSON
-/// once as is and once escaped ([`sent_len`]). The most recent entries that fit are kept; the
+/// once as is and once escaped (`sent_len`). The most recent entries that fit are kept; the
 /// reply says how many older ones were left out.
 pub const MAX_REPLY_BYTES: usize = 4 << 20;
 /// Room kept for what is not an entry: the JSON-RPC envelope with the request's id, the

@@ -156,7 +156,7 @@ pub fn load(project: &Project, explicit: Option<&Path>) -> Result<Option<Stack>,
 
 /// Builds the stack from the text of the file at `path`: parse, expand `${NAME}`
 /// ([`expand`]), resolve `extends` ([`extends`]), read ([`schema`]), build each process and
-/// the plan ([`build`]).
+/// the plan (`build`).
 pub fn from_text(project: &Project, path: &Path, text: &str) -> Result<Stack, ConfigError> {
     let parse = |text: &str| {
         yaml::parse(text).map_err(|e| ConfigError {

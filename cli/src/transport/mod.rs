@@ -6,7 +6,7 @@
 //! - an answer to every line that is no message: `-32700` for what is not JSON (with what is
 //!   wrong and where: a lone surrogate, invalid UTF-8, a line over [`Limits::max_line`]),
 //!   `-32600` for JSON that is no request, `-32602` naming the tool for a `tools/call` whose
-//!   `params` do not fit (see [`decode`](self::decode)); the connection goes on serving;
+//!   `params` do not fit (see [`decode`]); the connection goes on serving;
 //! - bounded memory per connection, whatever the client does:
 //!   - an incoming line is never held beyond [`Limits::max_line`] bytes;
 //!   - at most [`Limits::max_in_flight`] requests are in progress: with that many, nothing

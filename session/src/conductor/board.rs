@@ -25,7 +25,7 @@ pub struct UnitView {
     pub next_restart: Option<Instant>,
     pub last_delay: Option<Duration>,
     /// Why it waits, is not ready, ended, was blocked or gave up: the words every face
-    /// shows (see [`reason`]).
+    /// shows (see `reason`).
     pub reason: Option<String>,
     /// While waiting: the dependencies not met yet, with their conditions.
     pub waiting_for: Vec<(String, &'static str)>,
@@ -57,7 +57,7 @@ impl UnitView {
     }
 }
 
-/// `4s` for whole seconds under a minute, else as [`human`](crate::timefmt::human) says.
+/// `4s` for whole seconds under a minute, else as [`human`](crate::fmt::human) says.
 pub fn short(d: Duration) -> String {
     if d.subsec_nanos() == 0 && d.as_secs() < 60 {
         format!("{}s", d.as_secs())
@@ -205,7 +205,7 @@ pub struct Notice {
     pub tone: Tone,
 }
 
-/// The notice for `report` about `unit`, in the words of [`reason`].
+/// The notice for `report` about `unit`, in the words of `reason`.
 pub fn notice(orch: &Orchestrator, unit: UnitId, report: &Report) -> Notice {
     let name = &orch.plan().unit(unit).name;
     let max = orch.plan().unit(unit).max_restarts;

@@ -15,7 +15,7 @@
 //! - **stop** is final: no restart follows it, also during a backoff.
 //! - **restart** stops the process (its own shutdown signal and timeout) and starts the name
 //!   again once the stop has ended; it keeps the name in its job.
-//! - **starts are unique**: through [`Supervisor::run_unique`], so no race makes a second
+//! - **starts are unique**: through [`Supervisor::run_unique`](procsnap::Supervisor::run_unique), so no race makes a second
 //!   process of one name.
 //! - **retention**: after each start, finished runs beyond the last `keep_finished` of each
 //!   name are dropped with their output, and the oldest go first while the output of finished
