@@ -27,7 +27,7 @@ pub const REPIN_EVERY: u32 = 256;
 /// |---|---|
 /// | a state now and then | [`StateCell::snapshot`] |
 /// | states over and over on one busy thread (a polling loop, a benchmark, a render loop that never sleeps) | a [`Reader`] kept by that thread |
-/// | many states as one consistent batch, in place | [`Reader::list`] (a reader made for the batch is one pin), or a [`Guard`] from [`pin`](crate::pin) held for the batch only |
+/// | many states as one consistent batch, in place | [`Reader::list`] (a reader made for the batch is one pin), or a [`Guard`] from [`pin`] held for the batch only |
 ///
 /// A reader is pinned for as long as it lives, so do not keep one across a blocking wait (an
 /// idle UI thread, a server between requests): while it sleeps pinned, nothing replaced

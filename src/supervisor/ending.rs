@@ -7,7 +7,7 @@
 //! on running sees everything stopped within the grace (+ 2 s for what SIGKILL cannot take at
 //! once); a host that exits sooner leaves the rest to the watchdog, which SIGKILLs every group
 //! and tagged process when we are gone. A reaper that died of a bug waits for the end to take
-//! down what it can no longer stop (see [`take_down_orphans`]).
+//! down what it can no longer stop (see [`Shared::take_down_orphans`]).
 
 use std::sync::{Condvar, Mutex};
 

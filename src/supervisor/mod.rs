@@ -29,7 +29,7 @@
 //!   stay zombies until init reaps them, which some container inits do only every second or
 //!   so; a zombie runs nothing). Only when the leader is reaped *and* nothing of
 //!   its group is alive does the reaper drain the pipes (keeping a last line without `\n`),
-//!   apply [`Event::Exited`] and publish the final state. So a finished process has nothing left
+//!   apply [`Event::Exited`](crate::Event::Exited) and publish the final state. So a finished process has nothing left
 //!   running, and [`Supervisor::restart`] never races leftovers of the old process (a port
 //!   still held, say).
 //! - **Stop** (`stop(id, grace)`) queues a command; the reaper does the CAS `Running →

@@ -229,7 +229,7 @@ impl Reaper {
 
 /// `waitpid(pid, WNOHANG)` for child `id`'s leader. Without pidfds, under the leaders' lock,
 /// and a reaped (or lost) leader leaves the table in the same breath: a
-/// [`Supervisor::signal`](super::Supervisor::signal) by pid never reaches a reused number.
+/// [`Supervisor::signal`](crate::Supervisor::signal) by pid never reaches a reused number.
 fn try_reap(shared: &Shared, id: u64, pid: Pid) -> std::io::Result<Option<sys::WaitStatus>> {
     if shared.pidfds {
         return sys::waitpid_nohang(pid);
