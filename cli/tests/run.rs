@@ -475,6 +475,34 @@ fn ctrl_c_works_while_stdout_is_blocked() {
     drop(unread);
 }
 
+/// Ctrl-C while nobody reads stdout and a crash loop goes on (each run's little output is
+/// read at its end, so runs keep ending and retention drops the oldest, also ones whose end
+/// waited behind the blocked output): procsnap still exits.
+#[test]
+fn ctrl_c_works_while_stdout_is_blocked_and_runs_are_dropped() {
+    let p = TempProject::new();
+    p.write(
+        "procsnap.yaml",
+        "processes:\n  crash:\n    command: seq 1 2000; exit 1\n    availability:\n      restart: always\n      backoff_seconds: 0\n",
+    );
+    let mut child = Command::new(BIN)
+        .args(["run", "--dir", dir(&p), "--grace", "1", "crash"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped()) // never read
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let unread = child.stdout.take();
+    let mut guard = KillOnDrop(child, Vec::new());
+    // Long enough to fill the pipe and the writer, and for many runs to end behind them.
+    std::thread::sleep(Duration::from_secs(3));
+    kill("INT", guard.0.id() as i64);
+    let status = wait_exit(&mut guard.0, Duration::from_secs(15))
+        .expect("Ctrl-C is handled while stdout is blocked and runs are dropped");
+    assert_eq!(status.code(), Some(130));
+    drop(unread);
+}
+
 /// `--grace` is also the grace of a group's leftovers after its leader exits on its own.
 #[test]
 fn grace_applies_to_leftovers_of_a_leader_that_exited() {

@@ -218,8 +218,12 @@ impl Foreground {
             self.prefixer
                 .status(&t.name, t.slot, state.status, state.exit, state.duration());
         out_writeln!(self.out, "{line}");
-        // Remembered for a while: its final event may still be queued after a report from
-        // its cell (see `report_from_cells`), at most an observer's queue behind.
+        self.remember_reported(id);
+    }
+
+    /// Remembers `id` as reported for a while: its final event may still be queued after a
+    /// report from its cell (see `report_from_cells`), at most an observer's queue behind.
+    fn remember_reported(&mut self, id: ProcId) {
         if self.reported.len() >= REMEMBER_REPORTED
             && let Some(old) = self.reported_order.pop_front()
         {
@@ -230,19 +234,35 @@ impl Foreground {
     }
 
     /// Reports the processes whose state cell says finished without waiting for their final
-    /// events, which wait behind output that a stuck stdout does not take.
+    /// events, which wait behind output that a stuck stdout does not take. One that retention
+    /// dropped meanwhile (it ended: it is finished) is forgotten without its status line.
     pub(super) fn report_from_cells(&mut self) {
         // One listing under one pin (a reader for this pass: the loop sleeps in between).
         let mut reader = procsnap::Reader::new();
         let mut finished: Vec<(usize, ProcId, ProcessState)> = Vec::new();
+        let mut listed = 0;
         for (p, state) in reader.list(self.session.processes()) {
-            if let Some(t) = self.tracked.get(&p.id())
-                && state.is_finished()
-            {
-                finished.push((t.slot, p.id(), *state));
+            if let Some(t) = self.tracked.get(&p.id()) {
+                listed += 1;
+                if state.is_finished() {
+                    finished.push((t.slot, p.id(), *state));
+                }
             }
         }
         drop(reader);
+        if listed < self.tracked.len() {
+            let processes = self.session.processes();
+            let dropped: Vec<ProcId> = self
+                .tracked
+                .keys()
+                .filter(|&&id| processes.get(id).is_none())
+                .copied()
+                .collect();
+            for id in dropped {
+                self.tracked.remove(&id);
+                self.remember_reported(id);
+            }
+        }
         finished.sort_by_key(|(slot, _, _)| *slot);
         for (_, id, state) in finished {
             self.report(id, state);
