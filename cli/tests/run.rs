@@ -443,6 +443,23 @@ fn closed_stdout_stops_every_group() {
     assert_eq!(group_members(pgid), Vec::<u32>::new());
 }
 
+/// `procsnap run --grace GRACE NAME` in `p` with a stdout nobody reads (kept open: returned).
+fn run_unread(
+    p: &TempProject,
+    grace: &str,
+    name: &str,
+) -> (std::process::Child, Option<std::process::ChildStdout>) {
+    let mut child = Command::new(BIN)
+        .args(["run", "--dir", dir(p), "--grace", grace, name])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let unread = child.stdout.take();
+    (child, unread)
+}
+
 /// Nobody reads our stdout (a paused pager, a stalled ssh session) while a script floods it:
 /// memory stays bounded, and Ctrl-C still stops everything at once.
 #[test]
@@ -451,14 +468,7 @@ fn ctrl_c_works_while_stdout_is_blocked() {
         "flood",
         "echo $$ > flood.pid; sleep 300 & yes \"$(printf '%01000d' 0)\"",
     )]);
-    let mut child = Command::new(BIN)
-        .args(["run", "--dir", dir(&p), "--grace", "5", "flood"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped()) // never read
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let unread = child.stdout.take();
+    let (child, unread) = run_unread(&p, "5", "flood");
     let file = p.path().join("flood.pid");
     assert!(eventually(TIMEOUT, || read_pid(&file).is_some()));
     let pgid = read_pid(&file).unwrap();
@@ -485,14 +495,7 @@ fn ctrl_c_works_while_stdout_is_blocked_and_runs_are_dropped() {
         "procsnap.yaml",
         "processes:\n  crash:\n    command: seq 1 2000; exit 1\n    availability:\n      restart: always\n      backoff_seconds: 0\n",
     );
-    let mut child = Command::new(BIN)
-        .args(["run", "--dir", dir(&p), "--grace", "1", "crash"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped()) // never read
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let unread = child.stdout.take();
+    let (child, unread) = run_unread(&p, "1", "crash");
     let mut guard = KillOnDrop(child, Vec::new());
     // Long enough to fill the pipe and the writer, and for many runs to end behind them.
     std::thread::sleep(Duration::from_secs(3));

@@ -25,6 +25,40 @@ fn state(pid: u32) -> Option<char> {
         .next()
 }
 
+/// `procsnap run --color never web` in `p`, its stdout and stderr piped.
+fn run_web(p: &TempProject) -> std::process::Child {
+    Command::new(BIN)
+        .args([
+            "run",
+            "--dir",
+            p.path().to_str().unwrap(),
+            "--color",
+            "never",
+            "web",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Sends `signal` to `child`, then reads its stdout to the end: its exit status and output.
+fn signal_and_read(
+    mut child: std::process::Child,
+    signal: &str,
+) -> (std::process::ExitStatus, String) {
+    kill(signal, child.id() as i64);
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    (child.wait().unwrap(), out)
+}
+
 /// A script that answers SIGTERM itself (prints, then exits 0) and keeps a grandchild.
 const POLITE: &str = "trap 'echo cleaning up; exit 0' TERM; echo $$ > web.pid; sleep 300 & while :; do sleep 0.05; done";
 
@@ -33,26 +67,12 @@ const POLITE: &str = "trap 'echo cleaning up; exit 0' TERM; echo $$ > web.pid; s
 #[test]
 fn sighup_stops_every_group_gracefully() {
     let p = TempProject::procfile(&[("web", POLITE)]);
-    let mut child = Command::new(BIN)
-        .args(["run", "--dir", p.path().to_str().unwrap(), "web"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = run_web(&p);
     let pid_file = p.path().join("web.pid");
     assert!(eventually(TIMEOUT, || read_pid(&pid_file).is_some()));
     let pgid = read_pid(&pid_file).unwrap();
     assert!(eventually(TIMEOUT, || group_members(pgid).len() >= 2));
-    kill("HUP", child.id() as i64);
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, out) = signal_and_read(child, "HUP");
     assert_eq!(status.code(), Some(129), "{out}");
     assert!(out.contains("web | cleaning up"), "{out}");
     assert!(out.contains("web | stopped (exit code 0)"), "{out}");
@@ -222,31 +242,10 @@ fn every_line_written_while_stopping_is_printed() {
          echo $$ > web.pid; while :; do sleep 0.05; done"
     );
     let p = TempProject::procfile(&[("web", talk.as_str())]);
-    let mut child = Command::new(BIN)
-        .args([
-            "run",
-            "--dir",
-            p.path().to_str().unwrap(),
-            "--color",
-            "never",
-            "web",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = run_web(&p);
     let pid_file = p.path().join("web.pid");
     assert!(eventually(TIMEOUT, || read_pid(&pid_file).is_some()));
-    kill("TERM", child.id() as i64);
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let (status, out) = signal_and_read(child, "TERM");
     assert_eq!(status.code(), Some(143), "{out}");
     let byes: Vec<&str> = out.lines().filter(|l| l.contains("| bye ")).collect();
     assert_eq!(

@@ -29,6 +29,24 @@ fn project() -> (TempProject, PathBuf) {
     (p, run)
 }
 
+/// `procsnap up` on `p` in the background, output discarded: a session's owner.
+fn up_owner(p: &TempProject, env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(BIN)
+        .args([
+            "up",
+            "--color",
+            "never",
+            "--dir",
+            p.path().to_str().unwrap(),
+        ])
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn a_terminal_ui_owner_with_an_agent_bridge() {
     let (p, run) = project();
@@ -65,20 +83,7 @@ fn attach_shows_and_drives_the_session_and_quitting_detaches() {
         "processes:\n  ticker:\n    command: exec sleep 300\n",
     );
     let env = [("XDG_RUNTIME_DIR", run.to_str().unwrap())];
-    let mut owner = Command::new(BIN)
-        .args([
-            "up",
-            "--color",
-            "never",
-            "--dir",
-            p.path().to_str().unwrap(),
-        ])
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut owner = up_owner(&p, &env);
     let procsnap = |args: &[&str]| {
         let out = Command::new(BIN)
             .args(args)
@@ -133,20 +138,7 @@ fn attach_shows_readiness_and_backoff_marks() {
         "processes:\n  db:\n    command: echo db accepting; exec sleep 300\n    ready_log_line: db accepting\n  crash:\n    command: echo crashing; exit 1\n    availability:\n      restart: always\n      backoff_seconds: 60\n  later:\n    command: exec sleep 300\n    disabled: true\n",
     );
     let env = [("XDG_RUNTIME_DIR", run.to_str().unwrap())];
-    let mut owner = Command::new(BIN)
-        .args([
-            "up",
-            "--color",
-            "never",
-            "--dir",
-            p.path().to_str().unwrap(),
-        ])
-        .envs(env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut owner = up_owner(&p, &env);
     let args = vec![
         "attach".to_owned(),
         "--dir".to_owned(),
