@@ -565,17 +565,6 @@ fn a_crash_loop_keeps_five_finished_runs_in_every_face() {
     assert!(newest["restarts"].as_u64().unwrap() > 50, "{newest}");
 }
 
-/// The state letter of `pid` in /proc (`T`: stopped).
-fn proc_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()
-}
-
 /// Ctrl-Z in a `run` that joined a session suspends its job's processes with it, as in a
 /// `run` of its own, and nobody else's; `fg` resumes them.
 #[test]
@@ -635,31 +624,25 @@ fn ctrl_z_in_a_joined_run_suspends_its_job() {
     term.write_all(b"\x1a").unwrap(); // Ctrl-Z
     term.flush().unwrap();
     assert!(
-        eventually(TIMEOUT, || proc_state(joined) == Some('T')),
+        eventually(TIMEOUT, || state(joined) == Some('T')),
         "the joined run is not suspended"
     );
     assert!(
-        eventually(TIMEOUT, || group_members(work).iter().all(|&m| proc_state(
-            m
-        ) == Some(
-            'T'
-        ))),
+        eventually(TIMEOUT, || group_members(work)
+            .iter()
+            .all(|&m| state(m) == Some('T'))),
         "its job is not suspended: {:?}",
         group_members(work)
             .iter()
-            .map(|&m| proc_state(m))
+            .map(|&m| state(m))
             .collect::<Vec<_>>()
     );
-    assert_ne!(
-        proc_state(web),
-        Some('T'),
-        "another job's process was suspended"
-    );
+    assert_ne!(state(web), Some('T'), "another job's process was suspended");
     kill("CONT", i64::from(joined)); // what `fg` sends
     assert!(
         eventually(TIMEOUT, || {
             let now = group_members(work);
-            now.contains(&work) && now.iter().all(|&m| proc_state(m) != Some('T'))
+            now.contains(&work) && now.iter().all(|&m| state(m) != Some('T'))
         }),
         "not resumed"
     );

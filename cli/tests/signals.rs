@@ -14,17 +14,6 @@ fn read_pid(file: &Path) -> Option<u32> {
     std::fs::read_to_string(file).ok()?.trim().parse().ok()
 }
 
-/// The state letter of `pid` in /proc (`S`, `R`, `T` for stopped, …).
-fn state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()
-}
-
 /// `procsnap run --color never web` in `p`, its stdout and stderr piped.
 fn run_web(p: &TempProject) -> std::process::Child {
     Command::new(BIN)

@@ -8,19 +8,8 @@ mod common;
 #[path = "tui_pty/harness.rs"]
 mod harness;
 
-use common::{TempProject, eventually, group_members, kill};
+use common::{TempProject, eventually, group_members, kill, state};
 use harness::{LIMIT, Tui};
-
-/// The state letter of `pid` in /proc (`S`, `R`, `T` for stopped, …).
-fn state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .next()?
-        .chars()
-        .next()
-}
 
 fn ticking() -> TempProject {
     TempProject::procfile(&[(

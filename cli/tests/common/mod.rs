@@ -85,6 +85,17 @@ pub fn group_members(pgid: u32) -> Vec<u32> {
     out
 }
 
+/// The state letter of `pid` in /proc (`S`, `R`, `T` for stopped, …).
+pub fn state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
 /// True if `pid` is alive and not a zombie.
 pub fn alive(pid: u32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
