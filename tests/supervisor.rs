@@ -255,8 +255,10 @@ fn context_switches() -> (i64, i64) {
 ///
 /// Wall time alone cannot tell a blocked read from a preempted one on a busy 2-core machine,
 /// so each read also counts the reading thread's context switches: a read that waited for
-/// anything (a lock, a condvar) makes a *voluntary* switch. No read may do that, and every read
-/// that was not preempted must take under 5 ms.
+/// anything (a lock, a condvar) makes a *voluntary* switch. No read may do that. A read that
+/// spun until the stop was over would make none, but would last about the stop's 1 s grace:
+/// every read that was not preempted must take under 200 ms (the guest cannot see a virtual
+/// CPU taken away by its host, which has cost a read 25 ms here).
 #[test]
 fn reads_never_wait_on_a_stop() {
     let sup = Fixture::new();
@@ -268,7 +270,7 @@ fn reads_never_wait_on_a_stop() {
         .unwrap();
     assert!(wait_children(pgid_of(&p), 1));
     let (worst, reads, waited, final_state) = thread::scope(|s| {
-        let stopper = s.spawn(|| sup.stop(p.id(), Duration::from_millis(300)).unwrap());
+        let stopper = s.spawn(|| sup.stop(p.id(), Duration::from_secs(1)).unwrap());
         let mut worst = Duration::ZERO;
         let (mut reads, mut waited) = (0u64, 0u64);
         while !stopper.is_finished() {
@@ -297,7 +299,7 @@ fn reads_never_wait_on_a_stop() {
         return;
     }
     assert_eq!(waited, 0, "{waited} of {reads} reads blocked");
-    assert!(worst < Duration::from_millis(5), "a read took {worst:?}");
+    assert!(worst < Duration::from_millis(200), "a read took {worst:?}");
 }
 
 /// e7 and e8: brummer's bus reordered lines and published each twice.
