@@ -14,17 +14,30 @@ fn status_of(m: &mut Mcp) -> Vec<Value> {
         .clone()
 }
 
+/// A script that ignores SIGTERM, once it says so by creating `armed` (a TERM before its trap
+/// is set would end it).
+const DEAF: &str = "trap '' TERM; touch armed; while :; do sleep 0.1; done";
+
+fn wait_armed(p: &TempProject) {
+    let armed = p.path().join("armed");
+    assert!(
+        eventually(TIMEOUT, || armed.exists()),
+        "the script never set its trap"
+    );
+}
+
 /// `scripts_run` while the script's last process is still stopping (it ignores SIGTERM, so it
 /// lingers for the grace period) waits for that stop and starts a new process, rather than
 /// answering `duplicate` with a process that is about to be gone.
 #[test]
 fn a_run_during_a_stop_starts_a_new_process() {
-    let p = TempProject::procfile(&[("deaf", "trap '' TERM; while :; do sleep 0.1; done")]);
+    let p = TempProject::procfile(&[("deaf", DEAF)]);
     let mut m = Mcp::start(p.path(), &["--grace", "1"]);
     m.initialize();
     let first = m.ok("scripts_run", json!({"name": "deaf"}));
     let first_id = first["processId"].as_str().unwrap().to_owned();
     let pgid = m.pid_of(&first_id);
+    wait_armed(&p);
 
     // The stop, without waiting for its answer (it takes the grace period).
     let stop_id = m.id();
@@ -96,11 +109,12 @@ fn finished_runs_are_pruned_to_the_most_recent_five() {
 /// once, as a second Ctrl-C does for `procsnap run`.
 #[test]
 fn a_second_signal_kills_at_once() {
-    let p = TempProject::procfile(&[("deaf", "trap '' TERM; while :; do sleep 0.1; done")]);
+    let p = TempProject::procfile(&[("deaf", DEAF)]);
     let mut m = Mcp::start(p.path(), &["--grace", "60"]);
     m.initialize();
     let run = m.ok("scripts_run", json!({"name": "deaf"}));
     let pgid = m.pid_of(run["processId"].as_str().unwrap());
+    wait_armed(&p);
     let server = m.child.id() as i64;
     kill("TERM", server);
     // Two signals sent before the first is taken would be one (signals do not queue).
