@@ -388,20 +388,26 @@ impl Orchestrator {
             Some(why) => format!("stopped: {why}"),
             None => describe(status, exit),
         };
-        let again = match status {
+        let policy_restarts = match status {
             Status::Stopped => false,
-            _ if shutting_down => false,
             Status::Success => restart == Restart::Always,
             _ => matches!(restart, Restart::OnFailure | Restart::Always),
         };
-        if !again {
+        let spent = max > 0 && s.restarts >= max;
+        if !policy_restarts || shutting_down && !spent {
             let outcome = match status {
                 Status::Stopped => Outcome::Stopped,
                 Status::Success => Outcome::Succeeded,
+                // Its policy would restart it: the shutdown, not the failure, ends the name.
+                _ if policy_restarts => Outcome::Cancelled,
                 _ => Outcome::Failed,
             };
             s.phase = Phase::Done(outcome);
-            s.reason = Some(how);
+            s.reason = Some(if outcome == Outcome::Cancelled {
+                format!("{how}; its restart cancelled by the shutdown")
+            } else {
+                how
+            });
             if outcome == Outcome::Failed && restart == Restart::ExitOnFailure && !shutting_down {
                 self.exit_requested = true;
                 self.exit_code = Some(exit_code(exit));
@@ -411,7 +417,7 @@ impl Orchestrator {
             }
             return;
         }
-        if max > 0 && s.restarts >= max {
+        if spent {
             let why = format!("{how}; gave up after {max} restarts (max_restarts)");
             s.phase = Phase::Done(Outcome::GaveUp);
             s.reason = Some(why.clone());
