@@ -393,8 +393,12 @@ impl Orchestrator {
             Status::Success => restart == Restart::Always,
             _ => matches!(restart, Restart::OnFailure | Restart::Always),
         };
-        let spent = max > 0 && s.restarts >= max;
-        if !policy_restarts || shutting_down && !spent {
+        let again = policy_restarts && !shutting_down;
+        // A failure its policy would restart after its restarts were used up (a success that
+        // the shutdown ends is a success).
+        let gave_up =
+            policy_restarts && max > 0 && s.restarts >= max && (again || status != Status::Success);
+        if !again && !gave_up {
             let outcome = match status {
                 Status::Stopped => Outcome::Stopped,
                 Status::Success => Outcome::Succeeded,
@@ -417,7 +421,7 @@ impl Orchestrator {
             }
             return;
         }
-        if spent {
+        if gave_up {
             let why = format!("{how}; gave up after {max} restarts (max_restarts)");
             s.phase = Phase::Done(Outcome::GaveUp);
             s.reason = Some(why.clone());

@@ -400,26 +400,35 @@ fn shutdown_stops_a_chain_from_the_top_and_cancels_waits_and_backoffs() {
 
 /// A crash loop interrupted by a shutdown: the run that fails before its stop reaches it is
 /// one its policy would restart, so it is not a failure for good (`run`'s exit code after
-/// Ctrl-C hung on which of the two came first). One that used its restarts has given up.
+/// Ctrl-C hung on which of the two came first). One that used its restarts has given up; a
+/// success is a success.
 #[test]
 fn a_failure_whose_restart_the_shutdown_cancels_is_not_a_failure() {
     let mut f = Fixture::new(vec![
         on_failure("loop", 0.0, 0),
         on_failure("spent", 0.0, 1),
         UnitConfig::new("once"),
+        UnitConfig::new("done")
+            .restart(Restart::Always)
+            .backoff(Backoff::new(secs(0.0)))
+            .max_restarts(1),
     ]);
     f.orch.request_all(f.t0);
     f.step(0.0);
-    for name in ["loop", "spent", "once"] {
+    for name in ["loop", "spent", "once", "done"] {
         f.started(name, 0.0);
     }
     f.exit("spent", 1, 0.1);
-    assert_eq!(f.step(0.1), [f.start("spent")]);
+    f.exit("done", 0, 0.1);
+    assert_eq!(f.step(0.1), [f.start("spent"), f.start("done")]);
     f.started("spent", 0.1);
+    f.started("done", 0.1);
     f.orch.shutdown(f.at(1.0));
     for name in ["loop", "spent", "once"] {
         f.exit(name, 1, 1.0);
     }
+    f.exit("done", 0, 1.0);
+    assert_eq!(f.phase("done"), Phase::Done(Outcome::Succeeded));
     assert_eq!(f.phase("loop"), Phase::Done(Outcome::Cancelled));
     let reason = f.orch.unit(f.id("loop")).reason().unwrap();
     assert!(reason.contains("failed (exit code 1)"), "{reason}");
