@@ -257,3 +257,56 @@ fn a_reader_behind_retention_still_names_every_run() {
     // The first run and its 20 restarts: each said its line and ended, once.
     assert_eq!((lines, ends), (21, 21));
 }
+
+/// The state letter of `pid` in `/proc` (`T` stopped), if it exists.
+fn proc_state(pid: u32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// A job suspended (Ctrl-Z in a joined `run`) stays suspended: a process its policy starts
+/// while it is (a restart after a backoff) is suspended too, and resumed with the job.
+#[test]
+fn a_process_started_while_its_job_is_suspended_is_suspended() {
+    let cfg = Config::new(
+        "tstp",
+        "processes:\n  w:\n    command: sleep 0.2; exit 1\n    availability:\n      restart: always\n      backoff_seconds: 0.5\n",
+    );
+    let session = open(&cfg);
+    let job = session.new_job();
+    let Started::New(first) = session.start(&["w"], Owner::Job(job)).unwrap()[0].clone() else {
+        panic!("nothing else runs w");
+    };
+    session
+        .wait_for(Duration::from_secs(10), |b| {
+            matches!(b.unit("w")?.phase, Phase::Backoff { .. }).then_some(())
+        })
+        .expect("the first run ends and its restart waits");
+    session.signal_job(job, libc::SIGTSTP);
+    let next = session
+        .wait_for(Duration::from_secs(10), |b| {
+            b.unit("w")?.process.filter(|&p| p != first)
+        })
+        .expect("the policy restarts it");
+    let pid = Reader::new()
+        .list(session.processes())
+        .find_map(|(p, s)| (p.id() == next).then_some(s.pid))
+        .flatten()
+        .expect("a pid");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proc_state(pid) != Some('T') && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        proc_state(pid),
+        Some('T'),
+        "started while its job is suspended"
+    );
+    session.signal_job(job, libc::SIGCONT);
+    session
+        .wait_for(Duration::from_secs(10), |b| {
+            b.unit("w")?.process.filter(|&p| p != next).map(|_| ())
+        })
+        .expect("resumed: it runs, ends and is restarted");
+    session.end_job(job);
+}

@@ -137,6 +137,7 @@ impl Session {
             owners: vec![Owner::Detached; n],
             again: vec![crate::conductor::Again::No; n],
             manual_restarts: vec![0; n],
+            suspended: Default::default(),
             units_of: HashMap::new(),
             observers: Vec::new(),
             probes: crate::conductor::Probes::new(cfg.watchdog),
@@ -416,17 +417,14 @@ impl Session {
     }
 
     /// Sends `signal` to the group of every live process of `job` (job control for a client
-    /// whose job runs here: SIGTSTP, SIGCONT); the others are left alone.
+    /// whose job runs here); the others are left alone. After SIGTSTP (or SIGSTOP) the job is
+    /// suspended: a process its policy starts meanwhile (a restart) is suspended at its start,
+    /// until SIGCONT resumes the job.
     pub fn signal_job(&self, job: JobId, signal: i32) {
         let Some(signal) = procsnap::Signal::from_raw(signal) else {
             return;
         };
-        let board = self.board();
-        let mine = board.units.iter().filter(|u| u.owner == Owner::Job(job));
-        for id in mine.filter_map(|u| u.process) {
-            // One that ended meanwhile has nothing to signal.
-            let _ = self.sup.signal(id, signal);
-        }
+        self.ask(|reply| Msg::SignalJob { job, signal, reply });
     }
 }
 

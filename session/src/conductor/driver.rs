@@ -1,7 +1,7 @@
 //! The conductor's thread: takes events and messages, tells the policy, carries out its
 //! actions, hands events to the observers, publishes the board.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use super::board::{self, Board, Notice, notice};
 use super::probe::Probes;
 use super::{BATCH, Msg, Shared, Started, Stopping, lock};
 use crate::def::{Proc, Stack};
-use crate::job::Owner;
+use crate::job::{JobId, Owner};
 use crate::observer::{Filter, ObsShared, SessionEvent};
 use crate::session::SessionConfig;
 
@@ -43,6 +43,8 @@ pub(crate) struct Driver {
     pub(crate) again: Vec<Again>,
     /// Restarts asked for by people, per unit (the policy counts its own).
     pub(crate) manual_restarts: Vec<u32>,
+    /// Jobs suspended by their client (Ctrl-Z): a process started for one is suspended too.
+    pub(crate) suspended: HashSet<JobId>,
     /// Which unit a process belongs to (`None`: not one of ours).
     pub(crate) units_of: HashMap<ProcId, Option<UnitId>>,
     pub(crate) observers: Vec<Arc<ObsShared>>,
@@ -167,8 +169,14 @@ impl Driver {
                 false
             }
             Msg::EndJob(job) => {
+                self.suspended.remove(&job);
                 self.end_owner(Owner::Job(job));
                 true
+            }
+            Msg::SignalJob { job, signal, reply } => {
+                self.signal_job(job, signal);
+                let _ = reply.send(());
+                false
             }
             Msg::Observe(o) => {
                 self.observers.push(o);
@@ -399,6 +407,25 @@ impl Driver {
         }
     }
 
+    /// Sends `signal` to the group of every live process of `job`, and remembers whether
+    /// the job is suspended (SIGTSTP or SIGSTOP) or resumed (SIGCONT).
+    fn signal_job(&mut self, job: JobId, signal: procsnap::Signal) {
+        if signal == procsnap::Signal::TSTP || signal == procsnap::Signal::STOP {
+            self.suspended.insert(job);
+        } else if signal == procsnap::Signal::CONT {
+            self.suspended.remove(&job);
+        }
+        for u in self.orch.plan().ids() {
+            if self.owners[u.index()] != Owner::Job(job) {
+                continue;
+            }
+            if let Some((id, _)) = self.live_process(u) {
+                // One that ended meanwhile has nothing to signal.
+                let _ = self.sup.signal(id, signal);
+            }
+        }
+    }
+
     /// Stops `id` with its name's shutdown signal and timeout (SIGKILL at once with `kill`),
     /// without waiting: its exit comes as an event. (Every spawn of the session happens on
     /// this thread, so the process is never still `Pending` here, which `begin_stop` would wait
@@ -594,6 +621,12 @@ impl Driver {
                 self.units_of.insert(id, Some(unit));
                 self.current[unit.index()] = Some(id);
                 self.orch.started(unit, now);
+                if let Some(job) = self.owners[unit.index()].job()
+                    && self.suspended.contains(&job)
+                {
+                    // Its job is suspended: so is what its policy starts meanwhile.
+                    let _ = self.sup.signal(id, procsnap::Signal::TSTP);
+                }
                 super::retain::prune(self.sup.registry(), &self.cfg, &self.shared.departed);
                 self.units_of
                     .retain(|id, _| self.sup.registry().get(*id).is_some());

@@ -110,6 +110,13 @@ pub(crate) enum Msg {
         reply: Option<SyncSender<Result<Option<ProcId>, String>>>,
     },
     EndJob(JobId),
+    /// Job control for a job's client: SIGTSTP suspends the job (its processes, and any its
+    /// policy starts until SIGCONT), SIGCONT resumes it.
+    SignalJob {
+        job: JobId,
+        signal: procsnap::Signal,
+        reply: SyncSender<()>,
+    },
     Observe(Arc<ObsShared>),
     Shutdown {
         kill: bool,
