@@ -310,3 +310,60 @@ fn a_process_started_while_its_job_is_suspended_is_suspended() {
         .expect("resumed: it runs, ends and is restarted");
     session.end_job(job);
 }
+
+/// A suspended job's process is not probed: a stopped server fails every probe, and a probe
+/// that keeps failing restarts its process. Once resumed, it is probed again.
+#[test]
+fn a_suspended_job_is_not_probed_into_a_restart() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = Config::new(
+        "probe",
+        &format!(
+            "processes:\n  server:\n    command: exec python3 -m http.server {port} --bind 127.0.0.1\n    readiness_probe:\n      http_get: {{host: 127.0.0.1, port: {port}, path: /}}\n      period_seconds: 0.3\n      timeout_seconds: 1\n      failure_threshold: 3\n    availability:\n      restart: always\n"
+        ),
+    );
+    let session = open(&cfg);
+    let job = session.new_job();
+    session.start(&["server"], Owner::Job(job)).unwrap();
+    // The one that got ready (on a loaded machine, one that listened too late was restarted).
+    let serving = session
+        .wait_for(Duration::from_secs(30), |b| {
+            b.unit("server").filter(|u| u.ready).and_then(|u| u.process)
+        })
+        .expect("the server gets ready");
+    session.signal_job(job, libc::SIGTSTP);
+    // Three failed probes (1 s each, 0.3 s apart) would have stopped it within this.
+    std::thread::sleep(Duration::from_secs(5));
+    let unit = session.board().unit("server").cloned().unwrap();
+    assert_eq!(
+        unit.process,
+        Some(serving),
+        "restarted while suspended: {unit:?}"
+    );
+    assert_eq!(unit.phase, Phase::Running, "{unit:?}");
+    session.signal_job(job, libc::SIGCONT);
+    // Probed again once resumed: stopped behind the session's back, it is restarted.
+    let pid = Reader::new()
+        .list(session.processes())
+        .find_map(|(p, s)| (p.id() == serving).then_some(s.pid))
+        .flatten()
+        .expect("a pid");
+    let stopped = std::process::Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    session
+        .wait_for(Duration::from_secs(20), |b| {
+            b.unit("server")?
+                .process
+                .filter(|&p| p != serving)
+                .map(|_| ())
+        })
+        .expect("probes run again after the job resumed");
+    session.end_job(job);
+}

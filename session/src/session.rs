@@ -138,6 +138,7 @@ impl Session {
             again: vec![crate::conductor::Again::No; n],
             manual_restarts: vec![0; n],
             suspended: Default::default(),
+            held_probes: Vec::new(),
             units_of: HashMap::new(),
             observers: Vec::new(),
             probes: crate::conductor::Probes::new(cfg.watchdog),

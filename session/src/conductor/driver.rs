@@ -45,6 +45,9 @@ pub(crate) struct Driver {
     pub(crate) manual_restarts: Vec<u32>,
     /// Jobs suspended by their client (Ctrl-Z): a process started for one is suspended too.
     pub(crate) suspended: HashSet<JobId>,
+    /// Readiness probes that came due while their process's job was suspended: run when it
+    /// resumes (a stopped process fails every probe, and failing ones would restart it).
+    pub(crate) held_probes: Vec<(UnitId, ProcId)>,
     /// Which unit a process belongs to (`None`: not one of ours).
     pub(crate) units_of: HashMap<ProcId, Option<UnitId>>,
     pub(crate) observers: Vec<Arc<ObsShared>>,
@@ -170,6 +173,10 @@ impl Driver {
             }
             Msg::EndJob(job) => {
                 self.suspended.remove(&job);
+                // Its processes are being stopped: no probe of theirs is wanted.
+                let owners = &self.owners;
+                self.held_probes
+                    .retain(|(u, _)| owners[u.index()] != Owner::Job(job));
                 self.end_owner(Owner::Job(job));
                 true
             }
@@ -408,7 +415,7 @@ impl Driver {
     }
 
     /// Sends `signal` to the group of every live process of `job`, and remembers whether
-    /// the job is suspended (SIGTSTP or SIGSTOP) or resumed (SIGCONT).
+    /// the job is suspended (SIGTSTP or SIGSTOP) or resumed (SIGCONT: its held probes run).
     fn signal_job(&mut self, job: JobId, signal: procsnap::Signal) {
         if signal == procsnap::Signal::TSTP || signal == procsnap::Signal::STOP {
             self.suspended.insert(job);
@@ -423,6 +430,34 @@ impl Driver {
                 // One that ended meanwhile has nothing to signal.
                 let _ = self.sup.signal(id, signal);
             }
+        }
+        self.release_probes();
+    }
+
+    /// Whether `u` belongs to a suspended job.
+    fn is_suspended(&self, u: UnitId) -> bool {
+        self.owners[u.index()]
+            .job()
+            .is_some_and(|job| self.suspended.contains(&job))
+    }
+
+    /// Runs the held probes whose job is no longer suspended, of processes still current (the
+    /// policy ignores the result of a probe of a process it no longer runs).
+    fn release_probes(&mut self) {
+        let held = std::mem::take(&mut self.held_probes);
+        for (u, process) in held {
+            if self.is_suspended(u) {
+                self.held_probes.push((u, process));
+            } else if self.current[u.index()] == Some(process) {
+                self.probe(u, process);
+            }
+        }
+    }
+
+    /// Starts the readiness probe of `u`'s current `process`.
+    fn probe(&mut self, u: UnitId, process: ProcId) {
+        if let Some((check, timing)) = self.stack.procs[u.index()].probe.clone() {
+            self.probes.start(u, process, check, timing, &self.tx);
         }
     }
 
@@ -582,10 +617,12 @@ impl Driver {
                 }
             }
             Action::Probe(u) => {
-                let process = self.current[u.index()];
-                let check = self.stack.procs[u.index()].probe.clone();
-                if let (Some(process), Some((check, timing))) = (process, check) {
-                    self.probes.start(u, process, check, timing, &self.tx);
+                if let Some(process) = self.current[u.index()] {
+                    if self.is_suspended(u) {
+                        self.held_probes.push((u, process));
+                    } else {
+                        self.probe(u, process);
+                    }
                 }
             }
             Action::Report(u, r) => {
@@ -621,9 +658,7 @@ impl Driver {
                 self.units_of.insert(id, Some(unit));
                 self.current[unit.index()] = Some(id);
                 self.orch.started(unit, now);
-                if let Some(job) = self.owners[unit.index()].job()
-                    && self.suspended.contains(&job)
-                {
+                if self.is_suspended(unit) {
                     // Its job is suspended: so is what its policy starts meanwhile.
                     let _ = self.sup.signal(id, procsnap::Signal::TSTP);
                 }
