@@ -258,6 +258,15 @@ fn a_reader_behind_retention_still_names_every_run() {
     assert_eq!((lines, ends), (21, 21));
 }
 
+/// The pid of process `id`, running.
+fn pid_of(session: &Session, id: procsnap::ProcId) -> u32 {
+    Reader::new()
+        .list(session.processes())
+        .find_map(|(p, s)| (p.id() == id).then_some(s.pid))
+        .flatten()
+        .expect("a running process has a pid")
+}
+
 /// The state letter of `pid` in `/proc` (`T` stopped), if it exists.
 fn proc_state(pid: u32) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -288,11 +297,7 @@ fn a_process_started_while_its_job_is_suspended_is_suspended() {
             b.unit("w")?.process.filter(|&p| p != first)
         })
         .expect("the policy restarts it");
-    let pid = Reader::new()
-        .list(session.processes())
-        .find_map(|(p, s)| (p.id() == next).then_some(s.pid))
-        .flatten()
-        .expect("a pid");
+    let pid = pid_of(&session, next);
     let deadline = Instant::now() + Duration::from_secs(10);
     while proc_state(pid) != Some('T') && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
@@ -347,11 +352,7 @@ fn a_suspended_job_is_not_probed_into_a_restart() {
     assert_eq!(unit.phase, Phase::Running, "{unit:?}");
     session.signal_job(job, libc::SIGCONT);
     // Probed again once resumed: stopped behind the session's back, it is restarted.
-    let pid = Reader::new()
-        .list(session.processes())
-        .find_map(|(p, s)| (p.id() == serving).then_some(s.pid))
-        .flatten()
-        .expect("a pid");
+    let pid = pid_of(&session, serving);
     let stopped = std::process::Command::new("kill")
         .args(["-STOP", &pid.to_string()])
         .status()
