@@ -328,13 +328,13 @@ fn a_suspended_job_is_not_probed_into_a_restart() {
     let cfg = Config::new(
         "probe",
         &format!(
-            "processes:\n  server:\n    command: exec python3 -m http.server {port} --bind 127.0.0.1\n    readiness_probe:\n      http_get: {{host: 127.0.0.1, port: {port}, path: /}}\n      period_seconds: 0.3\n      timeout_seconds: 1\n      failure_threshold: 3\n    availability:\n      restart: always\n"
+            "processes:\n  server:\n    command: exec python3 -m http.server {port} --bind 127.0.0.1\n    readiness_probe:\n      http_get: {{host: 127.0.0.1, port: {port}, path: /}}\n      initial_delay_seconds: 2\n      period_seconds: 0.3\n      timeout_seconds: 1\n      failure_threshold: 3\n    availability:\n      restart: always\n      backoff_seconds: 0.1\n"
         ),
     );
     let session = open(&cfg);
     let job = session.new_job();
     session.start(&["server"], Owner::Job(job)).unwrap();
-    // The one that got ready (on a loaded machine, one that listened too late was restarted).
+    // The one that got ready (on a loaded machine, one that listened too late is restarted).
     let serving = session
         .wait_for(Duration::from_secs(30), |b| {
             b.unit("server").filter(|u| u.ready).and_then(|u| u.process)
