@@ -6,7 +6,8 @@
 After the handshake, a thread writes `ping` requests (each with its own id) as fast as the
 server takes them, and nothing reads the replies. Prints the server's VmRSS every 5 s, the peak
 (VmHWM), how many requests the server took in, and how it ended (a bounded server stops
-reading, then drops the client once it has read nothing for its stall limit, 30 s).
+reading; its stdio client is waited for, so it runs until killed at the end: a client of the
+control socket would be dropped once it had read nothing for 30 s).
 """
 import json
 import os
